@@ -1,0 +1,81 @@
+/** Desired state of one NAT network, normalised from config. */
+export interface Network {
+  name: string;
+  bridge: string;
+  /** Bridge MAC, lower-case colon form. Also the dummy's MAC. */
+  mac: string;
+  /** Gateway address on the bridge, e.g. 192.168.100.1 */
+  gateway: string;
+  prefix: number;
+  /** Network address, e.g. 192.168.100.0 */
+  subnet: string;
+  /** Dummy anchor interface name, or null when disabled. */
+  dummy: string | null;
+  stp: boolean;
+  /** Forward delay in seconds. */
+  forwardDelay: number;
+  firewall: 'iptables' | 'nftables' | 'auto';
+  /** Outbound interface for MASQUERADE, or null for any. */
+  outbound: string | null;
+  dhcpStart: string;
+  dhcpEnd: string;
+  /** dnsmasq lease time, e.g. "12h", "infinite". */
+  leaseTime: string;
+  /** DNS domain served for the VM names. */
+  domain: string;
+  /** Brought up by the listener at boot. */
+  autostart: boolean;
+  /** Take the network down when the last VM using it stops. */
+  downWhenIdle: boolean;
+}
+
+export interface LeaseSource {
+  /** File the lease came from, or "domain <vm> metadata". */
+  file: string;
+  /** Field path inside the file, e.g. "lease[2]". */
+  field: string;
+}
+
+/** A static DHCP reservation. */
+export interface Lease {
+  vm: string;
+  ip: string;
+  /** Lower-case MACs; empty = every MAC the VM has on the network (learned by the hook). */
+  macs: string[];
+  hostname: string | null;
+  source: LeaseSource;
+}
+
+export interface Config {
+  /** File the config came from (may not exist: built-in default). */
+  file: string;
+  networks: Network[];
+  leases: Lease[];
+}
+
+/** One hostsfile entry dnsmasq serves: MACs -> IP (+ name). */
+export interface Reservation {
+  vm: string;
+  macs: string[];
+  ip: string;
+  hostname: string;
+}
+
+/** What the qemu/network hooks know of a VM, recorded in the state dir. */
+export interface DomainNic {
+  mac: string;
+  bridge: string;
+  /** Host-side tap, known from `start` on. */
+  tap?: string;
+}
+
+export interface DomainRecord {
+  vm: string;
+  uuid?: string;
+  nics: DomainNic[];
+  /** Reservations carried in the domain's <metadata> (lowest trust). */
+  metadataLeases: { ip: string; mac?: string; hostname?: string }[];
+  running: boolean;
+  /** ISO time of the last hook event. */
+  updated: string;
+}
