@@ -1,0 +1,32 @@
+import { fileURLToPath } from 'node:url';
+import type { Context } from '../engine/context.js';
+import { UsageError } from '../errors.js';
+import type { Exec } from '../selftest/exec.js';
+import type { FirewallChoice } from '../selftest/config.js';
+
+export interface SelftestCommandOptions {
+  /** Test this backend instead of the default config's choice. */
+  firewall?: FirewallChoice;
+}
+
+/**
+ * `natnet-hook selftest`: prints a PASS/FAIL table; returns (and sets process.exitCode to)
+ * 0 when every check passed, 1 otherwise.
+ */
+export async function runSelftest(ctx: Context, opts: SelftestCommandOptions = {}): Promise<number> {
+  if (ctx.dryRun) throw new UsageError('selftest builds real namespaces; it has no --dry-run');
+  if (process.getuid?.() !== 0) throw new UsageError('selftest needs root (it creates network namespaces)');
+  if (opts.firewall && !['iptables', 'nftables', 'auto'].includes(opts.firewall)) {
+    throw new UsageError(`--firewall ${opts.firewall}: expected iptables, nftables or auto`);
+  }
+  const { selftest } = await import('../selftest/run.js');
+  const exec: Exec = (argv, o) => ctx.runner.run(argv, { ...o, allowFailure: true });
+  const results = await selftest(exec, {
+    bin: fileURLToPath(new URL('../../bin/natnet-hook', import.meta.url)),
+    nodePath: process.execPath,
+    firewall: opts.firewall,
+  });
+  const code = results.every((r) => r.ok) ? 0 : 1;
+  if (code !== 0) process.exitCode = code;
+  return code;
+}

@@ -1,0 +1,158 @@
+/**
+ * natnet-hook selftest: the engine builds the default network inside a throw-away router
+ * namespace; two simulated VMs (veth + udhcpc) and an upstream peer check the data path.
+ * Everything happens in namespaces created here and removed afterwards.
+ */
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SELFTEST, type FirewallChoice, selftestConfig, vm1LeaseFile } from './config.js';
+import { type Exec, inNs } from './exec.js';
+import { boundToBridge, dhcpOnce, type DhcpGuest, listeningSockets, resolveName, roundTrip } from './probes.js';
+import { type CheckResult, formatTable } from './table.js';
+import { attachGuest, createNamespace, destroyNamespace, labId, linkUpstream, UPSTREAM } from './topology.js';
+import { writeUdhcpcScript } from './udhcpc-script.js';
+
+export interface SelftestOptions {
+  /** Path of bin/natnet-hook, run with the current node inside the router namespace. */
+  bin: string;
+  nodePath: string;
+  firewall?: FirewallChoice;
+  /** Where the table goes (default: stdout). */
+  out?: (text: string) => void;
+}
+
+interface Lab {
+  id: string;
+  router: string;
+  upstream: string;
+  dir: string;
+  configPath: string;
+  stateDir: string;
+  guests: DhcpGuest[];
+}
+
+export async function selftest(exec: Exec, opts: SelftestOptions): Promise<CheckResult[]> {
+  const lab = makeLab();
+  const results: CheckResult[] = [];
+  const cleanup = () => teardown(exec, lab);
+  const onSignal = (sig: NodeJS.Signals) => {
+    void cleanup().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    await runChecks(exec, lab, opts, results);
+  } catch (e) {
+    results.push({ name: 'lab set-up', ok: false, detail: (e as Error).message });
+  } finally {
+    await cleanup();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  const title = `natnet-hook selftest (namespaces ${lab.id}-*, firewall ${opts.firewall ?? 'from the default config'})`;
+  (opts.out ?? ((t) => process.stdout.write(t)))(formatTable(title, results));
+  return results;
+}
+
+function makeLab(): Lab {
+  const id = labId('nnst');
+  const dir = mkdtempSync(join(tmpdir(), 'natnet-selftest-'));
+  // dnsmasq drops to nobody and must still reach the hostsfile under the state dir.
+  chmodSync(dir, 0o755);
+  const guests = [SELFTEST.vm1, SELFTEST.vm2].map((vm, i) => ({
+    ns: `${id}-g${i + 1}`,
+    name: vm.name,
+    dir: join(dir, 'guests'),
+    script: '',
+  }));
+  return {
+    id,
+    router: `${id}-r`,
+    upstream: `${id}-u`,
+    dir,
+    configPath: join(dir, 'etc', 'config.toml'),
+    stateDir: join(dir, 'state'),
+    guests,
+  };
+}
+
+async function runChecks(exec: Exec, lab: Lab, opts: SelftestOptions, results: CheckResult[]): Promise<void> {
+  const check = (name: string, ok: boolean, detail: string) => results.push({ name, ok, detail });
+  mkdirSync(join(lab.dir, 'etc', 'leases.d'), { recursive: true });
+  mkdirSync(join(lab.dir, 'guests'), { recursive: true });
+  writeFileSync(lab.configPath, selftestConfig(opts.firewall));
+  writeFileSync(join(lab.dir, 'etc', 'leases.d', 'vm1.toml'), vm1LeaseFile());
+  const script = writeUdhcpcScript(lab.dir);
+  for (const g of lab.guests) g.script = script;
+
+  await createNamespace(exec, lab.router);
+  await createNamespace(exec, lab.upstream);
+  await linkUpstream(exec, lab.router, lab.upstream, SELFTEST.subnet);
+
+  const up = await exec(
+    inNs(lab.router, [opts.nodePath, opts.bin, '--config', lab.configPath, '--state-dir', lab.stateDir, 'up']),
+  );
+  check('natnet-hook up (in the router namespace)', up.code === 0, up.code === 0 ? 'exit 0' : `exit ${up.code}: ${lastLine(up.stderr)}`);
+  if (up.code !== 0) return;
+
+  const [g1, g2] = lab.guests;
+  await attachGuest(exec, { router: lab.router, ns: g1.ns, port: SELFTEST.vm1.port, mac: SELFTEST.vm1.mac, bridge: SELFTEST.bridge });
+  await attachGuest(exec, { router: lab.router, ns: g2.ns, port: SELFTEST.vm2.port, mac: SELFTEST.vm2.mac, bridge: SELFTEST.bridge });
+
+  const d1 = await dhcpOnce(exec, g1);
+  check(`reserved lease: vm1 gets ${SELFTEST.vm1.ip}`, d1.ip === SELFTEST.vm1.ip, d1.ip ? `got ${d1.ip}` : `no lease: ${lastLine(d1.output)}`);
+  const d2 = await dhcpOnce(exec, g2, { hostname: SELFTEST.vm2.name });
+  check('pool lease: vm2 gets an address from the pool', inPool(d2.ip), d2.ip ? `got ${d2.ip}` : `no lease: ${lastLine(d2.output)}`);
+  if (!d1.ip || !d2.ip) return;
+
+  for (const proto of ['tcp', 'udp'] as const) {
+    const rt = await roundTrip(exec, { serverNs: lab.upstream, clientNs: g1.ns, ip: UPSTREAM.peerIp, port: 8080, proto });
+    check(
+      `NAT ${proto}: upstream peer sees ${UPSTREAM.routerIp}`,
+      rt.peerSaw === UPSTREAM.routerIp,
+      rt.peerSaw ? `peer saw ${rt.peerSaw}` : `peer saw nothing ${rt.clientError}`,
+    );
+  }
+
+  const vmvm = await roundTrip(exec, { serverNs: g2.ns, clientNs: g1.ns, ip: d2.ip, port: 9000, proto: 'tcp' });
+  check('VM to VM: vm2 sees vm1 un-NATed', vmvm.peerSaw === d1.ip, vmvm.peerSaw ? `vm2 saw ${vmvm.peerSaw}` : `vm2 saw nothing ${vmvm.clientError}`);
+
+  const inbound = await roundTrip(exec, { serverNs: g1.ns, clientNs: lab.upstream, ip: d1.ip, port: 9000, proto: 'tcp' });
+  const rejected = !inbound.connected && inbound.peerSaw === null && /refused/i.test(inbound.clientError);
+  check(
+    'inbound from upstream to vm1 is rejected',
+    rejected,
+    inbound.connected ? `connected, vm1 saw ${inbound.peerSaw}` : inbound.clientError || 'no answer',
+  );
+
+  const fqdn = `${SELFTEST.vm1.name}.${SELFTEST.domain}`;
+  const answers = await resolveName(exec, g2.ns, fqdn, SELFTEST.gateway);
+  check(`DNS: ${fqdn} resolves to ${SELFTEST.vm1.ip}`, answers.includes(SELFTEST.vm1.ip), answers.length ? `answers ${answers.join(', ')}` : 'no answer');
+
+  const sockets = await listeningSockets(exec, lab.router);
+  const outside = sockets.filter((s) => !boundToBridge(s, SELFTEST.bridge, SELFTEST.gateway));
+  check(
+    'nothing listens outside the bridge',
+    sockets.length > 0 && outside.length === 0,
+    outside.length
+      ? `also on ${outside.map((s) => `${s.proto} ${s.local} (${s.process})`).join(', ')}`
+      : `${sockets.length} sockets, all on ${SELFTEST.bridge}`,
+  );
+}
+
+function inPool(ip: string | null): boolean {
+  if (!ip?.startsWith('192.168.100.')) return false;
+  const last = Number(ip.split('.')[3]);
+  return last >= SELFTEST.poolStart && last <= SELFTEST.poolEnd;
+}
+
+function lastLine(s: string): string {
+  const lines = s.trim().split('\n');
+  return lines[lines.length - 1] ?? '';
+}
+
+async function teardown(exec: Exec, lab: Lab): Promise<void> {
+  for (const ns of [...lab.guests.map((g) => g.ns), lab.upstream, lab.router]) await destroyNamespace(exec, ns);
+  rmSync(lab.dir, { recursive: true, force: true });
+}
