@@ -26,7 +26,11 @@ describe('Coalescer', () => {
         active++;
         maxActive = Math.max(maxActive, active);
         runs.push(r.reasons);
-        if (runs.length === 1) await new Promise<void>((res) => (release = res));
+        if (runs.length === 1) {
+          await new Promise<void>((res) => {
+            release = res;
+          });
+        }
         active--;
       },
       onError: () => {},
