@@ -1,9 +1,17 @@
 /**
  * The one engine every caller uses (CLI, hooks, listener, selftest):
- * desired state (config) -> observed state -> plan -> apply.
+ * desired state (config) -> observed state -> plan -> apply, under one host-wide lock.
  */
+import { withLock } from '../apply/lock.js';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { UsageError } from '../errors.js';
+import type { DomainRecord, Network } from '../model/types.js';
+import { readIpForward } from '../observe/procfs.js';
 import type { Context } from './context.js';
-import type { DomainRecord } from '../model/types.js';
+import { writeDomainRecord } from './domains.js';
+import { applyNetwork, teardownRecord } from './network.js';
+import { HostObserver } from './observe.js';
+import { readRecords } from './records.js';
 
 export interface UpOptions {
   /** Network names; default: every configured network. */
@@ -16,19 +24,64 @@ export interface UpOptions {
 
 export interface NetworkChange {
   network: string;
-  /** Human-readable actions taken, empty when nothing had to change. */
+  /** Human-readable actions taken (or, in dry-run, to take); empty when nothing had to change. */
   actions: string[];
 }
 
-export async function up(_ctx: Context, _opts: UpOptions = {}): Promise<NetworkChange[]> {
-  throw new Error('not implemented yet');
+export function selectNetworks(all: Network[], names: string[] | undefined): Network[] {
+  if (!names || names.length === 0) return all;
+  const unknown = names.filter((n) => !all.some((net) => net.name === n));
+  if (unknown.length) {
+    throw new UsageError(`unknown network ${unknown.map((n) => JSON.stringify(n)).join(', ')} (configured: ${all.map((n) => n.name).join(', ')})`);
+  }
+  return all.filter((net) => names.includes(net.name));
 }
 
-export async function down(_ctx: Context, _opts: { networks?: string[]; reason?: string } = {}): Promise<NetworkChange[]> {
-  throw new Error('not implemented yet');
+/** Bring networks to their desired state. Idempotent: a second run changes nothing. */
+export async function up(ctx: Context, opts: UpOptions = {}): Promise<NetworkChange[]> {
+  return withLock(ctx.runDir, async () => {
+    const config = loadConfig(ctx, { domain: opts.domain });
+    return upLocked(ctx, config, opts);
+  });
+}
+
+/** For callers that already hold the lock and loaded the config (e.g. `lease add`). */
+export async function upLocked(ctx: Context, config: LoadedConfig, opts: UpOptions = {}): Promise<NetworkChange[]> {
+  for (const w of config.warnings) ctx.log.warn(w);
+  if (opts.domain) writeDomainRecord(ctx, opts.domain);
+  const nets = selectNetworks(config.networks, opts.networks);
+  const host = new HostObserver(ctx);
+  const changes: NetworkChange[] = [];
+  for (const net of nets) {
+    changes.push({ network: net.name, actions: await applyNetwork(ctx, host, config, net) });
+  }
+  if (opts.reason) ctx.log.debug({ reason: opts.reason, changes }, 'up done');
+  return changes;
+}
+
+/** Remove what `up` recorded for these networks (default: all applied). The lease database stays. */
+export async function down(ctx: Context, opts: { networks?: string[]; reason?: string } = {}): Promise<NetworkChange[]> {
+  return withLock(ctx.runDir, async () => {
+    const records = readRecords(ctx);
+    const names = opts.networks?.length ? opts.networks : records.map((r) => r.network.name);
+    const host = new HostObserver(ctx);
+    const changes: NetworkChange[] = [];
+    for (const name of names) {
+      const rec = records.find((r) => r.network.name === name);
+      changes.push({ network: name, actions: rec ? await teardownRecord(ctx, host, rec) : [] });
+    }
+    const left = readRecords(ctx);
+    const enabledByUs = records.some((r) => r.enabledForwarding && names.includes(r.network.name));
+    if (left.length === 0 && enabledByUs && readIpForward() && !ctx.dryRun) {
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync('/proc/sys/net/ipv4/ip_forward', '0\n');
+      changes.at(-1)?.actions.push('restore net.ipv4.ip_forward=0 (it was 0 before up)');
+    }
+    return changes;
+  });
 }
 
 /** Names of networks this host currently has applied (recorded by up, removed by down). */
-export function appliedNetworks(_ctx: Context): string[] {
-  throw new Error('not implemented yet');
+export function appliedNetworks(ctx: Context): string[] {
+  return readRecords(ctx).map((r) => r.network.name);
 }

@@ -1,0 +1,99 @@
+import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
+import type { Context } from '../engine/context.js';
+import { NatnetError } from '../errors.js';
+import { isOurDnsmasq, readPidFile } from '../observe/procfs.js';
+import { describeStep, type Step } from '../plan/steps.js';
+import { writeFileAtomic } from './atomic-write.js';
+
+export interface StepOutcome {
+  /** Set when a dummy could not be created because the kernel lacks the netdev. */
+  dummyUnsupported?: string;
+  dummyCreated?: boolean;
+  bridgeCreated?: boolean;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (check()) return true;
+    if (Date.now() > end) return false;
+    await sleep(5);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs one step; every process goes through ctx.runner, every file is written atomically. */
+export async function executeStep(ctx: Context, step: Step): Promise<StepOutcome> {
+  const started = performance.now();
+  const outcome = await run(ctx, step);
+  ctx.log.info({ action: describeStep(step), ms: Math.round(performance.now() - started), dryRun: ctx.dryRun || undefined }, step.why);
+  return outcome;
+}
+
+async function run(ctx: Context, step: Step): Promise<StepOutcome> {
+  const { runner } = ctx;
+  switch (step.kind) {
+    case 'ip-batch':
+      await runner.run(['ip', '-batch', '-'], { input: `${step.lines.join('\n')}\n` });
+      return { bridgeCreated: step.lines.some((l) => l.startsWith('link add ')) };
+    case 'dummy-create': {
+      const r = await runner.run(['ip', 'link', 'add', step.name, 'address', step.mac, 'type', 'dummy'], { allowFailure: true });
+      if (r.code !== 0) {
+        if (/Unknown device type|not supported/i.test(r.stderr)) {
+          return { dummyUnsupported: `kernel has no dummy netdev (${r.stderr.trim().split('\n')[0]}); bridge MAC pinned instead` };
+        }
+        throw new NatnetError(`ip link add ${step.name} type dummy: ${r.stderr.trim().split('\n')[0]}`);
+      }
+      await runner.run(['ip', 'link', 'set', step.name, 'master', step.bridge, 'up']);
+      return { dummyCreated: true };
+    }
+    case 'forwarding':
+      if (!ctx.dryRun) writeFileSync('/proc/sys/net/ipv4/ip_forward', '1\n');
+      return {};
+    case 'firewall':
+      await runner.run(step.argv, { input: step.input });
+      return {};
+    case 'write-file':
+      if (!ctx.dryRun) writeFileAtomic(step.path, step.content, step.mode);
+      return {};
+    case 'remove-file':
+      if (!ctx.dryRun && existsSync(step.path)) unlinkSync(step.path);
+      return {};
+    case 'dnsmasq-stop':
+      if (ctx.dryRun) return {};
+      try {
+        process.kill(step.pid, 'SIGTERM');
+      } catch {
+        return {};
+      }
+      if (!(await waitFor(() => !alive(step.pid), 3000))) process.kill(step.pid, 'SIGKILL');
+      await waitFor(() => !alive(step.pid), 1000);
+      return {};
+    case 'dnsmasq-start': {
+      if (!ctx.dryRun && existsSync(step.pidFile)) unlinkSync(step.pidFile);
+      // dnsmasq forks; its parent exits only after the child has bound its sockets
+      await runner.run(['dnsmasq', `--conf-file=${step.conf}`]);
+      if (!ctx.dryRun) {
+        const ok = await waitFor(() => {
+          const pid = readPidFile(step.pidFile);
+          return pid !== null && isOurDnsmasq(pid, step.conf);
+        }, 3000);
+        if (!ok) throw new NatnetError(`dnsmasq --conf-file=${step.conf} did not write ${step.pidFile}`);
+      }
+      return {};
+    }
+    case 'dnsmasq-reload':
+      if (!ctx.dryRun) process.kill(step.pid, 'SIGHUP');
+      return {};
+  }
+}

@@ -1,0 +1,52 @@
+import type { Lease } from '../model/types.js';
+import { parseIPv4 } from '../net/ipv4.js';
+import { normaliseMac } from '../net/mac.js';
+import { isValidHostname } from '../net/names.js';
+import { LEASE_KEYS } from './defaults.js';
+import { joinField, type Problems } from './problems.js';
+
+type Raw = Record<string, unknown>;
+
+/** libvirt refuses names with '/' and control characters; anything else (spaces, quotes, unicode) is legal. */
+export function vmNameProblem(vm: string): string | null {
+  if (vm.length === 0) return 'expected a non-empty VM name';
+  if (vm.includes('/')) return 'expected a VM name without "/"';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what we reject
+  if (/[\u0000-\u001f\u007f]/.test(vm)) return 'expected a VM name without control characters (newline, tab, ...)';
+  if (Buffer.byteLength(vm) > 1024) return 'expected a VM name of at most 1024 bytes';
+  return null;
+}
+
+/** One lease table (config [[lease]] or a leases.d file) → Lease, or null. */
+export function normaliseLease(raw: Raw, field: string, p: Problems, fixedVm?: string): Lease | null {
+  const before = p.list.length;
+  for (const key of Object.keys(raw)) {
+    if (!LEASE_KEYS.has(key)) p.add(joinField(field, key), raw[key], `unknown key (known: ${[...LEASE_KEYS].join(', ')})`);
+  }
+  const vm = raw.vm ?? fixedVm;
+  if (typeof vm !== 'string') p.add(joinField(field, 'vm'), vm, 'expected the VM (libvirt domain) name as a string');
+  else {
+    const why = vmNameProblem(vm);
+    if (why) p.add(joinField(field, 'vm'), vm, why);
+  }
+  const ip = raw.ip;
+  if (typeof ip !== 'string' || parseIPv4(ip) === null) p.add(joinField(field, 'ip'), ip, 'expected an IPv4 address like 192.168.100.10');
+
+  const macsRaw = raw.mac === undefined ? [] : Array.isArray(raw.mac) ? raw.mac : [raw.mac];
+  const macs: string[] = [];
+  macsRaw.forEach((m, i) => {
+    const mac = typeof m === 'string' ? normaliseMac(m) : null;
+    const f = Array.isArray(raw.mac) ? joinField(field, `mac[${i}]`) : joinField(field, 'mac');
+    if (!mac) p.add(f, m, 'expected a MAC address like 52:54:00:aa:bb:01');
+    else if (macs.includes(mac)) p.add(f, m, 'expected each MAC once');
+    else macs.push(mac);
+  });
+
+  let hostname: string | null = null;
+  if (raw.hostname !== undefined) {
+    if (typeof raw.hostname === 'string' && isValidHostname(raw.hostname)) hostname = raw.hostname.toLowerCase();
+    else p.add(joinField(field, 'hostname'), raw.hostname, 'expected a DNS label: 1-63 letters, digits or "-", not starting or ending with "-"');
+  }
+  if (p.list.length > before) return null;
+  return { vm: vm as string, ip: ip as string, macs, hostname, source: { file: p.file, field } };
+}

@@ -1,0 +1,114 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isTempFile } from '../apply/atomic-write.js';
+import type { Context } from '../engine/context.js';
+import { readDomainRecords } from '../engine/domains.js';
+import { ConfigError } from '../errors.js';
+import type { Config, DomainRecord, Lease } from '../model/types.js';
+import { parseLeaseFile, parseMainConfig } from './parse.js';
+import { Problems } from './problems.js';
+import { validateLeases, validateNetworks } from './validate.js';
+
+export interface LoadedConfig extends Config {
+  /** Problems that did not stop us (e.g. a stored VM's metadata lease that now conflicts and was dropped). */
+  warnings: string[];
+  /** The raw [listener] table, for the listener. */
+  listener: Record<string, unknown>;
+  domains: DomainRecord[];
+}
+
+export interface LoadOptions {
+  /** A VM being started: its metadata leases are checked strictly (errors), and it replaces its stored record. */
+  domain?: DomainRecord;
+  /** Extra or replaced leases.d content, for `lease add` validation before anything is written. */
+  leaseFileOverride?: { file: string; leases: Lease[] | null };
+}
+
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+}
+
+/** leases.d/*.toml in name order; temp files of atomic writes are skipped. */
+export function leaseFiles(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+      .filter((n) => n.endsWith('.toml') && !isTempFile(n))
+      .sort()
+      .map((n) => join(dir, n));
+  } catch {
+    return [];
+  }
+}
+
+export function metadataLeases(rec: DomainRecord): Lease[] {
+  return rec.metadataLeases.map((m, i) => ({
+    vm: rec.vm,
+    ip: m.ip,
+    macs: m.mac ? [m.mac.toLowerCase()] : [],
+    hostname: m.hostname ?? null,
+    source: { file: `domain ${JSON.stringify(rec.vm)} <metadata>`, field: `lease[${i}]` },
+  }));
+}
+
+/**
+ * Read, normalise and validate everything (config file, leases.d, hook-learned domains).
+ * Throws ConfigError with ALL problems; nothing should be applied then.
+ */
+export function loadConfig(ctx: Context, opts: LoadOptions = {}): LoadedConfig {
+  const p = new Problems(ctx.configPath);
+  const main = parseMainConfig(readText(ctx.configPath) ?? '', p);
+  p.list.push(...validateNetworks(ctx.configPath, main.networks));
+
+  const fileLeases: Lease[] = [...main.leases];
+  const override = opts.leaseFileOverride;
+  for (const file of leaseFiles(ctx.leasesDir)) {
+    if (override && file === override.file) continue;
+    const text = readText(file);
+    if (text !== null) fileLeases.push(...parseLeaseFile(text, p.forFile(file)));
+  }
+  if (override?.leases) fileLeases.push(...override.leases);
+
+  const hard = validateLeases(main.networks, fileLeases);
+  p.list.push(...hard);
+
+  let domains = readDomainRecords(ctx);
+  if (opts.domain) domains = [...domains.filter((d) => d.vm !== opts.domain!.vm), opts.domain];
+  const warnings: string[] = [];
+  const leases = [...fileLeases];
+  const pinnedVms = new Set(fileLeases.map((l) => l.vm));
+  for (const rec of domains) {
+    const strict = rec.vm === opts.domain?.vm;
+    const meta = metadataLeases(rec);
+    if (meta.length === 0) continue;
+    const problems = pinnedVms.has(rec.vm)
+      ? conflictsWithPinned(meta, fileLeases)
+      : validateLeases(main.networks, [...leases, ...meta]).filter((q) => q.involved.some((l) => meta.includes(l)));
+    if (problems.length === 0) {
+      if (!pinnedVms.has(rec.vm)) leases.push(...meta);
+    } else if (strict) p.list.push(...problems);
+    else warnings.push(...problems.map((q) => `${q.file}: ${q.field}: ${q.expected} (metadata lease ignored)`));
+  }
+  if (p.list.length > 0) throw new ConfigError(p.list);
+  return { file: ctx.configPath, networks: main.networks, leases, warnings, listener: main.listener, domains };
+}
+
+/** A VM with a configured lease may also carry metadata, but it must say the same thing. */
+function conflictsWithPinned(meta: Lease[], fileLeases: Lease[]) {
+  return meta
+    .filter((m) => !fileLeases.some((f) => f.vm === m.vm && f.ip === m.ip && (m.macs.length === 0 || f.macs.length === 0 || f.macs.includes(m.macs[0]))))
+    .map((m) => {
+      const pinned = fileLeases.find((f) => f.vm === m.vm)!;
+      return {
+        file: m.source.file,
+        field: `${m.source.field}.ip`,
+        value: m.ip,
+        expected: `expected ${pinned.ip}, the address ${pinned.source.file} reserves for this VM (config wins; fix or remove one)`,
+        involved: [m],
+      };
+    });
+}

@@ -1,0 +1,106 @@
+import type { ConfigProblem } from '../errors.js';
+import type { Lease, Network } from '../model/types.js';
+import { inSubnet, parseIPv4 } from '../net/ipv4.js';
+import { joinField } from './problems.js';
+
+export interface LeaseProblem extends ConfigProblem {
+  /** The leases this problem is about (to tell hard config errors from droppable metadata ones). */
+  involved: Lease[];
+}
+
+function where(l: Lease): string {
+  return l.source.field ? `${l.source.file} ${l.source.field}` : l.source.file;
+}
+
+function cidrOf(n: Network) {
+  return { network: parseIPv4(n.subnet)!, prefix: n.prefix };
+}
+
+/** Problems between networks: names, bridges, interfaces, MACs, overlapping subnets. */
+export function validateNetworks(file: string, networks: Network[]): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  const seen = new Map<string, string>();
+  networks.forEach((n, i) => {
+    const field = `network[${i}]`;
+    const claims: [string, string, string][] = [
+      [`name:${n.name}`, 'name', n.name],
+      [`if:${n.bridge}`, 'bridge', n.bridge],
+      [`mac:${n.mac}`, 'mac', n.mac],
+    ];
+    if (n.dummy) claims.push([`if:${n.dummy}`, 'dummy', n.dummy]);
+    if (n.outbound === n.bridge || (n.dummy && n.outbound === n.dummy)) {
+      out.push({ file, field: `${field}.outbound`, value: n.outbound, expected: 'expected an uplink, not our own bridge or dummy' });
+    }
+    for (const [key, what, value] of claims) {
+      const other = seen.get(key);
+      if (other) out.push({ file, field: `${field}.${what}`, value, expected: `expected a value not already used by ${other}` });
+      else seen.set(key, `${field} (${n.name})`);
+    }
+    networks.slice(0, i).forEach((m, j) => {
+      const a = cidrOf(n);
+      const b = cidrOf(m);
+      if (inSubnet(a.network, b) || inSubnet(b.network, a)) {
+        out.push({
+          file,
+          field: `${field}.address`,
+          value: `${n.gateway}/${n.prefix}`,
+          expected: `expected a subnet that does not overlap network[${j}] (${m.name}, ${m.subnet}/${m.prefix})`,
+        });
+      }
+    });
+  });
+  return out;
+}
+
+export function networkOfIp(networks: Network[], ip: string): Network | undefined {
+  const n = parseIPv4(ip);
+  return n === null ? undefined : networks.find((net) => inSubnet(n, cidrOf(net)));
+}
+
+/** Problems of leases against the networks and against each other. */
+export function validateLeases(networks: Network[], leases: Lease[]): LeaseProblem[] {
+  const out: LeaseProblem[] = [];
+  const add = (l: Lease, field: string, value: unknown, expected: string, others: Lease[] = []) =>
+    out.push({ file: l.source.file, field: joinField(l.source.field, field), value, expected, involved: [l, ...others] });
+
+  const byIp = new Map<string, Lease>();
+  const byMac = new Map<string, Lease>();
+  const byVm = new Map<string, Lease[]>();
+  for (const l of leases) {
+    const net = networkOfIp(networks, l.ip);
+    const ip = parseIPv4(l.ip)!;
+    if (!net) {
+      const subnets = networks.map((n) => `${n.subnet}/${n.prefix}`).join(', ');
+      add(l, 'ip', l.ip, `expected an address inside a configured network (${subnets})`);
+    } else {
+      const broadcast = parseIPv4(net.subnet)! + 2 ** (32 - net.prefix) - 1;
+      if (ip === parseIPv4(net.subnet)) add(l, 'ip', l.ip, `expected a host address, not the network address of ${net.name}`);
+      else if (ip === broadcast) add(l, 'ip', l.ip, `expected a host address, not the broadcast address of ${net.name}`);
+      else if (l.ip === net.gateway) add(l, 'ip', l.ip, `expected an address other than the gateway of ${net.name}`);
+      else if (ip >= parseIPv4(net.dhcpStart)! && ip <= parseIPv4(net.dhcpEnd)!) {
+        add(l, 'ip', l.ip, `expected an address outside the dynamic pool ${net.dhcpStart}-${net.dhcpEnd} of ${net.name}`);
+      }
+    }
+    const ipTwin = byIp.get(l.ip);
+    if (ipTwin) add(l, 'ip', l.ip, `expected an address not already reserved by ${where(ipTwin)} (vm ${JSON.stringify(ipTwin.vm)})`, [ipTwin]);
+    else byIp.set(l.ip, l);
+    for (const mac of l.macs) {
+      const twin = byMac.get(mac);
+      if (twin) add(l, 'mac', mac, `expected a MAC not already reserved by ${where(twin)} (vm ${JSON.stringify(twin.vm)})`, [twin]);
+      else byMac.set(mac, l);
+    }
+    const same = byVm.get(l.vm) ?? [];
+    const clash = same.find((o) => o.macs.length === 0 || l.macs.length === 0);
+    if (clash) {
+      add(
+        l,
+        'vm',
+        l.vm,
+        `expected one lease per VM, or several pinned to different MACs (also in ${where(clash)})`,
+        [clash],
+      );
+    }
+    byVm.set(l.vm, [...same, l]);
+  }
+  return out;
+}

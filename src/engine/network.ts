@@ -1,0 +1,95 @@
+import { mkdirSync } from 'node:fs';
+import { executeStep } from '../apply/execute.js';
+import type { LoadedConfig } from '../config/load.js';
+import { NatnetError } from '../errors.js';
+import type { AppliedRecord } from '../model/applied.js';
+import type { Network } from '../model/types.js';
+import { PlanConflict, planNetwork } from '../plan/plan-network.js';
+import { planTeardown } from '../plan/plan-teardown.js';
+import { reservationsFor } from '../plan/reservations.js';
+import { describeStep } from '../plan/steps.js';
+import { renderHostsfile } from '../render/dnsmasq.js';
+import { chooseBackend } from './backend.js';
+import type { Context } from './context.js';
+import type { HostObserver } from './observe.js';
+import { dnsmasqPaths, readRecords, removeRecord, writeRecord } from './records.js';
+
+function sameRecord(a: AppliedRecord, b: AppliedRecord): boolean {
+  return JSON.stringify({ ...a, appliedAt: '' }) === JSON.stringify({ ...b, appliedAt: '' });
+}
+
+/** A record whose network moved to another bridge or backend, or an old name on our bridge, is torn down first. */
+function staleRecords(ctx: Context, net: Network, backend: string, variant: string | null): AppliedRecord[] {
+  return readRecords(ctx).filter((r) =>
+    r.network.name === net.name
+      ? r.network.bridge !== net.bridge || r.backend !== backend || r.iptablesVariant !== variant
+      : r.network.bridge === net.bridge,
+  );
+}
+
+export async function applyNetwork(ctx: Context, host: HostObserver, config: LoadedConfig, net: Network): Promise<string[]> {
+  const choice = chooseBackend(net);
+  const actions: string[] = [];
+  for (const stale of staleRecords(ctx, net, choice.backend, choice.variant)) {
+    actions.push(...(await teardownRecord(ctx, host, stale)));
+  }
+  const paths = dnsmasqPaths(ctx, net);
+  const previous = readRecords(ctx).find((r) => r.network.name === net.name) ?? null;
+  const { reservations, pending } = reservationsFor(net, config.networks, config.leases, config.domains);
+  for (const p of pending) ctx.log.debug({ vm: p.lease.vm }, p.why);
+  const observed = await host.network(net, choice, paths, previous);
+  let steps;
+  try {
+    steps = planNetwork(
+      { net, backend: choice.backend, iptablesVariant: choice.variant, paths, hostsText: renderHostsfile(reservations) },
+      observed,
+    );
+  } catch (e) {
+    if (e instanceof PlanConflict) throw new NatnetError(`network ${net.name}: ${e.message}`);
+    throw e;
+  }
+  if (!ctx.dryRun) {
+    mkdirSync(ctx.libDir, { recursive: true, mode: 0o755 });
+    mkdirSync(`${ctx.runDir}/dnsmasq`, { recursive: true, mode: 0o755 });
+  }
+  let dummyUnsupported = previous?.dummyUnsupported ?? null;
+  let dummyCreated = previous?.dummy?.created ?? false;
+  let createdBridge = previous?.createdBridge ?? false;
+  for (const step of steps) {
+    const outcome = await executeStep(ctx, step);
+    actions.push(describeStep(step));
+    if (outcome.dummyUnsupported) {
+      dummyUnsupported = outcome.dummyUnsupported;
+      ctx.log.warn({ network: net.name }, dummyUnsupported);
+    }
+    if (outcome.dummyCreated) dummyCreated = true;
+    if (outcome.bridgeCreated && step.kind === 'ip-batch' && step.lines[0].startsWith(`link add ${net.bridge} `)) createdBridge = true;
+  }
+  if (steps.length) host.invalidate();
+  const record: AppliedRecord = {
+    network: net,
+    backend: choice.backend,
+    iptablesVariant: choice.variant,
+    createdBridge,
+    address: `${net.gateway}/${net.prefix}`,
+    dummy: net.dummy && !dummyUnsupported ? { name: net.dummy, created: dummyCreated } : null,
+    dummyUnsupported: net.dummy ? dummyUnsupported : null,
+    enabledForwarding: previous?.enabledForwarding ?? !observed.forwarding,
+    dnsmasq: paths,
+    appliedAt: new Date().toISOString(),
+  };
+  if (!previous || !sameRecord(previous, record)) writeRecord(ctx, record);
+  return actions;
+}
+
+export async function teardownRecord(ctx: Context, host: HostObserver, rec: AppliedRecord): Promise<string[]> {
+  const steps = planTeardown(rec, await host.teardown(rec));
+  const actions: string[] = [];
+  for (const step of steps) {
+    await executeStep(ctx, step);
+    if (step.kind !== 'remove-file') actions.push(describeStep(step));
+  }
+  host.invalidate();
+  removeRecord(ctx, rec.network.name);
+  return actions;
+}

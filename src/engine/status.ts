@@ -1,0 +1,144 @@
+import type { LoadedConfig } from '../config/load.js';
+import { loadConfig } from '../config/load.js';
+import { type ListenerStatusView, readListenerStatus } from '../listen/status-file.js';
+import type { AppliedRecord } from '../model/applied.js';
+import type { Network, Reservation } from '../model/types.js';
+import { type ActiveLease, parseLeaseFile, parseSsListening } from '../observe/dnsmasq-leases.js';
+import { readIpForward } from '../observe/procfs.js';
+import { type FirewallDrift, isClean } from '../plan/firewall-drift.js';
+import { reservationsFor } from '../plan/reservations.js';
+import { renderHostsfile } from '../render/dnsmasq.js';
+import { AUTO_RULE, chooseBackend } from './backend.js';
+import type { Context } from './context.js';
+import { selectNetworks } from './index.js';
+import { HostObserver, readTextOrNull } from './observe.js';
+import { dnsmasqPaths, readRecords } from './records.js';
+
+export interface NetworkStatus {
+  name: string;
+  applied: boolean;
+  backend: string;
+  backendWhy: string;
+  bridge: {
+    name: string;
+    exists: boolean;
+    up: boolean;
+    mac: string | null;
+    wantMac: string;
+    addresses: string[];
+    wantAddress: string;
+    stp: boolean | null;
+    forwardDelay: number | null;
+    ports: { name: string; mac: string; vm: string | null }[];
+  };
+  dummy: { name: string | null; state: 'ok' | 'missing' | 'detached' | 'unsupported' | 'disabled'; why: string | null };
+  forwarding: boolean;
+  firewall: FirewallDrift & { ok: boolean };
+  dnsmasq: { pid: number | null; alive: boolean; listening: string[]; hostsfileCurrent: boolean };
+  reservations: Reservation[];
+  pending: { vm: string; ip: string; why: string }[];
+  leases: ActiveLease[];
+  problems: string[];
+}
+
+export interface StatusReport {
+  healthy: boolean;
+  autoRule: string;
+  networks: NetworkStatus[];
+  listener: ListenerStatusView | null;
+  configWarnings: string[];
+}
+
+async function networkStatus(ctx: Context, host: HostObserver, config: LoadedConfig, net: Network, rec: AppliedRecord | null, ss: string) {
+  const choice = chooseBackend(net);
+  const links = await host.getLinks();
+  const br = links.get(net.bridge);
+  const paths = dnsmasqPaths(ctx, net);
+  const { reservations, pending } = reservationsFor(net, config.networks, config.leases, config.domains);
+  const drift = await host.drift(net, choice);
+  const pid = host.dnsmasqPid(paths);
+  const problems: string[] = [];
+  if (!rec) problems.push('not up (run `natnet-hook up`)');
+  const wantAddress = `${net.gateway}/${net.prefix}`;
+  if (!br) problems.push(`bridge ${net.bridge} missing`);
+  else {
+    if (br.kind !== 'bridge') problems.push(`${net.bridge} is a ${br.kind || 'device'}, not a bridge`);
+    if (!br.up) problems.push(`bridge ${net.bridge} is down`);
+    if (br.mac !== net.mac) problems.push(`bridge MAC ${br.mac}, expected ${net.mac}`);
+    if (!br.addresses.includes(wantAddress)) problems.push(`bridge address ${wantAddress} missing`);
+    if (br.stp !== net.stp) problems.push(`STP ${br.stp ? 'on' : 'off'}, expected ${net.stp ? 'on' : 'off'}`);
+  }
+  let dummy: NetworkStatus['dummy'] = { name: net.dummy, state: 'disabled', why: 'dummy = false in config' };
+  if (net.dummy) {
+    const d = links.get(net.dummy);
+    if (rec?.dummyUnsupported) dummy = { name: net.dummy, state: 'unsupported', why: rec.dummyUnsupported };
+    else if (!d) {
+      dummy = { name: net.dummy, state: 'missing', why: null };
+      problems.push(`dummy ${net.dummy} missing`);
+    } else if (d.master !== net.bridge || !d.up) {
+      dummy = { name: net.dummy, state: 'detached', why: `master ${d.master ?? 'none'}, ${d.up ? 'up' : 'down'}` };
+      problems.push(`dummy ${net.dummy} not an up port of ${net.bridge}`);
+    } else dummy = { name: net.dummy, state: 'ok', why: null };
+  }
+  const forwarding = readIpForward();
+  if (!forwarding) problems.push('net.ipv4.ip_forward is 0');
+  for (const m of drift.missing) problems.push(`rule missing: ${m}`);
+  for (const m of drift.extra) problems.push(`unexpected rule: ${m}`);
+  for (const j of drift.missingJumps) problems.push(`jump missing: ${j.table} ${j.from} -j ${j.to}`);
+  for (const j of drift.duplicateJumps) problems.push(`duplicate jump: ${j.table} ${j.from} -j ${j.to}`);
+  const hostsfileCurrent = readTextOrNull(paths.hosts) === renderHostsfile(reservations);
+  if (pid === null) problems.push('dnsmasq not running');
+  if (!hostsfileCurrent) problems.push('hostsfile differs from the configured reservations (run `natnet-hook up`)');
+  const domainsByMac = new Map(config.domains.flatMap((d) => d.nics.map((n) => [n.mac, d.vm] as const)));
+  const tapOwner = new Map(config.domains.flatMap((d) => d.nics.filter((n) => n.tap).map((n) => [n.tap!, d.vm] as const)));
+  const ports = [...links.values()]
+    .filter((l) => l.master === net.bridge)
+    .map((l) => ({ name: l.name, mac: l.mac, vm: tapOwner.get(l.name) ?? domainsByMac.get(`52${l.mac.slice(2)}`) ?? null }));
+  const status: NetworkStatus = {
+    name: net.name,
+    applied: !!rec,
+    backend: choice.backend + (choice.variant ? ` (${choice.variant})` : ''),
+    backendWhy: choice.why,
+    bridge: {
+      name: net.bridge,
+      exists: !!br,
+      up: !!br?.up,
+      mac: br?.mac ?? null,
+      wantMac: net.mac,
+      addresses: br?.addresses ?? [],
+      wantAddress,
+      stp: br?.stp ?? null,
+      forwardDelay: br?.forwardDelay ?? null,
+      ports,
+    },
+    dummy,
+    forwarding,
+    firewall: { ...drift, ok: isClean(drift) },
+    dnsmasq: { pid, alive: pid !== null, listening: pid ? parseSsListening(ss, pid) : [], hostsfileCurrent },
+    reservations,
+    pending: pending.map((p) => ({ vm: p.lease.vm, ip: p.lease.ip, why: p.why })),
+    leases: parseLeaseFile(readTextOrNull(paths.leases) ?? ''),
+    problems,
+  };
+  return status;
+}
+
+/** Everything `status` shows. Read-only: never changes the host. */
+export async function getStatus(ctx: Context, names?: string[]): Promise<StatusReport> {
+  const config = loadConfig(ctx);
+  const nets = selectNetworks(config.networks, names);
+  const host = new HostObserver(ctx);
+  const records = readRecords(ctx);
+  const ss = (await ctx.runner.run(['ss', '-H', '-l', '-n', '-p', '-t', '-u'], { readOnly: true, allowFailure: true })).stdout;
+  const networks: NetworkStatus[] = [];
+  for (const net of nets) {
+    networks.push(await networkStatus(ctx, host, config, net, records.find((r) => r.network.name === net.name) ?? null, ss));
+  }
+  return {
+    healthy: networks.every((n) => n.problems.length === 0),
+    autoRule: AUTO_RULE,
+    networks,
+    listener: readListenerStatus(ctx.runDir),
+    configWarnings: config.warnings,
+  };
+}

@@ -1,0 +1,21 @@
+import type { Network } from './types.js';
+
+export type Backend = 'iptables' | 'nftables';
+
+/** What `up` put on this host for one network; `down` removes exactly this. Lives in <runDir>/applied/. */
+export interface AppliedRecord {
+  network: Network;
+  backend: Backend;
+  iptablesVariant: 'nft' | 'legacy' | null;
+  /** We created the bridge (else it pre-existed and down leaves it). */
+  createdBridge: boolean;
+  /** The bridge address we added. */
+  address: string;
+  dummy: { name: string; created: boolean } | null;
+  /** Why there is no dummy although one is configured (kernel without the dummy netdev). */
+  dummyUnsupported: string | null;
+  /** ip_forward was 0 and we set it: down restores it when no network of ours is left. */
+  enabledForwarding: boolean;
+  dnsmasq: { conf: string; pid: string; hosts: string; leases: string };
+  appliedAt: string;
+}

@@ -1,0 +1,54 @@
+import { realpathSync } from 'node:fs';
+import type { Runner } from '../sys/runner.js';
+
+export type IptablesVariant = 'nft' | 'legacy';
+
+/**
+ * The iptables variant this host uses, without a process: follow the `iptables` symlink
+ * (Debian alternatives, xtables-*-multi). NATNET_HOOK_IPTABLES=nft|legacy overrides it.
+ * We then call only `iptables-<variant>-*` binaries and never mix the two.
+ */
+export function detectIptablesVariant(env = process.env): IptablesVariant | null {
+  const forced = env.NATNET_HOOK_IPTABLES;
+  if (forced === 'nft' || forced === 'legacy') return forced;
+  for (const dir of ['/usr/sbin', '/sbin', '/usr/bin', '/bin']) {
+    let target: string;
+    try {
+      target = realpathSync(`${dir}/iptables`);
+    } catch {
+      continue;
+    }
+    if (target.includes('legacy')) return 'legacy';
+    if (target.includes('nft')) return 'nft';
+    return 'legacy';
+  }
+  return null;
+}
+
+export interface IptablesDump {
+  /** table → chain names declared */
+  chains: Map<string, Set<string>>;
+  /** table → "-A ..." lines in order */
+  rules: Map<string, string[]>;
+}
+
+/** `iptables-save` output → chains and rules per table. Pure. */
+export function parseIptablesSave(text: string): IptablesDump {
+  const chains = new Map<string, Set<string>>();
+  const rules = new Map<string, string[]>();
+  let table = '';
+  for (const line of text.split('\n')) {
+    if (line.startsWith('*')) {
+      table = line.slice(1).trim();
+      chains.set(table, new Set());
+      rules.set(table, []);
+    } else if (line.startsWith(':') && table) chains.get(table)!.add(line.slice(1).split(' ')[0]);
+    else if (line.startsWith('-A ') && table) rules.get(table)!.push(line.trimEnd());
+  }
+  return { chains, rules };
+}
+
+export async function observeIptables(runner: Runner, variant: IptablesVariant): Promise<IptablesDump> {
+  const r = await runner.run([`iptables-${variant}-save`], { readOnly: true });
+  return parseIptablesSave(r.stdout);
+}

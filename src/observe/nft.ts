@@ -1,0 +1,24 @@
+import type { Runner } from '../sys/runner.js';
+
+/** Rule lines per chain of `nft list table` text (handles and counters stripped). Pure. */
+export function parseNftTable(text: string): Map<string, { hook: string; rules: string[] }> {
+  const chains = new Map<string, { hook: string; rules: string[] }>();
+  let current: { hook: string; rules: string[] } | null = null;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim().replace(/\s+# handle \d+$/, '');
+    const m = /^chain (\S+) \{$/.exec(line);
+    if (m) {
+      current = { hook: '', rules: [] };
+      chains.set(m[1], current);
+    } else if (line === '}') current = null;
+    else if (current && line.startsWith('type ')) current.hook = line;
+    else if (current && line) current.rules.push(line.replace(/ counter packets \d+ bytes \d+/, ''));
+  }
+  return chains;
+}
+
+/** Our table's chains, or null when the table does not exist. */
+export async function observeNftTable(runner: Runner, table: string) {
+  const r = await runner.run(['nft', 'list', 'table', 'ip', table], { readOnly: true, allowFailure: true });
+  return r.code === 0 ? parseNftTable(r.stdout) : null;
+}

@@ -1,0 +1,112 @@
+import type { AppliedRecord, Backend } from '../model/applied.js';
+import type { Network } from '../model/types.js';
+import type { LinkState } from '../observe/links.js';
+import { type DnsmasqPaths, renderDnsmasqConf } from '../render/dnsmasq.js';
+import { renderIptablesRestore } from '../render/iptables.js';
+import { renderNftScript } from '../render/nft.js';
+import { type FirewallDrift, isClean } from './firewall-drift.js';
+import type { Step } from './steps.js';
+
+export interface NetworkObservation {
+  links: Map<string, LinkState>;
+  forwarding: boolean;
+  drift: FirewallDrift;
+  confText: string | null;
+  hostsText: string | null;
+  /** Pid of our live dnsmasq for this network, or null. */
+  dnsmasqPid: number | null;
+  record: AppliedRecord | null;
+}
+
+export interface DesiredNetwork {
+  net: Network;
+  backend: Backend;
+  iptablesVariant: 'nft' | 'legacy' | null;
+  paths: DnsmasqPaths;
+  hostsText: string;
+}
+
+export class PlanConflict extends Error {}
+
+/** Bridge, address, dummy: `ip -batch` lines and the dummy creation. Pure. */
+function planLinks(d: DesiredNetwork, o: NetworkObservation): Step[] {
+  const { net } = d;
+  const br = o.links.get(net.bridge);
+  const lines: string[] = [];
+  const fd = net.forwardDelay * 100;
+  const stp = net.stp ? 1 : 0;
+  if (!br) {
+    lines.push(`link add ${net.bridge} address ${net.mac} type bridge forward_delay ${fd} stp_state ${stp}`);
+  } else {
+    if (br.kind !== 'bridge') throw new PlanConflict(`${net.bridge} exists and is a ${br.kind || 'device'}, not a bridge; rename the network's bridge or remove that link`);
+    if (br.mac !== net.mac) lines.push(`link set ${net.bridge} address ${net.mac}`);
+    if (br.stp !== net.stp || br.forwardDelay !== net.forwardDelay) {
+      lines.push(`link set ${net.bridge} type bridge forward_delay ${fd} stp_state ${stp}`);
+    }
+  }
+  const address = `${net.gateway}/${net.prefix}`;
+  const old = o.record?.address;
+  if (old && old !== address && br?.addresses.includes(old)) lines.push(`addr del ${old} dev ${net.bridge}`);
+  if (!br?.addresses.includes(address)) lines.push(`addr add ${address} dev ${net.bridge}`);
+  if (!br?.up) lines.push(`link set ${net.bridge} up`);
+
+  const steps: Step[] = [];
+  if (lines.length) steps.push({ kind: 'ip-batch', why: br ? `repair bridge ${net.bridge}` : `create bridge ${net.bridge}`, lines });
+  if (net.dummy && !o.record?.dummyUnsupported) {
+    const dummy = o.links.get(net.dummy);
+    if (!dummy) steps.push({ kind: 'dummy-create', why: `create dummy ${net.dummy}`, name: net.dummy, mac: net.mac, bridge: net.bridge });
+    else if (dummy.master !== net.bridge || !dummy.up || dummy.mac !== net.mac) {
+      steps.push({
+        kind: 'ip-batch',
+        why: `repair dummy ${net.dummy}`,
+        lines: [`link set ${net.dummy} address ${net.mac} master ${net.bridge} up`],
+      });
+    }
+  }
+  return steps;
+}
+
+function planFirewall(d: DesiredNetwork, o: NetworkObservation): Step[] {
+  if (isClean(o.drift)) return [];
+  const why = `${o.drift.missing.length || o.drift.missingJumps.length ? 'apply' : 'repair'} ${d.backend} rules of ${d.net.name}`;
+  if (d.backend === 'nftables') {
+    return [{ kind: 'firewall', why, argv: ['nft', '-f', '-'], input: renderNftScript(d.net) }];
+  }
+  return [
+    {
+      kind: 'firewall',
+      why,
+      argv: [`iptables-${d.iptablesVariant}-restore`, '-w', '--noflush'],
+      input: renderIptablesRestore(d.net, { missing: o.drift.missingJumps, duplicate: o.drift.duplicateJumps }),
+    },
+  ];
+}
+
+function planDnsmasq(d: DesiredNetwork, o: NetworkObservation): Step[] {
+  const conf = renderDnsmasqConf(d.net, d.paths);
+  const steps: Step[] = [];
+  const confChanged = o.confText !== conf;
+  const hostsChanged = o.hostsText !== d.hostsText;
+  if (confChanged) steps.push({ kind: 'write-file', why: 'dnsmasq config', path: d.paths.conf, content: conf, mode: 0o644 });
+  // 0644: dnsmasq re-reads it as 'nobody' after SIGHUP; 0600 would silently drop every reservation
+  if (hostsChanged) steps.push({ kind: 'write-file', why: 'reservations', path: d.paths.hosts, content: d.hostsText, mode: 0o644 });
+  if (o.dnsmasqPid === null) {
+    steps.push({ kind: 'dnsmasq-start', why: `start dnsmasq for ${d.net.name}`, conf: d.paths.conf, pidFile: d.paths.pid });
+  } else if (confChanged) {
+    steps.push({ kind: 'dnsmasq-stop', why: 'dnsmasq config changed', pid: o.dnsmasqPid });
+    steps.push({ kind: 'dnsmasq-start', why: `restart dnsmasq for ${d.net.name}`, conf: d.paths.conf, pidFile: d.paths.pid });
+  } else if (hostsChanged) {
+    steps.push({ kind: 'dnsmasq-reload', why: 'reload reservations (SIGHUP)', pid: o.dnsmasqPid });
+  }
+  return steps;
+}
+
+/** Everything one network needs to match its desired state; [] when it already does. Pure. */
+export function planNetwork(d: DesiredNetwork, o: NetworkObservation): Step[] {
+  return [
+    ...planLinks(d, o),
+    ...(o.forwarding ? [] : [{ kind: 'forwarding', why: 'enable IPv4 forwarding' } as Step]),
+    ...planFirewall(d, o),
+    ...planDnsmasq(d, o),
+  ];
+}

@@ -1,0 +1,43 @@
+import { networkOfIp } from '../config/validate.js';
+import type { DomainRecord, Lease, Network, Reservation } from '../model/types.js';
+import { parseIPv4 } from '../net/ipv4.js';
+import { hostnameFromVmName } from '../net/names.js';
+
+export interface PendingLease {
+  lease: Lease;
+  why: string;
+}
+
+/**
+ * The reservations dnsmasq serves for one network. A lease pinned to MACs uses them; an
+ * unpinned one uses the MACs the hooks saw for that VM on this bridge, or waits for them.
+ */
+export function reservationsFor(
+  net: Network,
+  networks: Network[],
+  leases: Lease[],
+  domains: DomainRecord[],
+): { reservations: Reservation[]; pending: PendingLease[] } {
+  const reservations: Reservation[] = [];
+  const pending: PendingLease[] = [];
+  const names = new Set<string>();
+  const mine = leases.filter((l) => networkOfIp(networks, l.ip)?.name === net.name);
+  const pinned = new Set(mine.flatMap((l) => l.macs));
+  for (const lease of mine) {
+    let macs = lease.macs;
+    if (macs.length === 0) {
+      const rec = domains.find((d) => d.vm === lease.vm);
+      macs = (rec?.nics ?? []).filter((n) => n.bridge === net.bridge && !pinned.has(n.mac)).map((n) => n.mac);
+      if (macs.length === 0) {
+        pending.push({ lease, why: `no MAC known yet for VM ${JSON.stringify(lease.vm)} on ${net.bridge} (learned when it starts)` });
+        continue;
+      }
+    }
+    let hostname = lease.hostname ?? hostnameFromVmName(lease.vm) ?? '';
+    if (hostname && names.has(hostname)) hostname = '';
+    if (hostname) names.add(hostname);
+    reservations.push({ vm: lease.vm, macs: [...new Set(macs)].sort(), ip: lease.ip, hostname });
+  }
+  reservations.sort((a, b) => parseIPv4(a.ip)! - parseIPv4(b.ip)!);
+  return { reservations, pending };
+}

@@ -1,0 +1,33 @@
+/** One unit of work of a plan. Pure data: the planner makes them, src/apply runs them. */
+export type Step =
+  | { kind: 'ip-batch'; why: string; lines: string[] }
+  | { kind: 'dummy-create'; why: string; name: string; mac: string; bridge: string }
+  | { kind: 'forwarding'; why: string }
+  | { kind: 'firewall'; why: string; argv: string[]; input: string }
+  | { kind: 'write-file'; why: string; path: string; content: string; mode: number }
+  | { kind: 'dnsmasq-stop'; why: string; pid: number }
+  | { kind: 'dnsmasq-start'; why: string; conf: string; pidFile: string }
+  | { kind: 'dnsmasq-reload'; why: string; pid: number }
+  | { kind: 'remove-file'; why: string; path: string };
+
+export function describeStep(s: Step): string {
+  switch (s.kind) {
+    case 'ip-batch':
+      return `${s.why}: ip -batch [${s.lines.join('; ')}]`;
+    case 'dummy-create':
+      return `${s.why}: ip link add ${s.name} address ${s.mac} type dummy; master ${s.bridge}`;
+    case 'firewall':
+      return `${s.why}: ${s.argv.join(' ')}`;
+    case 'write-file':
+      return `${s.why}: write ${s.path}`;
+    case 'remove-file':
+      return `${s.why}: remove ${s.path}`;
+    case 'dnsmasq-stop':
+    case 'dnsmasq-reload':
+      return `${s.why}: pid ${s.pid}`;
+    case 'dnsmasq-start':
+      return `${s.why}: dnsmasq --conf-file=${s.conf}`;
+    case 'forwarding':
+      return `${s.why}: net.ipv4.ip_forward=1`;
+  }
+}

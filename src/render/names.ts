@@ -1,0 +1,15 @@
+import type { Network } from '../model/types.js';
+
+/** Our iptables chains for a network: per bridge, so several networks coexist (names ≤ 28 chars). */
+export function iptablesChains(net: Pick<Network, 'bridge'>) {
+  return {
+    post: `NATNET-POST-${net.bridge}`,
+    fwd: `NATNET-FWD-${net.bridge}`,
+    inp: `NATNET-INP-${net.bridge}`,
+  };
+}
+
+/** Our nft table (family ip) for a network. */
+export function nftTable(net: Pick<Network, 'bridge'>): string {
+  return `natnet_${net.bridge.replace(/[^A-Za-z0-9_]/g, '_')}`;
+}

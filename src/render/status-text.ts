@@ -1,0 +1,59 @@
+import type { NetworkStatus, StatusReport } from '../engine/status.js';
+
+const mark = (ok: boolean) => (ok ? 'ok  ' : 'FAIL');
+
+function networkLines(n: NetworkStatus): string[] {
+  const b = n.bridge;
+  const out: string[] = [];
+  out.push(`network ${n.name}: ${n.problems.length === 0 ? 'HEALTHY' : `DEGRADED (${n.problems.length} problem${n.problems.length > 1 ? 's' : ''})`}`);
+  out.push(
+    `  ${mark(b.exists && b.up && b.mac === b.wantMac && b.addresses.includes(b.wantAddress))} bridge    ${b.name} ` +
+      (b.exists
+        ? `${b.up ? 'up' : 'DOWN'}, mac ${b.mac}${b.mac === b.wantMac ? '' : ` (want ${b.wantMac})`}, ${b.addresses.join(' ') || 'no address'}` +
+          `${b.addresses.includes(b.wantAddress) ? '' : ` (want ${b.wantAddress})`}, stp ${b.stp ? `on, delay ${b.forwardDelay}s` : 'off'}`
+        : 'MISSING'),
+  );
+  const d = n.dummy;
+  const dummyOk = d.state === 'ok' || d.state === 'unsupported' || d.state === 'disabled';
+  out.push(`  ${mark(dummyOk)} dummy     ${d.name ?? '-'}: ${d.state}${d.why ? ` (${d.why})` : ''}`);
+  out.push(`  ${mark(n.forwarding)} forward   net.ipv4.ip_forward=${n.forwarding ? 1 : 0}`);
+  out.push(`  ${mark(n.firewall.ok)} firewall  ${n.backend}: ${n.firewall.ok ? 'all rules present, nothing unexpected' : 'drift'}   [${n.backendWhy}]`);
+  for (const m of n.firewall.missing) out.push(`              missing: ${m}`);
+  for (const m of n.firewall.extra) out.push(`              unexpected: ${m}`);
+  for (const j of n.firewall.missingJumps) out.push(`              missing jump: ${j.table} ${j.from} -j ${j.to}`);
+  for (const j of n.firewall.duplicateJumps) out.push(`              duplicate jump: ${j.table} ${j.from} -j ${j.to}`);
+  const dm = n.dnsmasq;
+  out.push(
+    `  ${mark(dm.alive && dm.hostsfileCurrent)} dnsmasq   ${dm.alive ? `pid ${dm.pid}, listening ${dm.listening.join(', ') || '(nothing?)'}` : 'NOT RUNNING'}` +
+      (dm.hostsfileCurrent ? '' : ', hostsfile out of date'),
+  );
+  out.push(`       ports     ${b.ports.map((p) => `${p.name}${p.vm ? ` (${p.vm})` : ''}`).join(', ') || 'none'}`);
+  out.push(`       reserved  ${n.reservations.length}${n.pending.length ? `, waiting for a MAC: ${n.pending.map((p) => p.vm).join(', ')}` : ''}`);
+  for (const r of n.reservations.slice(0, 20)) out.push(`              ${r.ip.padEnd(15)} ${r.macs.join(',')}  ${r.vm}${r.hostname && r.hostname !== r.vm ? ` (${r.hostname})` : ''}`);
+  if (n.reservations.length > 20) out.push(`              ... ${n.reservations.length - 20} more (natnet-hook lease list)`);
+  out.push(`       leases    ${n.leases.length} active`);
+  for (const l of n.leases.slice(0, 20)) out.push(`              ${l.ip.padEnd(15)} ${l.mac}  ${l.hostname ?? '*'}  until ${l.expires}`);
+  if (n.problems.length) {
+    out.push('  problems:');
+    for (const p of n.problems) out.push(`    - ${p}`);
+  }
+  return out;
+}
+
+/** The terminal view of `status`: one glance tells healthy or not, and what is wrong. */
+export function renderStatusText(r: StatusReport): string {
+  const out: string[] = [];
+  for (const n of r.networks) out.push(...networkLines(n), '');
+  const l = r.listener;
+  if (!l) out.push('listener: never ran on this host');
+  else {
+    out.push(`listener: ${l.running ? `running, pid ${l.pid}, since ${l.started}` : `not running (last seen ${l.updated})`}`);
+    if (l.lastEvent) out.push(`  last event:  ${l.lastEvent.time} ${l.lastEvent.what}`);
+    if (l.lastRepair) out.push(`  last repair: ${l.lastRepair.time} (${l.lastRepair.reason}) ${l.lastRepair.actions.length} action(s)${l.lastRepair.error ? `, error: ${l.lastRepair.error}` : ''}`);
+    for (const [br, managed] of Object.entries(l.nmManaged ?? {})) {
+      if (managed) out.push(`  WARNING: NetworkManager manages ${br}; mark it unmanaged (install/ has the drop-in)`);
+    }
+  }
+  for (const w of r.configWarnings) out.push(`config warning: ${w}`);
+  return `${out.join('\n')}\n`;
+}
