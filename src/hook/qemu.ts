@@ -1,0 +1,134 @@
+import { withLock } from '../apply/lock.js';
+import { readDomainRecord, readDomainRecords, writeDomainRecord } from '../engine/domains.js';
+import { type DomainInfo, DomainXmlError, parseDomainXml } from '../libvirt/domain.js';
+import type { DomainRecord } from '../model/types.js';
+import { buildDomainRecord, markStopped, ourBridgesOf, runningOn } from './domain-record.js';
+import { readLibvirtNetworks } from './libvirt-networks.js';
+import { changeLines, type HookDeps, type HookEvent, type HookOutcome, oneLine } from './outcome.js';
+
+interface Facts {
+  info: DomainInfo;
+  previous: DomainRecord | null;
+  bridges: string[];
+  networkNames: string[];
+  /** This VM's record as it is now (running or not). */
+  record(running: boolean): DomainRecord;
+}
+
+function factsOf(xml: string, deps: HookDeps): Facts {
+  const info = parseDomainXml(xml);
+  const ours = new Set(deps.networks.map((n) => n.bridge));
+  const libvirtNetworks = readLibvirtNetworks(deps.ctx.libDir);
+  const previous = readDomainRecord(deps.ctx, info.name);
+  const bridges = ourBridgesOf(info, libvirtNetworks, previous, ours);
+  const now = deps.now?.() ?? new Date();
+  return {
+    info,
+    previous,
+    bridges,
+    networkNames: deps.networks.filter((n) => bridges.includes(n.bridge)).map((n) => n.name),
+    record: (running) => buildDomainRecord(info, { libvirtNetworks, previous, ours, running, now }),
+  };
+}
+
+/**
+ * The qemu hook for a VM that (may) sit on our bridges. Exit 1 only from `prepare` (the VM must
+ * not start without its network or with a wrong lease); everything else exits 0 and logs.
+ */
+export async function handleQemu(ev: HookEvent, xml: string, deps: HookDeps): Promise<HookOutcome> {
+  let f: Facts;
+  try {
+    f = factsOf(xml, deps);
+  } catch (e) {
+    if (e instanceof DomainXmlError) return { exit: 0, vm: ev.object, action: 'ignored (malformed input)', error: e.message };
+    throw e;
+  }
+  const vm = f.info.name;
+  const base = { vm, networks: f.networkNames };
+  const reason = `hook qemu ${ev.op} ${JSON.stringify(vm)}`;
+  switch (ev.op) {
+    case 'prepare':
+      return prepare(f, deps, reason);
+    case 'start':
+    case 'started':
+      if (f.bridges.length === 0) return { exit: 0, ...base, action: 'ignored (not on our bridges)' };
+      return lenient(base, 'recorded taps', async () => {
+        await recordUnderLock(deps, f.record(true));
+        return [];
+      });
+    case 'stopped':
+    case 'release':
+      if (!f.previous) return { exit: 0, ...base, action: 'ignored (not recorded)' };
+      return lenient(base, 'recorded stop', async () => {
+        await recordUnderLock(deps, markStopped(f.previous!, deps.now?.() ?? new Date()));
+        return ev.op === 'release' ? downIfIdle(f.previous!, deps, reason) : [];
+      });
+    case 'reconnect':
+    case 'attach':
+      if (f.bridges.length === 0) return { exit: 0, ...base, action: 'ignored (not on our bridges)' };
+      return reconnect(f, deps, reason);
+    case 'migrate':
+    case 'restore':
+      // stdout would become the domain XML: say nothing. `prepare` follows on this host and brings the network up.
+      return { exit: 0, ...base, action: `nothing to do on ${ev.op} (prepare follows)` };
+    default:
+      return { exit: 0, ...base, action: `ignored (operation ${JSON.stringify(ev.op)})` };
+  }
+}
+
+async function prepare(f: Facts, deps: HookDeps, reason: string): Promise<HookOutcome> {
+  const vm = f.info.name;
+  const base = { vm, networks: f.networkNames };
+  if (f.bridges.length === 0) return { exit: 0, ...base, action: 'ignored (not on our bridges)' };
+  if (f.info.metadataProblems.length > 0) {
+    const error = `VM ${JSON.stringify(vm)}: its <metadata> natnet lease is invalid: ${f.info.metadataProblems.join('; ')}`;
+    return { exit: 1, ...base, action: 'refused', error };
+  }
+  try {
+    const changes = await deps.engine.up(deps.ctx, { networks: f.networkNames, domain: f.record(true), reason });
+    return { exit: 0, ...base, action: 'up', changes: changeLines(changes) };
+  } catch (e) {
+    return { exit: 1, ...base, action: 'refused', error: `VM ${JSON.stringify(vm)} not started: ${oneLine(e)}` };
+  }
+}
+
+/** libvirt KILLS a running VM whose reconnect hook fails: try hard, never fail. */
+async function reconnect(f: Facts, deps: HookDeps, reason: string): Promise<HookOutcome> {
+  const base = { vm: f.info.name, networks: f.networkNames };
+  try {
+    const changes = await deps.engine.up(deps.ctx, { networks: f.networkNames, domain: f.record(true), reason });
+    return { exit: 0, ...base, action: 'up', changes: changeLines(changes) };
+  } catch (first) {
+    // e.g. its metadata lease now conflicts with the config: at least keep the network up
+    try {
+      const changes = await deps.engine.up(deps.ctx, { networks: f.networkNames, reason });
+      return { exit: 0, ...base, action: 'up (VM record not updated)', error: oneLine(first), changes: changeLines(changes) };
+    } catch (e) {
+      return { exit: 0, ...base, action: 'up failed', error: oneLine(e) };
+    }
+  }
+}
+
+async function lenient(base: { vm: string; networks: string[] }, action: string, fn: () => Promise<string[]>): Promise<HookOutcome> {
+  try {
+    const changes = await fn();
+    return { exit: 0, ...base, action, changes };
+  } catch (e) {
+    return { exit: 0, ...base, action: `${action} failed`, error: oneLine(e) };
+  }
+}
+
+async function recordUnderLock(deps: HookDeps, rec: DomainRecord): Promise<void> {
+  if (rec.nics.length === 0 && rec.metadataLeases.length === 0 && !readDomainRecord(deps.ctx, rec.vm)) return;
+  await withLock(deps.ctx.runDir, async () => writeDomainRecord(deps.ctx, rec));
+}
+
+/** Networks with down_when_idle that no other running VM uses any more. */
+async function downIfIdle(prev: DomainRecord, deps: HookDeps, reason: string): Promise<string[]> {
+  const records = readDomainRecords(deps.ctx);
+  const idle = deps.networks.filter(
+    (n) => n.downWhenIdle && prev.nics.some((x) => x.bridge === n.bridge) && runningOn(records, n.bridge, prev.vm).length === 0,
+  );
+  if (idle.length === 0) return [];
+  return changeLines(await deps.engine.down(deps.ctx, { networks: idle.map((n) => n.name), reason: `${reason}: last VM left` }));
+}

@@ -1,0 +1,83 @@
+import { normaliseMac } from '../net/mac.js';
+import { attr, children, elementNames, type XmlNode } from './xml.js';
+
+/**
+ * natnet-hook's namespace inside a domain's <metadata>. One VM address:
+ *   <natnet:lease xmlns:natnet="https://natnet-hook.dev/xmlns/1" ip="192.168.100.20" hostname="web"/>
+ * or one per NIC (a VM with several NICs on the bridge):
+ *   <natnet:leases xmlns:natnet="https://natnet-hook.dev/xmlns/1">
+ *     <natnet:lease mac="52:54:00:aa:bb:11" ip="192.168.100.21" hostname="web1"/> ...
+ *   </natnet:leases>
+ * The prefix is free; the URI is what counts. Set it with
+ *   virsh metadata VM --uri https://natnet-hook.dev/xmlns/1 --key natnet --config \
+ *     --set '<lease ip="192.168.100.20" hostname="web"/>'
+ */
+export const NATNET_XMLNS = 'https://natnet-hook.dev/xmlns/1';
+
+export interface MetadataLease {
+  ip: string;
+  mac?: string;
+  hostname?: string;
+}
+
+export interface MetadataResult {
+  leases: MetadataLease[];
+  /** One line each: what is wrong with our metadata (e.g. lease[1].mac = "zz": expected a MAC). */
+  problems: string[];
+}
+
+function prefixOf(name: string): string {
+  const i = name.indexOf(':');
+  return i < 0 ? '' : name.slice(0, i);
+}
+
+function localName(name: string): string {
+  return name.slice(name.indexOf(':') + 1);
+}
+
+/** The URI an element's prefix is bound to, looking only at the element itself (libvirt declares it there). */
+function namespaceOf(el: XmlNode, name: string): string | null {
+  const p = prefixOf(name);
+  return attr(el, p ? `xmlns:${p}` : 'xmlns');
+}
+
+function leaseFrom(el: XmlNode, field: string, out: MetadataResult): void {
+  const ip = attr(el, 'ip');
+  const mac = attr(el, 'mac');
+  const hostname = attr(el, 'hostname');
+  if (ip === null || ip.trim() === '') {
+    out.problems.push(`${field}.ip: missing (expected ip="a.b.c.d")`);
+    return;
+  }
+  const lease: MetadataLease = { ip: ip.trim() };
+  if (mac !== null) {
+    const m = normaliseMac(mac);
+    if (m === null) {
+      out.problems.push(`${field}.mac = ${JSON.stringify(mac)}: expected a MAC like 52:54:00:12:34:56`);
+      return;
+    }
+    lease.mac = m;
+  }
+  // validated (DNS label) by the engine with the other lease sources; kept verbatim here
+  if (hostname !== null) lease.hostname = hostname;
+  out.leases.push(lease);
+}
+
+/** Leases from a domain's <metadata> element (null/absent → none). */
+export function metadataLeasesOf(metadata: XmlNode | null): MetadataResult {
+  const out: MetadataResult = { leases: [], problems: [] };
+  if (!metadata) return out;
+  for (const name of elementNames(metadata)) {
+    for (const el of children(metadata, name)) {
+      if (namespaceOf(el, name) !== NATNET_XMLNS) continue;
+      const p = prefixOf(name);
+      const local = localName(name);
+      if (local === 'lease') leaseFrom(el, 'lease', out);
+      else if (local === 'leases') {
+        const inner = children(el, p ? `${p}:lease` : 'lease');
+        for (const [i, l] of inner.entries()) leaseFrom(l, `leases.lease[${i}]`, out);
+      } else out.problems.push(`<${local}>: unknown element (expected <lease> or <leases>)`);
+    }
+  }
+  return out;
+}
