@@ -7,7 +7,8 @@ import type { Network } from '../model/types.js';
 import { PlanConflict, planNetwork } from '../plan/plan-network.js';
 import { planTeardown } from '../plan/plan-teardown.js';
 import { reservationsFor } from '../plan/reservations.js';
-import { describeStep } from '../plan/steps.js';
+import { describeStep, type Step } from '../plan/steps.js';
+import { emptyTables } from '../observe/iptables.js';
 import { renderHostsfile } from '../render/dnsmasq.js';
 import { chooseBackend } from './backend.js';
 import type { Context } from './context.js';
@@ -38,6 +39,7 @@ export async function applyNetwork(ctx: Context, host: HostObserver, config: Loa
   const { reservations, pending } = reservationsFor(net, config.networks, config.leases, config.domains);
   for (const p of pending) ctx.log.debug({ vm: p.lease.vm }, p.why);
   const observed = await host.network(net, choice, paths, previous);
+  const tablesBefore = choice.backend === 'iptables' ? (await host.iptables(choice.variant!)).chains : new Map();
   let steps;
   try {
     steps = planNetwork(
@@ -74,6 +76,9 @@ export async function applyNetwork(ctx: Context, host: HostObserver, config: Loa
     address: `${net.gateway}/${net.prefix}`,
     dummy: net.dummy && !dummyUnsupported ? { name: net.dummy, created: dummyCreated } : null,
     dummyUnsupported: net.dummy ? dummyUnsupported : null,
+    iptablesTablesCreated:
+      previous?.iptablesTablesCreated ??
+      (choice.variant === 'nft' ? ['nat', 'filter'].filter((t) => !tablesBefore.has(t)) : []),
     enabledForwarding: previous?.enabledForwarding ?? !observed.forwarding,
     dnsmasq: paths,
     appliedAt: new Date().toISOString(),
@@ -90,6 +95,14 @@ export async function teardownRecord(ctx: Context, host: HostObserver, rec: Appl
     if (step.kind !== 'remove-file') actions.push(describeStep(step));
   }
   host.invalidate();
+  if (rec.backend === 'iptables' && rec.iptablesVariant === 'nft' && rec.iptablesTablesCreated?.length) {
+    for (const table of emptyTables(await host.iptables('nft'), rec.iptablesTablesCreated)) {
+      const step: Step = { kind: 'firewall', why: `remove empty iptables-nft table ${table} it created`, argv: ['nft', 'delete', 'table', 'ip', table], input: '' };
+      await executeStep(ctx, step);
+      actions.push(describeStep(step));
+    }
+    host.invalidate();
+  }
   removeRecord(ctx, rec.network.name);
   return actions;
 }

@@ -30,25 +30,40 @@ export interface IptablesDump {
   chains: Map<string, Set<string>>;
   /** table → "-A ..." lines in order */
   rules: Map<string, string[]>;
+  /** table → built-in chains whose policy is not ACCEPT */
+  strictPolicies: Map<string, string[]>;
 }
 
 /** `iptables-save` output → chains and rules per table. Pure. */
 export function parseIptablesSave(text: string): IptablesDump {
   const chains = new Map<string, Set<string>>();
   const rules = new Map<string, string[]>();
+  const strictPolicies = new Map<string, string[]>();
   let table = '';
   for (const line of text.split('\n')) {
     if (line.startsWith('*')) {
       table = line.slice(1).trim();
       chains.set(table, new Set());
       rules.set(table, []);
-    } else if (line.startsWith(':') && table) chains.get(table)!.add(line.slice(1).split(' ')[0]);
+      strictPolicies.set(table, []);
+    } else if (line.startsWith(':') && table) {
+      const [chain, policy] = line.slice(1).split(' ');
+      chains.get(table)!.add(chain);
+      if (policy !== '-' && policy !== 'ACCEPT') strictPolicies.get(table)!.push(`${chain} ${policy}`);
+    }
     else if (line.startsWith('-A ') && table) rules.get(table)!.push(line.trimEnd());
   }
-  return { chains, rules };
+  return { chains, rules, strictPolicies };
 }
 
 export async function observeIptables(runner: Runner, variant: IptablesVariant): Promise<IptablesDump> {
   const r = await runner.run([`iptables-${variant}-save`], { readOnly: true });
   return parseIptablesSave(r.stdout);
+}
+
+/** Tables iptables-nft created that hold nothing now (no rule, every policy ACCEPT): safe to delete. */
+export function emptyTables(dump: IptablesDump, candidates: string[]): string[] {
+  return candidates.filter(
+    (t) => dump.chains.has(t) && (dump.rules.get(t) ?? []).length === 0 && (dump.strictPolicies.get(t) ?? []).length === 0,
+  );
 }
