@@ -30,6 +30,8 @@ export function isValidLeaseTime(text: string): boolean {
  */
 export function hostnameFromVmName(vm: string): string | null {
   const label = vm
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
     .toLowerCase()
     .replace(/[^a-z0-9-]+/g, '-')
     .replace(/^-+|-+$/g, '')

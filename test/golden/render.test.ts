@@ -1,0 +1,54 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseMainConfig } from '../../src/config/parse.js';
+import { Problems } from '../../src/config/problems.js';
+import { reservationsFor } from '../../src/plan/reservations.js';
+import { renderDnsmasqConf, renderHostsfile } from '../../src/render/dnsmasq.js';
+import { renderIptablesRestore, renderIptablesRemoval, iptablesJumps } from '../../src/render/iptables.js';
+import { renderNftScript } from '../../src/render/nft.js';
+
+const here = new URL('.', import.meta.url).pathname;
+const update = process.env.UPDATE_GOLDEN === '1';
+
+/** Compare with test/golden/expected/<name>; UPDATE_GOLDEN=1 rewrites the file (review the diff!). */
+function golden(name: string, actual: string) {
+  const path = join(here, 'expected', name);
+  if (update) writeFileSync(path, actual);
+  expect(actual).toBe(readFileSync(path, 'utf8'));
+}
+
+const paths = (net: string) => ({
+  conf: `/run/natnet-hook/dnsmasq/${net}.conf`,
+  pid: `/run/natnet-hook/dnsmasq/${net}.pid`,
+  hosts: `/run/natnet-hook/dnsmasq/${net}.hosts`,
+  leases: `/var/lib/natnet-hook/${net}.leases`,
+});
+
+describe('golden renderings', () => {
+  for (const file of readdirSync(join(here, 'cases')).filter((f) => f.endsWith('.toml'))) {
+    const base = file.replace(/\.toml$/, '');
+    const p = new Problems(file);
+    const cfg = parseMainConfig(readFileSync(join(here, 'cases', file), 'utf8'), p);
+    it(`${file} parses without problems`, () => expect(p.list).toEqual([]));
+    for (const net of cfg.networks) {
+      const id = `${base}.${net.name}`;
+      it(`${id}: iptables-restore input`, () => golden(`${id}.ipt`, renderIptablesRestore(net)));
+      it(`${id}: iptables removal`, () =>
+        golden(
+          `${id}.remove.ipt`,
+          renderIptablesRemoval(net, iptablesJumps(net), [
+            { table: 'nat', chain: `NATNET-POST-${net.bridge}` },
+            { table: 'filter', chain: `NATNET-FWD-${net.bridge}` },
+            { table: 'filter', chain: `NATNET-INP-${net.bridge}` },
+          ]),
+        ));
+      it(`${id}: nft script`, () => golden(`${id}.nft`, renderNftScript(net)));
+      it(`${id}: dnsmasq config`, () => golden(`${id}.dnsmasq.conf`, renderDnsmasqConf(net, paths(net.name))));
+      it(`${id}: hostsfile`, () => {
+        const { reservations } = reservationsFor(net, cfg.networks, cfg.leases, []);
+        golden(`${id}.hosts`, renderHostsfile(reservations));
+      });
+    }
+  }
+});
