@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { parseMainConfig } from '../../src/config/parse.js';
+import { Problems } from '../../src/config/problems.js';
+import type { AppliedRecord } from '../../src/model/applied.js';
+import { parseIptablesSave } from '../../src/observe/iptables.js';
+import type { LinkState } from '../../src/observe/links.js';
+import { iptablesDrift } from '../../src/plan/firewall-drift.js';
+import { type NetworkObservation, planNetwork } from '../../src/plan/plan-network.js';
+import { planTeardown } from '../../src/plan/plan-teardown.js';
+import { renderDnsmasqConf, renderIptablesRestore } from '../../src/render/index.js';
+
+const [net] = parseMainConfig('', new Problems('f')).networks;
+const paths = { conf: '/r/n.conf', pid: '/r/n.pid', hosts: '/r/n.hosts', leases: '/l/n.leases' };
+const desired = { net, backend: 'iptables' as const, iptablesVariant: 'nft' as const, paths, hostsText: '' };
+
+/** iptables-save text of a host where our rules are fully applied. */
+function appliedDump(extra = '') {
+  const restore = renderIptablesRestore(net);
+  const lines = restore.split('\n');
+  const jumps = lines.filter((l) => l.startsWith('-I ')).map((l) => l.replace(/^-I (\S+) 1/, '-A $1'));
+  const body = lines.filter((l) => l.startsWith('-A ') || l.startsWith(':'));
+  const nat = body.filter((l) => l.includes('POST'));
+  const filter = body.filter((l) => !l.includes('POST'));
+  return `*nat\n:POSTROUTING ACCEPT [0:0]\n${nat.filter((l) => l.startsWith(':')).join('\n')}\n${jumps.filter((j) => j.includes('POST')).join('\n')}\n${nat.filter((l) => l.startsWith('-A')).join('\n')}\nCOMMIT\n*filter\n:FORWARD ACCEPT [0:0]\n${filter.filter((l) => l.startsWith(':')).join('\n')}\n${jumps.filter((j) => !j.includes('POST')).join('\n')}\n${filter.filter((l) => l.startsWith('-A')).join('\n')}\n${extra}COMMIT\n`;
+}
+
+const bridge: LinkState = { name: 'virbr10', kind: 'bridge', mac: net.mac, up: true, master: null, addresses: ['192.168.100.1/24'], stp: false, forwardDelay: 0 };
+
+function healthy(): NetworkObservation {
+  return {
+    links: new Map([['virbr10', bridge]]),
+    forwarding: true,
+    drift: iptablesDrift(net, parseIptablesSave(appliedDump())),
+    confText: renderDnsmasqConf(net, paths),
+    hostsText: '',
+    dnsmasqPid: 42,
+    record: { dummyUnsupported: 'no dummy' } as AppliedRecord,
+  };
+}
+
+describe('planner', () => {
+  it('nothing to do when everything matches', () => {
+    expect(planNetwork(desired, healthy())).toEqual([]);
+  });
+
+  it('from nothing: bridge, dummy, forwarding, rules, dnsmasq, in that order', () => {
+    const o: NetworkObservation = {
+      links: new Map(),
+      forwarding: false,
+      drift: iptablesDrift(net, parseIptablesSave('')),
+      confText: null,
+      hostsText: null,
+      dnsmasqPid: null,
+      record: null,
+    };
+    const steps = planNetwork(desired, o);
+    expect(steps.map((s) => s.kind)).toEqual(['ip-batch', 'dummy-create', 'forwarding', 'firewall', 'write-file', 'write-file', 'dnsmasq-start']);
+    expect(steps[0]).toMatchObject({ lines: [
+      'link add virbr10 address 52:54:00:7e:27:af type bridge forward_delay 0 stp_state 0',
+      'addr add 192.168.100.1/24 dev virbr10',
+      'link set virbr10 up',
+    ] });
+  });
+
+  it('a deleted rule is refilled, jumps are not re-added', () => {
+    const text = appliedDump().replace(/^-A NATNET-FWD-virbr10 -i virbr10 -o virbr10 -j ACCEPT\n/m, '');
+    const o = { ...healthy(), drift: iptablesDrift(net, parseIptablesSave(text)) };
+    const [step] = planNetwork(desired, o);
+    expect(step.kind).toBe('firewall');
+    if (step.kind !== 'firewall') return;
+    expect(step.input).not.toMatch(/^-I /m);
+    expect(step.input).toMatch(/^-A NATNET-FWD-virbr10 -i virbr10 -o virbr10 -j ACCEPT$/m);
+  });
+
+  it('duplicate jumps are deleted, missing jump inserted', () => {
+    const text = appliedDump().replace('-A FORWARD -j NATNET-FWD-virbr10', '-A FORWARD -j NATNET-FWD-virbr10\n-A FORWARD -j NATNET-FWD-virbr10').replace('-A INPUT -j NATNET-INP-virbr10\n', '');
+    const drift = iptablesDrift(net, parseIptablesSave(text));
+    expect(drift.duplicateJumps).toEqual([{ table: 'filter', from: 'FORWARD', to: 'NATNET-FWD-virbr10' }]);
+    expect(drift.missingJumps).toEqual([{ table: 'filter', from: 'INPUT', to: 'NATNET-INP-virbr10' }]);
+  });
+
+  it('a foreign rule in our chain is reported and removed by the refill', () => {
+    const drift = iptablesDrift(net, parseIptablesSave(appliedDump('-A NATNET-FWD-virbr10 -j DROP\n')));
+    expect(drift.extra).toEqual(['filter -A NATNET-FWD-virbr10 -j DROP']);
+  });
+
+  it('changed reservations only reload dnsmasq (SIGHUP), config change restarts it', () => {
+    expect(planNetwork({ ...desired, hostsText: 'x\n' }, healthy()).map((s) => s.kind)).toEqual(['write-file', 'dnsmasq-reload']);
+    expect(planNetwork(desired, { ...healthy(), confText: 'old' }).map((s) => s.kind)).toEqual(['write-file', 'dnsmasq-stop', 'dnsmasq-start']);
+    expect(planNetwork(desired, { ...healthy(), dnsmasqPid: null }).map((s) => s.kind)).toEqual(['dnsmasq-start']);
+  });
+
+  it('a non-bridge link with our name is a conflict, not silently reused', () => {
+    const o = healthy();
+    o.links.set('virbr10', { ...bridge, kind: 'veth' });
+    expect(() => planNetwork(desired, o)).toThrow(/virbr10 exists and is a veth/);
+  });
+
+  it('teardown removes what the record says, and keeps the lease file', () => {
+    const rec = {
+      network: net,
+      backend: 'iptables',
+      iptablesVariant: 'nft',
+      createdBridge: true,
+      address: '192.168.100.1/24',
+      dummy: null,
+      dummyUnsupported: 'x',
+      iptablesTablesCreated: [],
+      enabledForwarding: true,
+      dnsmasq: paths,
+      appliedAt: '',
+    } as AppliedRecord;
+    const steps = planTeardown(rec, { links: new Map([['virbr10', bridge]]), iptables: parseIptablesSave(appliedDump()), nftTablePresent: false, dnsmasqPid: 42 });
+    expect(steps.map((s) => s.kind)).toEqual(['dnsmasq-stop', 'firewall', 'ip-batch', 'remove-file', 'remove-file', 'remove-file']);
+    expect(steps.some((s) => s.kind === 'remove-file' && s.path === paths.leases)).toBe(false);
+    const fw = steps[1];
+    if (fw.kind === 'firewall') expect(fw.input).toMatch(/-D FORWARD -j NATNET-FWD-virbr10\n/);
+  });
+
+  it('a bridge that existed before up is left in place, only our address goes', () => {
+    const rec = { network: net, backend: 'nftables', createdBridge: false, address: '192.168.100.1/24', dummy: null, dnsmasq: paths } as unknown as AppliedRecord;
+    const steps = planTeardown(rec, { links: new Map([['virbr10', bridge]]), iptables: null, nftTablePresent: true, dnsmasqPid: null });
+    expect(steps.find((s) => s.kind === 'ip-batch')).toMatchObject({ lines: ['addr del 192.168.100.1/24 dev virbr10'] });
+  });
+});
