@@ -1,0 +1,37 @@
+#!/bin/bash
+# Installs the system packages natnet-hook and its tests use (Debian/Ubuntu, as root).
+# Package services are kept from starting while installing: NetworkManager, firewalld and
+# libvirtd must never come up on this machine's own network or system bus (tests start
+# their own copies inside namespaces).
+set -euo pipefail
+[ "$(id -u)" = 0 ] || { echo "run as root (apt-get)" >&2; exit 1; }
+export DEBIAN_FRONTEND=noninteractive
+
+PACKAGES=(
+  # the product's data path
+  iproute2 iptables nftables dnsmasq-base procps
+  # integration tests: guests doing DHCP, peers reporting source addresses, namespaces
+  busybox udhcpc socat netcat-openbsd util-linux strace
+  # end-to-end: a real libvirtd starting a TCG VM
+  libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
+  # end-to-end: real NetworkManager and firewalld on a private bus
+  network-manager firewalld dbus dbus-bin
+)
+
+created_policy=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod 0755 /usr/sbin/policy-rc.d
+  created_policy=1
+fi
+trap '[ -n "$created_policy" ] && rm -f /usr/sbin/policy-rc.d' EXIT
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+echo "system packages ready: ${PACKAGES[*]}"
