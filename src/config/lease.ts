@@ -11,7 +11,6 @@ type Raw = Record<string, unknown>;
 export function vmNameProblem(vm: string): string | null {
   if (vm.length === 0) return 'expected a non-empty VM name';
   if (vm.includes('/')) return 'expected a VM name without "/"';
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what we reject
   if (/[\u0000-\u001f\u007f]/.test(vm)) return 'expected a VM name without control characters (newline, tab, ...)';
   if (Buffer.byteLength(vm) > 1024) return 'expected a VM name of at most 1024 bytes';
   return null;

@@ -40,7 +40,7 @@ export async function applyNetwork(ctx: Context, host: HostObserver, config: Loa
   for (const p of pending) ctx.log.debug({ vm: p.lease.vm }, p.why);
   const observed = await host.network(net, choice, paths, previous);
   const tablesBefore = choice.backend === 'iptables' ? (await host.iptables(choice.variant!)).chains : new Map();
-  let steps;
+  let steps: Step[];
   try {
     steps = planNetwork(
       { net, backend: choice.backend, iptablesVariant: choice.variant, paths, hostsText: renderHostsfile(reservations) },
