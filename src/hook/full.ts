@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import pino from 'pino';
 import { makeContext } from '../engine/context.js';
-import * as engine from '../engine/index.js';
-import type { HookOutcome, HookEvent } from './outcome.js';
+import type { HookEngine, HookEvent, HookOutcome } from './outcome.js';
 import type { OurNetwork } from './our-networks.js';
 import type { HookPaths } from './paths.js';
 
@@ -11,13 +10,20 @@ import type { HookPaths } from './paths.js';
  * engine. The engine's own log goes to <logDir>/engine.log, not stderr: a failing hook's stderr
  * is the one line libvirt shows the user.
  */
-export async function runFull(kind: 'qemu' | 'network', ev: HookEvent, xml: string, paths: HookPaths, networks: OurNetwork[]): Promise<HookOutcome> {
+export async function runFull(
+  kind: 'qemu' | 'network',
+  ev: HookEvent,
+  xml: string,
+  paths: HookPaths,
+  networks: OurNetwork[],
+  engine?: HookEngine,
+): Promise<HookOutcome> {
   const log = pino(
     { level: 'info', base: { pid: process.pid, hook: kind } },
     pino.destination({ dest: join(paths.logDir, 'engine.log'), mkdir: true, append: true, sync: true }),
   );
   const ctx = makeContext({ config: paths.configPath, stateDir: paths.stateDir ?? undefined, log, env: {} });
-  const deps = { ctx, engine, networks };
+  const deps = { ctx, engine: engine ?? (await import('../engine/index.js')), networks };
   if (kind === 'qemu') {
     const { handleQemu } = await import('./qemu.js');
     return handleQemu(ev, xml, deps);

@@ -5,7 +5,7 @@ import { scanInterfaces, scanNetworkBridge } from '../libvirt/scan.js';
 import { bridgeOfLibvirtNetwork, readLibvirtNetworks } from './libvirt-networks.js';
 import { appendHookRecord } from './log-record.js';
 import { type OurNetwork, ourNetworks } from './our-networks.js';
-import type { HookEvent, HookOutcome } from './outcome.js';
+import type { HookEngine, HookEvent, HookOutcome } from './outcome.js';
 import { type HookOptions, type HookPaths, hookPaths } from './paths.js';
 import { readStdinSync } from './stdin.js';
 
@@ -17,6 +17,8 @@ export interface RunHookOptions extends HookOptions {
   env?: NodeJS.ProcessEnv;
   /** Where the one error line goes (default stderr). Never stdout. */
   writeError?: (line: string) => void;
+  /** Tests: a fake engine instead of the real one. */
+  engine?: HookEngine;
 }
 
 /** Operations where a non-zero exit stops something and the user should see why. */
@@ -60,7 +62,7 @@ export async function runHook(kind: HookKind, argv: string[], opts: RunHookOptio
       out = { exit: 0, action: 'ignored (not on our bridges)' };
     } else {
       const { runFull } = await import('./full.js');
-      out = await runFull(kind, ev, xml, paths, networks);
+      out = await runFull(kind, ev, xml, paths, networks, opts.engine);
     }
   } catch (e) {
     // a bug or an unexpected environment: stop only what must be stopped

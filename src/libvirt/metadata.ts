@@ -1,4 +1,6 @@
+import { formatIPv4, parseIPv4 } from '../net/ipv4.js';
 import { normaliseMac } from '../net/mac.js';
+import { isValidHostname } from '../net/names.js';
 import { attr, children, elementNames, type XmlNode } from './xml.js';
 
 /**
@@ -49,7 +51,12 @@ function leaseFrom(el: XmlNode, field: string, out: MetadataResult): void {
     out.problems.push(`${field}.ip: missing (expected ip="a.b.c.d")`);
     return;
   }
-  const lease: MetadataLease = { ip: ip.trim() };
+  const addr = parseIPv4(ip.trim());
+  if (addr === null) {
+    out.problems.push(`${field}.ip = ${JSON.stringify(ip)}: expected an IPv4 address like 192.168.100.20`);
+    return;
+  }
+  const lease: MetadataLease = { ip: formatIPv4(addr) };
   if (mac !== null) {
     const m = normaliseMac(mac);
     if (m === null) {
@@ -58,8 +65,14 @@ function leaseFrom(el: XmlNode, field: string, out: MetadataResult): void {
     }
     lease.mac = m;
   }
-  // validated (DNS label) by the engine with the other lease sources; kept verbatim here
-  if (hostname !== null) lease.hostname = hostname;
+  if (hostname !== null) {
+    // it ends up in dnsmasq's hostsfile: a DNS label or nothing (no commas, newlines, ...)
+    if (!isValidHostname(hostname)) {
+      out.problems.push(`${field}.hostname = ${JSON.stringify(hostname)}: expected a DNS label: 1-63 letters, digits or "-"`);
+      return;
+    }
+    lease.hostname = hostname.toLowerCase();
+  }
   out.leases.push(lease);
 }
 
