@@ -190,8 +190,9 @@ export class Lab {
     return normaliseIptablesSave(await this.mustRun([binary]));
   }
 
+  /** nft list ruleset without packet counters (traffic changes them, not the engine). */
   async nftRuleset(): Promise<string> {
-    return this.mustRun(['nft', 'list', 'ruleset']);
+    return (await this.mustRun(['nft', 'list', 'ruleset'])).replace(/counter packets \d+ bytes \d+/g, 'counter');
   }
 
   /** Links, both iptables variants and the nft ruleset: what "nothing changed" compares. */
@@ -217,12 +218,26 @@ export class Lab {
   }
 }
 
+/**
+ * iptables-save without comments and counters, and without tables that hold nothing
+ * (no rule, no own chain, every policy ACCEPT): iptables-legacy instantiates a table in a
+ * namespace on first use and the kernel offers no way to remove it again.
+ */
 export function normaliseIptablesSave(text: string): string {
-  return text
+  const lines = text
     .split('\n')
     .filter((l) => !l.startsWith('#') && l.trim() !== '')
-    .map((l) => l.replace(/\[\d+:\d+\]/g, '[0:0]'))
-    .join('\n');
+    .map((l) => l.replace(/\[\d+:\d+\]/g, '[0:0]'));
+  const out: string[] = [];
+  let table: string[] = [];
+  for (const l of lines) {
+    table.push(l);
+    if (l !== 'COMMIT') continue;
+    const empty = table.every((t) => t.startsWith('*') || t === 'COMMIT' || /^:(PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) ACCEPT /.test(t));
+    if (!empty) out.push(...table);
+    table = [];
+  }
+  return [...out, ...table].join('\n');
 }
 
 function treeContents(root: string): Record<string, string> {
