@@ -1,0 +1,60 @@
+import { rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type Context, makeContext } from '../engine/context.js';
+import { applyUninstall } from '../hook/install/apply.js';
+import { manifestPath, readManifest } from '../hook/install/manifest.js';
+import { reloadHookDaemons } from '../hook/install/signal.js';
+
+export interface UninstallCommandOptions {
+  root?: string;
+  /** Also remove the config, leases.d/, state and logs. */
+  purge?: boolean;
+  signal?: boolean;
+  print?: (line: string) => void;
+}
+
+/**
+ * `natnet-hook uninstall [--root DIR] [--purge]`: takes down every network still applied (with the
+ * config/state the hooks used), removes exactly the files the manifest lists, and our empty dirs.
+ */
+export async function runUninstall(ctx: Context, opts: UninstallCommandOptions = {}): Promise<void> {
+  const print = opts.print ?? ((l: string) => process.stdout.write(`${l}\n`));
+  const root = resolve(opts.root ?? '/');
+  const m = readManifest(root);
+  if (!m) {
+    print(`natnet-hook is not installed under ${root} (no ${manifestPath(root)})`);
+    return;
+  }
+  if (ctx.dryRun) {
+    for (const f of m.files) print(`would remove ${f.path}`);
+    return;
+  }
+  const hookCtx = makeContext({ config: m.config, stateDir: m.stateDir ?? undefined, log: ctx.log, runner: ctx.runner, env: {} });
+  // under another root without its own state dir, the default state is the host's: not ours to touch
+  const ownsState = root === '/' || m.stateDir !== null;
+  const { appliedNetworks, down } = await import('../engine/index.js');
+  const applied = ownsState ? appliedNetworks(hookCtx) : [];
+  if (applied.length > 0) {
+    for (const c of await down(hookCtx, { networks: applied, reason: 'uninstall' })) print(`down ${c.network}: ${c.actions.length} action(s)`);
+  }
+  if (opts.purge) {
+    rmSync(hookCtx.leasesDir, { recursive: true, force: true });
+    rmSync(m.config, { force: true });
+    print(`purged ${hookCtx.leasesDir} ${m.config}`);
+  }
+  const r = applyUninstall(m, opts.purge ?? false, manifestPath(root));
+  for (const p of r.removed) print(`removed ${p}`);
+  for (const p of r.kept) print(`kept ${p}`);
+  if (opts.purge) {
+    const logDir = m.stateDir ? join(m.stateDir, 'log') : '/var/log/natnet-hook';
+    const state = ownsState ? [hookCtx.libDir, hookCtx.runDir, logDir] : [];
+    for (const d of state) {
+      rmSync(d, { recursive: true, force: true });
+      print(`purged ${d}`);
+    }
+  }
+  if (opts.signal ?? root === '/') {
+    const hupped = reloadHookDaemons();
+    if (hupped.length) print(`libvirt reloads hooks: SIGHUP ${hupped.join(', ')}`);
+  }
+}

@@ -1,0 +1,47 @@
+/** Pure renderers of what `natnet-hook install` writes. Golden-tested against install/. */
+
+export const HOOK_MARKER = "natnet-hook's libvirt";
+
+export interface ShimValues {
+  /** Absolute path of node: libvirt's PATH does not reach nvm or /opt installs. */
+  node: string;
+  /** Absolute path of dist/hook/main.js. */
+  main: string;
+  /** Baked only when not the default: libvirt runs hooks with a scrubbed environment. */
+  config: string | null;
+  stateDir: string | null;
+}
+
+export class ShimError extends Error {}
+
+/** hooks/qemu or hooks/network with node's absolute path in the shebang and INSTALL filled in. */
+export function renderShim(template: string, v: ShimValues): string {
+  // the kernel splits a shebang at whitespace and truncates it (255 bytes on Linux >= 5.1)
+  if (!v.node.startsWith('/') || /\s/.test(v.node) || Buffer.byteLength(v.node) > 200) {
+    throw new ShimError(`node path ${JSON.stringify(v.node)}: expected an absolute path without spaces, at most 200 bytes (it goes in the hook's #! line)`);
+  }
+  const lines = template.split('\n');
+  const at = lines.findIndex((l) => l.startsWith('const INSTALL = '));
+  if (!lines[0].startsWith('#!') || at < 0 || !template.includes(HOOK_MARKER)) {
+    throw new ShimError('hook template: expected a #! line, a "const INSTALL = " line and the natnet-hook marker');
+  }
+  lines[0] = `#!${v.node}`;
+  lines[at] = `const INSTALL = ${JSON.stringify({ main: v.main, config: v.config, stateDir: v.stateDir })};`;
+  return lines.join('\n');
+}
+
+/** NetworkManager drop-in: our bridges and dummies unmanaged, appended (+=) to the admin's own list. */
+export function renderNmDropIn(ifnames: string[]): string {
+  const list = [...new Set(ifnames)].map((n) => `interface-name:${n}`).join(';');
+  return [
+    "# natnet-hook: NetworkManager leaves natnet-hook's bridges and dummy anchors alone.",
+    '[keyfile]',
+    `unmanaged-devices+=${list}`,
+    '',
+  ].join('\n');
+}
+
+/** Placeholders a unit template may use. */
+export function renderUnit(template: string, v: { node: string; bin: string; args: string }): string {
+  return template.replaceAll('@NODE@', v.node).replaceAll('@BIN@', v.bin).replaceAll('@ARGS@', v.args);
+}
