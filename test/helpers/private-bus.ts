@@ -239,11 +239,13 @@ const FW_WRAPPER = 'mount -n --bind "$1/fw/run" /run && exec firewalld --nofork 
 export interface BusLabOptions {
   /** Interfaces NetworkManager must leave alone (default: virbr10). */
   nmUnmanaged?: string[];
+  /** Use this existing namespace (e.g. another lab's router) instead of creating one; it is not deleted. */
+  ns?: string;
 }
 
 /** A network namespace with a private system bus and, on demand, real NetworkManager and firewalld. */
 export class BusLab {
-  readonly ns = uniqueName('nn');
+  readonly ns: string;
   readonly dir = mkdtempSync(join(tmpdir(), 'natnet-lab-'));
   readonly socket = join(this.dir, 'bus');
   readonly address = `unix:path=${this.socket}`;
@@ -251,7 +253,9 @@ export class BusLab {
   private readonly procs = new Map<string, Owned>();
   private nsCreated = false;
 
-  constructor(private readonly opts: BusLabOptions = {}) {}
+  constructor(private readonly opts: BusLabOptions = {}) {
+    this.ns = opts.ns ?? uniqueName('nn');
+  }
 
   /** Environment for clients of the private bus (dbus-send, firewall-cmd, nmcli, the listener). */
   env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
@@ -275,9 +279,11 @@ export class BusLab {
     const fwConf = join(st, 'fw/etc/firewalld.conf');
     const base = existsSync(fwConf) ? readFileSync(fwConf, 'utf8') : 'DefaultZone=public\nCleanupOnExit=yes\n';
     writeFileSync(fwConf, `${base.replace(/^FirewallBackend=.*$/m, '')}\nFirewallBackend=nftables\n`);
-    await runOk(['ip', 'netns', 'add', this.ns]);
-    this.nsCreated = true;
-    await runOk(['ip', '-n', this.ns, 'link', 'set', 'lo', 'up']);
+    if (!this.opts.ns) {
+      await runOk(['ip', 'netns', 'add', this.ns]);
+      this.nsCreated = true;
+      await runOk(['ip', '-n', this.ns, 'link', 'set', 'lo', 'up']);
+    }
     await this.startBus();
     if (services.nm) await this.startNm();
     if (services.firewalld) await this.startFirewalld();
