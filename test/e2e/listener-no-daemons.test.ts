@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertBuilt, LAB_BINS } from '../helpers/lab-config.js';
+import { waitFor } from '../helpers/private-bus.js';
+import { needs } from '../helpers/requirements.js';
+import { BRIDGE, ListenerLab } from './listener-lab.js';
+
+const req = needs({ root: true, bins: [...LAB_BINS, 'dbus-daemon', 'dbus-send'] });
+
+describe.skipIf(!req.ok)(`listener with neither NetworkManager nor firewalld: the periodic check repairs drift${req.reason}`, () => {
+  let ll: ListenerLab;
+
+  beforeAll(async () => {
+    assertBuilt();
+    ll = await ListenerLab.create({ nm: false, firewalld: false }, '[listener]\ninterval = 1\n');
+    const up = await ll.lab.cli(['up']);
+    if (up.code !== 0) throw new Error(`up failed: ${up.all}`);
+    await ll.startListener();
+  });
+
+  afterAll(async () => {
+    await ll?.cleanup();
+  });
+
+  it('idles on the bus with no services and records that', () => {
+    const st = ll.status()!;
+    expect(st.running).toBe(true);
+    expect(st.services).toEqual({ networkManager: false, firewalld: false });
+    expect(st.firewalldZone).toEqual({ [BRIDGE]: null });
+    expect(st.nmManaged).toEqual({ [BRIDGE]: null });
+  });
+
+  it("an admin's flush of our chain and of FORWARD is repaired", async () => {
+    const ipt = ll.saveCmd().replace('-save', '');
+    await ll.lab.mustRun([ipt, '-w', '-t', 'nat', '-F', `NATNET-POST-${BRIDGE}`]);
+    await ll.lab.mustRun([ipt, '-w', '-t', 'filter', '-F', 'FORWARD']);
+    expect(await ll.rulesPresent()).toBe(false);
+    expect(await waitFor(() => ll.rulesPresent(), 15_000, 100), `log ${ll.listenerLog()}`).toBe(true);
+    expect(ll.status()?.lastRepair?.reason).toBe('periodic check');
+  });
+
+  it('a killed dnsmasq is restarted', async () => {
+    const [pid] = await ll.lab.dnsmasqPids();
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid, 'SIGKILL');
+    expect(await waitFor(async () => {
+      const now = await ll.lab.dnsmasqPids();
+      return now.length === 1 && now[0] !== pid;
+    }, 15_000, 100)).toBe(true);
+    expect(await waitFor(async () => (await ll.lab.cli(['status'])).code === 0, 15_000, 200)).toBe(true);
+  });
+
+  it('stops cleanly on SIGTERM', async () => {
+    expect(await ll.stopListener()).toBe(0);
+    expect(ll.status()?.running).toBe(false);
+  });
+});
