@@ -57,28 +57,43 @@ export function networkOfIp(networks: Network[], ip: string): Network | undefine
   return n === null ? undefined : networks.find((net) => inSubnet(n, cidrOf(net)));
 }
 
+/** Numbers of a network, computed once per validation rather than once per lease. */
+function numbersOf(n: Network) {
+  const subnet = parseIPv4(n.subnet)!;
+  return {
+    net: n,
+    cidr: { network: subnet, prefix: n.prefix },
+    subnet,
+    broadcast: subnet + 2 ** (32 - n.prefix) - 1,
+    gateway: parseIPv4(n.gateway)!,
+    poolStart: parseIPv4(n.dhcpStart)!,
+    poolEnd: parseIPv4(n.dhcpEnd)!,
+  };
+}
+
 /** Problems of leases against the networks and against each other. */
 export function validateLeases(networks: Network[], leases: Lease[]): LeaseProblem[] {
   const out: LeaseProblem[] = [];
   const add = (l: Lease, field: string, value: unknown, expected: string, others: Lease[] = []) =>
     out.push({ file: l.source.file, field: joinField(l.source.field, field), value, expected, involved: [l, ...others] });
 
+  const nets = networks.map(numbersOf);
+  const subnets = networks.map((n) => `${n.subnet}/${n.prefix}`).join(', ');
   const byIp = new Map<string, Lease>();
   const byMac = new Map<string, Lease>();
   const byVm = new Map<string, Lease[]>();
   for (const l of leases) {
-    const net = networkOfIp(networks, l.ip);
     const ip = parseIPv4(l.ip)!;
-    if (!net) {
-      const subnets = networks.map((n) => `${n.subnet}/${n.prefix}`).join(', ');
+    const n = nets.find((x) => inSubnet(ip, x.cidr));
+    if (!n) {
       add(l, 'ip', l.ip, `expected an address inside a configured network (${subnets})`);
     } else {
-      const broadcast = parseIPv4(net.subnet)! + 2 ** (32 - net.prefix) - 1;
-      if (ip === parseIPv4(net.subnet)) add(l, 'ip', l.ip, `expected a host address, not the network address of ${net.name}`);
-      else if (ip === broadcast) add(l, 'ip', l.ip, `expected a host address, not the broadcast address of ${net.name}`);
-      else if (l.ip === net.gateway) add(l, 'ip', l.ip, `expected an address other than the gateway of ${net.name}`);
-      else if (ip >= parseIPv4(net.dhcpStart)! && ip <= parseIPv4(net.dhcpEnd)!) {
-        add(l, 'ip', l.ip, `expected an address outside the dynamic pool ${net.dhcpStart}-${net.dhcpEnd} of ${net.name}`);
+      const name = n.net.name;
+      if (ip === n.subnet) add(l, 'ip', l.ip, `expected a host address, not the network address of ${name}`);
+      else if (ip === n.broadcast) add(l, 'ip', l.ip, `expected a host address, not the broadcast address of ${name}`);
+      else if (ip === n.gateway) add(l, 'ip', l.ip, `expected an address other than the gateway of ${name}`);
+      else if (ip >= n.poolStart && ip <= n.poolEnd) {
+        add(l, 'ip', l.ip, `expected an address outside the dynamic pool ${n.net.dhcpStart}-${n.net.dhcpEnd} of ${name}`);
       }
     }
     const ipTwin = byIp.get(l.ip);

@@ -1,11 +1,17 @@
 /** Pure IPv4 helpers (numbers are unsigned 32-bit). */
 
-const OCTET = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+const DOTTED = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
 
+/** Dotted quad → number; no leading zeros (they mean octal to some tools), each octet ≤ 255. */
 export function parseIPv4(text: string): number | null {
-  const parts = text.split('.');
-  if (parts.length !== 4 || !parts.every((p) => OCTET.test(p))) return null;
-  return parts.reduce((acc, p) => acc * 256 + Number(p), 0);
+  const m = DOTTED.exec(text);
+  if (!m) return null;
+  const a = +m[1];
+  const b = +m[2];
+  const c = +m[3];
+  const d = +m[4];
+  if (a > 255 || b > 255 || c > 255 || d > 255) return null;
+  return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
 }
 
 export function formatIPv4(n: number): string {

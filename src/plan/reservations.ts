@@ -1,6 +1,5 @@
-import { networkOfIp } from '../config/validate.js';
 import type { DomainRecord, Lease, Network, Reservation } from '../model/types.js';
-import { parseIPv4 } from '../net/ipv4.js';
+import { inSubnet, parseIPv4 } from '../net/ipv4.js';
 import { hostnameFromVmName } from '../net/names.js';
 
 export interface PendingLease {
@@ -14,19 +13,21 @@ export interface PendingLease {
  */
 export function reservationsFor(
   net: Network,
-  networks: Network[],
+  _networks: Network[],
   leases: Lease[],
   domains: DomainRecord[],
 ): { reservations: Reservation[]; pending: PendingLease[] } {
   const reservations: Reservation[] = [];
   const pending: PendingLease[] = [];
   const names = new Set<string>();
-  const mine = leases.filter((l) => networkOfIp(networks, l.ip)?.name === net.name);
+  const cidr = { network: parseIPv4(net.subnet)!, prefix: net.prefix };
+  const mine = leases.filter((l) => inSubnet(parseIPv4(l.ip)!, cidr));
+  const domainByVm = new Map(domains.map((d) => [d.vm, d]));
   const pinned = new Set(mine.flatMap((l) => l.macs));
   for (const lease of mine) {
     let macs = lease.macs;
     if (macs.length === 0) {
-      const rec = domains.find((d) => d.vm === lease.vm);
+      const rec = domainByVm.get(lease.vm);
       macs = (rec?.nics ?? []).filter((n) => n.bridge === net.bridge && !pinned.has(n.mac)).map((n) => n.mac);
       if (macs.length === 0) {
         pending.push({ lease, why: `no MAC known yet for VM ${JSON.stringify(lease.vm)} on ${net.bridge} (learned when it starts)` });
@@ -38,6 +39,7 @@ export function reservationsFor(
     if (hostname) names.add(hostname);
     reservations.push({ vm: lease.vm, macs: [...new Set(macs)].sort(), ip: lease.ip, hostname });
   }
-  reservations.sort((a, b) => parseIPv4(a.ip)! - parseIPv4(b.ip)!);
+  const key = new Map(reservations.map((r) => [r, parseIPv4(r.ip)!]));
+  reservations.sort((a, b) => key.get(a)! - key.get(b)!);
   return { reservations, pending };
 }
