@@ -8,7 +8,7 @@ import { Problems } from '../config/problems.js';
 import { networkOfIp } from '../config/validate.js';
 import { domainFileName } from '../engine/domains.js';
 import type { Context } from '../engine/context.js';
-import { appliedNetworks, upLocked } from '../engine/index.js';
+import { appliedNetworks, upLocked, validateBeforeFirstLock } from '../engine/index.js';
 import { ConfigError, UsageError } from '../errors.js';
 import type { Lease } from '../model/types.js';
 import { renderLeaseFile } from '../render/lease-file.js';
@@ -37,6 +37,7 @@ export async function runLeaseAdd(ctx: Context, vm: string, ip: string, o: { mac
   const lease = normaliseLease(raw, '', p);
   if (!lease) throw new ConfigError(p.list);
   lease.source = { file, field: '' };
+  validateBeforeFirstLock(ctx, { leaseFileOverride: { file, leases: [lease] } });
   await withLock(ctx.runDir, async () => {
     // validated against everything else BEFORE anything is written
     const config = loadConfig(ctx, { leaseFileOverride: { file, leases: [lease] } });

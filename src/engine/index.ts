@@ -3,7 +3,8 @@
  * desired state (config) -> observed state -> plan -> apply, under one host-wide lock.
  */
 import { withLock } from '../apply/lock.js';
-import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { existsSync } from 'node:fs';
+import { type LoadOptions, loadConfig, type LoadedConfig } from '../config/load.js';
 import { UsageError } from '../errors.js';
 import type { DomainRecord, Network } from '../model/types.js';
 import { readIpForward } from '../observe/procfs.js';
@@ -39,10 +40,19 @@ export function selectNetworks(all: Network[], names: string[] | undefined): Net
 
 /** Bring networks to their desired state. Idempotent: a second run changes nothing. */
 export async function up(ctx: Context, opts: UpOptions = {}): Promise<NetworkChange[]> {
+  validateBeforeFirstLock(ctx, { domain: opts.domain });
   return withLock(ctx.runDir, async () => {
     const config = loadConfig(ctx, { domain: opts.domain });
     return upLocked(ctx, config, opts);
   });
+}
+
+/**
+ * Taking the lock creates the state directory. On a host where it does not exist yet, a bad
+ * config must fail before that, so that an invalid first run leaves nothing behind.
+ */
+export function validateBeforeFirstLock(ctx: Context, opts: LoadOptions = {}): void {
+  if (!existsSync(ctx.runDir)) loadConfig(ctx, opts);
 }
 
 /** For callers that already hold the lock and loaded the config (e.g. `lease add`). */
