@@ -82,6 +82,7 @@ export function validateLeases(networks: Network[], leases: Lease[]): LeaseProbl
   const byIp = new Map<string, Lease>();
   const byMac = new Map<string, Lease>();
   const byVm = new Map<string, Lease[]>();
+  const byHostname = new Map<string, Lease>();
   for (const l of leases) {
     const ip = parseIPv4(l.ip)!;
     const n = nets.find((x) => inSubnet(ip, x.cidr));
@@ -116,6 +117,11 @@ export function validateLeases(networks: Network[], leases: Lease[]): LeaseProbl
       );
     }
     byVm.set(l.vm, [...same, l]);
+    if (l.hostname) {
+      const twin = byHostname.get(l.hostname);
+      if (twin && twin.vm !== l.vm) add(l, 'hostname', l.hostname, `expected a name not already used by ${where(twin)} (vm ${JSON.stringify(twin.vm)})`, [twin]);
+      else byHostname.set(l.hostname, l);
+    }
   }
   return out;
 }

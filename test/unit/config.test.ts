@@ -93,6 +93,11 @@ describe('config: every bad value is named with its field', () => {
     expect(all).toMatch(/lease\[2\]\.vm: expected one lease per VM/);
   });
 
+  it('two VMs may not claim the same hostname', () => {
+    const text = `${net()}[[lease]]\nvm = "a"\nip = "192.168.100.10"\nhostname = "web"\n[[lease]]\nvm = "b"\nip = "192.168.100.11"\nhostname = "web"\n`;
+    expect(problems(text).join('\n')).toMatch(/lease\[1\]\.hostname: expected a name not already used by .*lease\[0\]/);
+  });
+
   it('a VM may have one lease per MAC (several NICs)', () => {
     const text = `${net()}[[lease]]\nvm = "a"\nip = "192.168.100.10"\nmac = "52:54:00:00:00:01"\n[[lease]]\nvm = "a"\nip = "192.168.100.11"\nmac = "52:54:00:00:00:02"\n`;
     expect(problems(text)).toEqual([]);
