@@ -2,10 +2,10 @@ import { NatnetError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { addMatch, type BusClient, nameHasOwner } from './bus.js';
 import { Coalescer, type RepairRequest } from './coalescer.js';
-import { ensureInterfaceZone, waitFirewalldRunning } from './firewalld.js';
-import { deviceManaged } from './networkmanager.js';
+import { checkUnmanaged, putBridgesInZone, syncBridgeKeys } from './bridge-checks.js';
+import { waitFirewalldRunning } from './firewalld.js';
 import type { ListenerOptions } from './options.js';
-import { classifySignal, FW_NAME, type ListenerEvent, matchRules, NM_NAME, type SignalLike } from './signals.js';
+import { classifySignal, describeMessage, FW_NAME, type ListenerEvent, matchRules, NM_NAME, type SignalLike } from './signals.js';
 import { type ListenerStatus, writeListenerStatus } from './status-file.js';
 
 export interface RepairResult {
@@ -222,7 +222,7 @@ export class Listener {
   private onMessage(msg: SignalLike): void {
     const ev = classifySignal(msg);
     if (!ev) {
-      if (msg.type === 4) this.deps.log.debug({ member: msg.member, iface: msg.interface, sender: msg.sender }, 'signal ignored');
+      if (msg.type === 4) this.deps.log.debug({ signal: describeMessage(msg) }, 'signal ignored');
       return;
     }
     this.status.lastEvent = { time: new Date().toISOString(), what: ev.what };
@@ -304,47 +304,16 @@ export class Listener {
       this.deps.log.error({ reason, err: errText(e) }, 'repair failed');
     }
     this.status.repairs++;
-    this.keepOnly(this.bridges);
+    syncBridgeKeys([this.status.nmManaged, this.status.firewalldZone], this.bridges);
     const bus = this.bus;
-    if (bus && req.firewalld && this.services.firewalld && this.deps.options.firewalldZone) {
-      await this.putBridgesInZone(bus, this.deps.options.firewalldZone);
+    const zone = this.deps.options.firewalldZone;
+    if (bus && req.firewalld && this.services.firewalld && zone) {
+      await putBridgesInZone(bus, this.bridges, zone, this.status.firewalldZone, this.deps.log);
     }
-    if (bus && req.networkManager && this.services.networkManager) await this.checkUnmanaged(bus);
+    if (bus && req.networkManager && this.services.networkManager) {
+      await checkUnmanaged(bus, this.bridges, this.status.nmManaged, this.deps.log);
+    }
     this.writeStatusNow();
-  }
-
-  private keepOnly(bridges: string[]): void {
-    for (const map of [this.status.nmManaged, this.status.firewalldZone]) {
-      for (const b of Object.keys(map)) if (!bridges.includes(b)) delete map[b];
-      for (const b of bridges) if (!(b in map)) map[b] = null;
-    }
-  }
-
-  private async putBridgesInZone(bus: BusClient, zone: string): Promise<void> {
-    for (const bridge of this.bridges) {
-      try {
-        const r = await ensureInterfaceZone(bus, bridge, zone);
-        this.status.firewalldZone[bridge] = r.zone;
-        if (r.changed) this.deps.log.info({ bridge, zone }, 'bridge put in firewalld zone (runtime)');
-      } catch (e) {
-        this.status.firewalldZone[bridge] = null;
-        this.deps.log.warn({ bridge, zone, err: errText(e) }, 'could not put bridge in firewalld zone');
-      }
-    }
-  }
-
-  private async checkUnmanaged(bus: BusClient): Promise<void> {
-    for (const bridge of this.bridges) {
-      const managed = await deviceManaged(bus, bridge);
-      const was = this.status.nmManaged[bridge];
-      this.status.nmManaged[bridge] = managed;
-      if (managed === true && was !== true) {
-        this.deps.log.warn(
-          { bridge },
-          `NetworkManager manages ${bridge}; it must not (add unmanaged-devices=interface-name:${bridge} to its [keyfile] config)`,
-        );
-      }
-    }
   }
 
   private scheduleStatusWrite(): void {
