@@ -3,7 +3,7 @@ import type { Logger } from '../log.js';
 import { addMatch, type BusClient, nameHasOwner } from './bus.js';
 import { Coalescer, type RepairRequest } from './coalescer.js';
 import { checkUnmanaged, putBridgesInZone, syncBridgeKeys } from './bridge-checks.js';
-import { waitFirewalldRunning } from './firewalld.js';
+import { firewalldState, waitFirewalldRunning } from './firewalld.js';
 import type { ListenerOptions } from './options.js';
 import { classifySignal, describeMessage, FW_NAME, type ListenerEvent, matchRules, NM_NAME, type SignalLike } from './signals.js';
 import { type ListenerStatus, writeListenerStatus } from './status-file.js';
@@ -200,6 +200,9 @@ export class Listener {
     this.status.bus.uniqueName = bus.uniqueName || null;
     this.deps.log.info({ bus: this.deps.busAddress, name: bus.uniqueName, networkManager: nm, firewalld: fw }, 'listening on D-Bus');
     this.writeStatusNow();
+    // firewalld may have taken its name before we subscribed and still be loading (boot):
+    // what we apply now it would flush, so repair again once it is RUNNING
+    if (fw && (await firewalldState(bus)) !== 'RUNNING') void this.afterFirewalldRunning(++this.fwGeneration, 'firewalld starting');
   }
 
   private async onLost(why: string): Promise<void> {

@@ -244,3 +244,33 @@ describe.skipIf(!req.ok)(`listener when the bus is gone for good${req.reason}`, 
     }
   });
 });
+
+describe.skipIf(!req.ok)(`listener started while firewalld is still loading${req.reason}`, () => {
+  it('repairs again once firewalld reports RUNNING', async () => {
+    const bus = await startPlainBus();
+    const runDir = mkdtempSync(join(tmpdir(), 'natnet-listen-run-'));
+    const fw = await fakeFirewalld(bus.address, { statesBeforeRunning: 5 });
+    try {
+      const rec = recordingRepair();
+      const listener = new Listener({
+        connect: () => connectBus(bus.address),
+        busAddress: bus.address,
+        repair: rec.repair,
+        runDir,
+        log: silentLogger(),
+        options: { intervalMs: 0, firewalldZone: 'trusted' },
+        timing: FAST,
+      });
+      const running = listener.run();
+      expect(await waitFor(() => rec.calls.some((c) => c.reason === 'firewalld starting, state RUNNING'), 10_000)).toBe(true);
+      await listener.idle();
+      expect(fw.zones.get('virbr10')).toBe('trusted');
+      await listener.stop();
+      await running;
+    } finally {
+      fw.svc.stop();
+      await bus.destroy();
+      rmSync(runDir, { recursive: true, force: true });
+    }
+  });
+});
