@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Context } from '../engine/context.js';
 import { UsageError } from '../errors.js';
@@ -22,11 +24,20 @@ export async function runSelftest(ctx: Context, opts: SelftestCommandOptions = {
   const { selftest } = await import('../selftest/run.js');
   const exec: Exec = (argv, o) => ctx.runner.run(argv, { ...o, allowFailure: true });
   const results = await selftest(exec, {
-    bin: fileURLToPath(new URL('../../bin/natnet-hook', import.meta.url)),
+    bin: findBin(dirname(fileURLToPath(import.meta.url))),
     nodePath: process.execPath,
     firewall: opts.firewall,
   });
   const code = results.every((r) => r.ok) ? 0 : 1;
   if (code !== 0) process.exitCode = code;
   return code;
+}
+
+/** bin/natnet-hook of the installation this module belongs to (dist/ or a bundle below it). */
+function findBin(from: string): string {
+  for (let dir = from; dir !== dirname(dir); dir = dirname(dir)) {
+    const bin = join(dir, 'bin', 'natnet-hook');
+    if (existsSync(bin) && existsSync(join(dir, 'package.json'))) return bin;
+  }
+  throw new Error(`no bin/natnet-hook above ${from}`);
 }

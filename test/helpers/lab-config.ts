@@ -1,7 +1,7 @@
 /** TOML the integration tests write, and the requirements every lab suite shares. */
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO } from './netns.js';
+import { BIN, REPO } from './netns.js';
 
 /** Binaries every namespace suite needs (see .ci/run for the packages). */
 export const LAB_BINS = ['ip', 'ss', 'iptables-nft', 'iptables-legacy', 'nft', 'dnsmasq', 'udhcpc', 'busybox', 'socat', 'timeout'];
@@ -46,7 +46,9 @@ export function leaseToml(l: { vm: string; ip: string; mac?: string; hostname?: 
 
 /** Fails loudly when the CLI was not built: integration tests run dist/ through bin/natnet-hook. */
 export function assertBuilt(): void {
-  if (!existsSync(join(REPO, 'dist', 'cli.js'))) throw new Error('dist/cli.js missing: run `npm run build` before the integration tests');
+  const entry = /from '([^']+)'/.exec(readFileSync(BIN, 'utf8'))?.[1] ?? '../dist/cli.js';
+  const path = join(REPO, 'bin', entry);
+  if (!existsSync(path)) throw new Error(`${path} missing: run \`npm run build\` before the integration tests`);
 }
 
 /** The iptables variant the host's `iptables` points at (Debian alternatives). */

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, LAB_BINS, networkToml } from '../helpers/lab-config.js';
@@ -57,7 +57,10 @@ describe.skipIf(!req.ok)(`${N} concurrent up + lease add runs end consistent${re
       }
     }
     const hostsfile = hosts.map(([f]) => join(lab.stateDir, f)).find((f) => !f.endsWith('.json'));
-    if (hostsfile) expect(readFileSync(hostsfile, 'utf8').endsWith('\n')).toBe(true);
+    expect(hostsfile, 'a hostsfile').toBeDefined();
+    expect(readFileSync(hostsfile!, 'utf8').endsWith('\n')).toBe(true);
+    // dnsmasq re-reads it as nobody after SIGHUP: 0600 would silently drop every reservation.
+    expect((statSync(hostsfile!).mode & 0o777).toString(8)).toBe('644');
     expect(Object.keys(state).filter((f) => /\.tmp|~$/.test(f)), 'no temp files left').toEqual([]);
   });
 });

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, LAB_BINS, leaseToml } from '../helpers/lab-config.js';
 import { DEFAULT_NET, type Guest, Lab, UPSTREAM } from '../helpers/netns.js';
@@ -74,5 +76,18 @@ describe.skipIf(!req.ok)(`guests on the default network: reservations, pool, NAT
   it('DNS answers the reserved VM names under the domain', async () => {
     const r = await lab.run(['busybox', 'nslookup', `vm1.${DEFAULT_NET.domain}`, DEFAULT_NET.gateway], g2.ns);
     expect(r.stdout.split(/^Name:/m).slice(1).join('\n'), r.stdout + r.stderr).toContain('192.168.100.10');
+  });
+
+  it('lease rm removes the leases.d file and the reservation, live (same dnsmasq)', async () => {
+    const pids = await lab.dnsmasqPids();
+    const rm = await lab.cli(['lease', 'rm', 'vm2']);
+    expect(rm.code, rm.all).toBe(0);
+    expect(existsSync(join(lab.leasesDir, 'vm2.toml'))).toBe(false);
+    const list = await lab.cli(['lease', 'list', '--json']);
+    expect(list.stdout).not.toContain('192.168.100.20');
+    expect(list.stdout).toContain('192.168.100.10');
+    const hosts = Object.entries(lab.stateFiles() ?? {}).filter(([f, t]) => f.endsWith('.hosts') || t.includes('52:54:00:aa:bb:01,'));
+    for (const [f, t] of hosts) expect(t, f).not.toContain(g2.mac);
+    expect(await lab.dnsmasqPids()).toEqual(pids);
   });
 });

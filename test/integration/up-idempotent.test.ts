@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, backendCases, LAB_BINS, networkToml } from '../helpers/lab-config.js';
-import { Lab } from '../helpers/netns.js';
+import { boundToBridge, listeningSockets } from '../../src/selftest/probes.js';
+import { exec, Lab } from '../helpers/netns.js';
 import { needs } from '../helpers/requirements.js';
 
 const req = needs({ root: true, bins: LAB_BINS });
@@ -32,6 +33,9 @@ describe.skipIf(!req.ok)(`up builds the handbook network and is idempotent${req.
         expect(link.addr_info.map((a: { local: string; prefixlen: number }) => `${a.local}/${a.prefixlen}`)).toContain('192.168.100.1/24');
         expect((await lab.mustRun(['sysctl', '-n', 'net.ipv4.ip_forward'])).trim()).toBe('1');
         expect(await lab.dnsmasqPids()).toHaveLength(1);
+        const sockets = await listeningSockets(exec, lab.router);
+        expect(sockets.length).toBeGreaterThan(0);
+        expect(sockets.filter((s) => !boundToBridge(s, 'virbr10', '192.168.100.1')), 'dnsmasq listens on the bridge only').toEqual([]);
 
         if (backend.firewall === 'iptables') {
           const save = await lab.iptablesSave(backend.save);
