@@ -172,7 +172,16 @@ export class Listener {
       let bus: BusClient | null = null;
       try {
         bus = await this.deps.connect();
+        if (this.stopping) {
+          bus.close();
+          return 'stopping';
+        }
         await this.subscribe(bus);
+        if (this.stopping) {
+          bus.close();
+          this.bus = null;
+          return 'stopping';
+        }
         return null;
       } catch (e) {
         last = errText(e);

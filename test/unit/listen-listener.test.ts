@@ -160,6 +160,24 @@ describe.skipIf(!req.ok)(`listener against a private bus with fake services${req
     expect(await repairedAfter(m, /firewalld Reloaded/)).toBe(true);
   });
 
+  it('holds exactly its six match rules after all that (subscribed once per connection, none leaked)', async () => {
+    const probe = await connectBus(bus.address);
+    try {
+      const [stats] = await probe.call({
+        destination: 'org.freedesktop.DBus',
+        path: '/org/freedesktop/DBus',
+        interface: 'org.freedesktop.DBus.Debug.Stats',
+        member: 'GetConnectionStats',
+        signature: 's',
+        body: [readListenerStatus(runDir)!.bus.uniqueName],
+      });
+      const s = stats as Record<string, { value: number }>;
+      expect({ now: s.MatchRules.value, peak: s.PeakMatchRules.value }).toEqual({ now: 6, peak: 6 });
+    } finally {
+      probe.close();
+    }
+  });
+
   it('stops cleanly: run() resolves and the status file says it is not running', async () => {
     await listener.stop();
     await running;
