@@ -68,6 +68,8 @@ export class Listener {
   private readonly t: ListenerTiming;
   private readonly coalescer: Coalescer;
   private bus: BusClient | null = null;
+  /** The bus once fully subscribed: only its loss starts a reconnect (a half-set-up one is retried by connectLoop). */
+  private live: BusClient | null = null;
   private services = { networkManager: false, firewalld: false };
   private fwGeneration = 0;
   private autostartPending = true;
@@ -123,10 +125,6 @@ export class Listener {
     return this.coalescer.idle();
   }
 
-  get repairsDone(): number {
-    return this.coalescer.runs;
-  }
-
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
@@ -180,6 +178,7 @@ export class Listener {
         if (this.stopping) {
           bus.close();
           this.bus = null;
+          this.live = null;
           return 'stopping';
         }
         return null;
@@ -199,12 +198,14 @@ export class Listener {
       if (this.bus === bus) this.onMessage(msg);
     });
     bus.onLost((why) => {
-      if (this.bus === bus) void this.onLost(why);
+      if (this.live === bus) void this.onLost(why);
     });
     for (const rule of matchRules()) await addMatch(bus, rule);
     const [nm, fw] = await Promise.all([nameHasOwner(bus, NM_NAME), nameHasOwner(bus, FW_NAME)]);
     this.services = { networkManager: nm, firewalld: fw };
     this.status.services = { ...this.services };
+    if (bus.lost) throw new Error('bus connection lost while subscribing');
+    this.live = bus;
     this.status.bus.connected = true;
     this.status.bus.uniqueName = bus.uniqueName || null;
     this.deps.log.info({ bus: this.deps.busAddress, name: bus.uniqueName, networkManager: nm, firewalld: fw }, 'listening on D-Bus');
@@ -217,6 +218,7 @@ export class Listener {
   private async onLost(why: string): Promise<void> {
     if (this.stopping) return;
     this.bus = null;
+    this.live = null;
     this.status.bus.connected = false;
     this.status.bus.uniqueName = null;
     this.fwGeneration++;
