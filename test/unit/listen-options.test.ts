@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -81,5 +81,30 @@ describe('listener status file', () => {
 
   it('autostart marker lives in the run dir', () => {
     expect(autostartMarker('/run/natnet-hook')).toBe('/run/natnet-hook/listener-autostart.done');
+  });
+});
+
+describe('runListen', () => {
+  it('refuses a bad [listener] table before touching the bus: ConfigError naming file and field (exit 3)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'natnet-listen-cfg-'));
+    try {
+      const config = join(dir, 'config.toml');
+      writeFileSync(config, '[listener]\ninterval = "often"\n');
+      const { runListen } = await import('../../src/commands/listen.js');
+      const { makeContext } = await import('../../src/engine/context.js');
+      const { silentLogger } = await import('../../src/log.js');
+      const ctx = makeContext({ config, stateDir: join(dir, 'state'), log: silentLogger() });
+      const err = await runListen(ctx, {}).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).exitCode).toBe(3);
+      expect((err as Error).message).toBe(
+        `${config}: listener.interval = "often": expected seconds between 1 and 86400, or 0 to disable the periodic check`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
