@@ -243,6 +243,8 @@ async function processesPerIdleUp() {
 
 export async function bench() {
   if (process.getuid?.() !== 0) return [{ name: 'engine benchmarks', skipped: 'need root (network namespaces)' }];
+  await topology.sweepOrphans(exec, 'nnb-(?:idle|cold|bash|lease|procs)');
+  await topology.sweepOrphans(exec, 'nnc-cold');
   const rows = [];
   for (const fn of [idleUp, coldUp, leaseAdd10k, processesPerIdleUp]) {
     try {

@@ -10,7 +10,7 @@ import { SELFTEST, type FirewallChoice, selftestConfig, vm1LeaseFile } from './c
 import { type Exec, inNs } from './exec.js';
 import { boundToBridge, dhcpOnce, type DhcpGuest, listeningSockets, resolveName, roundTrip } from './probes.js';
 import { type CheckResult, formatTable } from './table.js';
-import { attachGuest, createNamespace, destroyNamespace, labId, linkUpstream, UPSTREAM } from './topology.js';
+import { attachGuest, createNamespace, destroyNamespace, labId, linkUpstream, sweepOrphans, UPSTREAM } from './topology.js';
 import { writeUdhcpcScript } from './udhcpc-script.js';
 
 export interface SelftestOptions {
@@ -86,6 +86,7 @@ async function runChecks(exec: Exec, lab: Lab, opts: SelftestOptions, results: C
   const script = writeUdhcpcScript(lab.dir);
   for (const g of lab.guests) g.script = script;
 
+  await sweepOrphans(exec, 'nnst');
   await createNamespace(exec, lab.router);
   await createNamespace(exec, lab.upstream);
   await linkUpstream(exec, lab.router, lab.upstream, SELFTEST.subnet);

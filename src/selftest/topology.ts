@@ -118,6 +118,24 @@ export async function destroyNamespace(exec: Exec, ns: string): Promise<void> {
   await exec(['ip', 'netns', 'del', ns]);
 }
 
+/**
+ * Deletes namespaces named "<prefix>-<pid>-<hex>[-...]" (labId's form) whose creating process is
+ * gone: left behind by a run that was killed before it could clean up. Live runs are untouched.
+ */
+export async function sweepOrphans(exec: Exec, prefix: string): Promise<string[]> {
+  const list = await exec(['ip', 'netns', 'list']);
+  const pattern = new RegExp(`^${prefix}-(\\d+)-[0-9a-f]{4}(-|$)`);
+  const orphans = list.stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0])
+    .filter((ns) => {
+      const m = pattern.exec(ns);
+      return m !== null && !isAlive(Number(m[1]));
+    });
+  for (const ns of orphans) await destroyNamespace(exec, ns);
+  return orphans;
+}
+
 /** Polls `ss` in ns until something listens on port (tcp or udp); false after ~5 s. */
 export async function waitListening(exec: Exec, ns: string, proto: 'tcp' | 'udp', port: number): Promise<boolean> {
   const flag = proto === 'tcp' ? '-Hltn' : '-Hlun';

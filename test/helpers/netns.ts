@@ -21,6 +21,7 @@ import {
   linkUpstream,
   namespacePids,
   processName,
+  sweepOrphans,
 } from '../../src/selftest/topology.js';
 import { writeUdhcpcScript } from '../../src/selftest/udhcpc-script.js';
 import { exec } from './exec.js';
@@ -72,6 +73,7 @@ export class Lab {
 
   /** Router + upstream namespaces linked on 203.0.113.0/24; nothing of the engine yet. */
   static async create(opts: { guestSubnet?: string } = {}): Promise<Lab> {
+    await sweepOrphans(exec, 'nnt');
     const lab = new Lab();
     try {
       await lab.addNamespace(lab.router);
