@@ -19,7 +19,7 @@ const RECIPE = resolve(REPO, '..', 'shared', 'reference', 'recipes', 'nm-firewal
 const RUNS = Number(process.env.BENCH_LISTENER_RUNS ?? 7);
 const SIGNALS = 1000;
 const BRIDGE = 'virbr10';
-const BINS = ['ip', 'dbus-daemon', 'NetworkManager', 'firewalld', 'firewall-cmd', 'iptables-nft-save', 'dnsmasq', 'bash'];
+const BINS = ['ip', 'busctl', 'dbus-daemon', 'NetworkManager', 'firewalld', 'firewall-cmd', 'iptables-nft-save', 'dnsmasq', 'bash'];
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => {

@@ -330,12 +330,16 @@ export class BusLab {
     if (!ok) throw new Error(`private bus did not come up (${this.logs}/dbus.log)`);
   }
 
+  /** NetworkManager finished starting up: its Startup property reads false. */
   async nmReady(): Promise<boolean> {
     const r = await run(
-      ['busctl', `--address=${this.address}`, 'get-property', 'org.freedesktop.NetworkManager', '/org/freedesktop/NetworkManager', 'org.freedesktop.NetworkManager', 'Startup'],
+      [
+        'dbus-send', `--bus=${this.address}`, '--print-reply', '--dest=org.freedesktop.NetworkManager', '/org/freedesktop/NetworkManager',
+        'org.freedesktop.DBus.Properties.Get', 'string:org.freedesktop.NetworkManager', 'string:Startup',
+      ],
       { timeoutMs: 5_000 },
     );
-    return r.code === 0 && r.stdout.trim() === 'b false';
+    return r.code === 0 && /variant\s+boolean false/.test(r.stdout);
   }
 
   async startNm(): Promise<void> {
