@@ -80,6 +80,15 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('listen')
+    .description('watch NetworkManager and firewalld on the system D-Bus and keep networks right (runs as a service)')
+    .option('--interval <seconds>', 'periodic check interval (default 30; 0 = off; config [listener] interval)')
+    .option('--firewalld-zone <zone>', 'firewalld zone for our bridges (default trusted; "none" = leave zones alone)')
+    .action(async (o: { interval?: string; firewalldZone?: string }, cmd: Command) => {
+      const { runListen } = await import('./commands/listen.js');
+      await runListen(await context(cmd), o);
+    });
+  program
     .command('selftest')
     .description('build the default network in throw-away namespaces with two simulated VMs and check it')
     .action(async (_o, cmd: Command) => {

@@ -4,6 +4,7 @@ import { isTempFile } from '../apply/atomic-write.js';
 import type { Context } from '../engine/context.js';
 import { readDomainRecords } from '../engine/domains.js';
 import { ConfigError } from '../errors.js';
+import { resolveListenerOptions } from '../listen/options.js';
 import type { Config, DomainRecord, Lease } from '../model/types.js';
 import { parseLeaseFile, parseMainConfig } from './parse.js';
 import { Problems } from './problems.js';
@@ -63,6 +64,12 @@ export function loadConfig(ctx: Context, opts: LoadOptions = {}): LoadedConfig {
   const p = new Problems(ctx.configPath);
   const main = parseMainConfig(readText(ctx.configPath) ?? '', p);
   p.list.push(...validateNetworks(ctx.configPath, main.networks));
+  try {
+    resolveListenerOptions(main.listener, ctx.configPath);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    p.list.push(...e.problems);
+  }
 
   const fileLeases: Lease[] = [...main.leases];
   const override = opts.leaseFileOverride;
