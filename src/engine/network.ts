@@ -28,6 +28,12 @@ function staleRecords(ctx: Context, net: Network, backend: string, variant: stri
   );
 }
 
+function runningTaps(config: LoadedConfig, net: Network) {
+  return config.domains
+    .filter((d) => d.running)
+    .flatMap((d) => d.nics.filter((n) => n.bridge === net.bridge && n.tap).map((n) => ({ name: n.tap!, mac: n.mac })));
+}
+
 export async function applyNetwork(ctx: Context, host: HostObserver, config: LoadedConfig, net: Network): Promise<string[]> {
   const choice = chooseBackend(net);
   const actions: string[] = [];
@@ -43,7 +49,7 @@ export async function applyNetwork(ctx: Context, host: HostObserver, config: Loa
   let steps: Step[];
   try {
     steps = planNetwork(
-      { net, backend: choice.backend, iptablesVariant: choice.variant, paths, hostsText: renderHostsfile(reservations) },
+      { net, backend: choice.backend, iptablesVariant: choice.variant, paths, hostsText: renderHostsfile(reservations), taps: runningTaps(config, net) },
       observed,
     );
   } catch (e) {

@@ -24,6 +24,8 @@ export interface DesiredNetwork {
   iptablesVariant: 'nft' | 'legacy' | null;
   paths: DnsmasqPaths;
   hostsText: string;
+  /** Taps of running VMs on this bridge (from the hooks), put back if the bridge was recreated. */
+  taps?: { name: string; mac: string }[];
 }
 
 export class PlanConflict extends Error {}
@@ -49,6 +51,13 @@ function planLinks(d: DesiredNetwork, o: NetworkObservation): Step[] {
   if (old && old !== address && br?.addresses.includes(old)) lines.push(`addr del ${old} dev ${net.bridge}`);
   if (!br?.addresses.includes(address)) lines.push(`addr add ${address} dev ${net.bridge}`);
   if (!br?.up) lines.push(`link set ${net.bridge} up`);
+  for (const tap of d.taps ?? []) {
+    const link = o.links.get(tap.name);
+    // libvirt gives the host side of a tap the guest MAC with fe: in front; anything else is not this VM's tap
+    if (link && link.master !== net.bridge && link.mac === `fe${tap.mac.slice(2)}`) {
+      lines.push(`link set ${tap.name} master ${net.bridge}`);
+    }
+  }
 
   const steps: Step[] = [];
   if (lines.length) steps.push({ kind: 'ip-batch', why: br ? `repair bridge ${net.bridge}` : `create bridge ${net.bridge}`, lines });

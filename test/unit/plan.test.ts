@@ -90,6 +90,22 @@ describe('planner', () => {
     expect(planNetwork(desired, { ...healthy(), dnsmasqPid: null }).map((s) => s.kind)).toEqual(['dnsmasq-start']);
   });
 
+  it('a recreated bridge gets the taps of running VMs back, never a foreign link', () => {
+    const o: NetworkObservation = { ...healthy(), links: new Map() };
+    o.links.set('vnet3', { name: 'vnet3', kind: 'tun', mac: 'fe:54:00:aa:bb:01', up: true, master: null, addresses: [] });
+    o.links.set('vnet4', { name: 'vnet4', kind: 'tun', mac: 'fe:54:00:99:99:99', up: true, master: 'other', addresses: [] });
+    const taps = [
+      { name: 'vnet3', mac: '52:54:00:aa:bb:01' },
+      { name: 'vnet4', mac: '52:54:00:aa:bb:02' },
+    ];
+    const [batch] = planNetwork({ ...desired, taps }, o);
+    expect(batch).toMatchObject({ kind: 'ip-batch' });
+    if (batch.kind === 'ip-batch') {
+      expect(batch.lines.at(-1)).toBe('link set vnet3 master virbr10');
+      expect(batch.lines.join()).not.toMatch(/vnet4/);
+    }
+  });
+
   it('a non-bridge link with our name is a conflict, not silently reused', () => {
     const o = healthy();
     o.links.set('virbr10', { ...bridge, kind: 'veth' });
