@@ -11,6 +11,7 @@ import { type Exec, inNs } from './exec.js';
 import { boundToBridge, dhcpOnce, type DhcpGuest, listeningSockets, resolveName, roundTrip } from './probes.js';
 import { type CheckResult, formatTable } from './table.js';
 import { attachGuest, createNamespace, destroyNamespace, labId, linkUpstream, sweepOrphans, UPSTREAM } from './topology.js';
+import { SELFTEST_TOOLS, missingTools } from './tools.js';
 import { writeUdhcpcScript } from './udhcpc-script.js';
 
 export interface SelftestOptions {
@@ -79,6 +80,11 @@ function makeLab(): Lab {
 
 async function runChecks(exec: Exec, lab: Lab, opts: SelftestOptions, results: CheckResult[]): Promise<void> {
   const check = (name: string, ok: boolean, detail: string) => results.push({ name, ok, detail });
+  const missing = missingTools(SELFTEST_TOOLS);
+  if (missing.length) {
+    check('required tools', false, `not found: ${missing.join(', ')} (packages: iproute2 dnsmasq-base udhcpc socat busybox)`);
+    return;
+  }
   mkdirSync(join(lab.dir, 'etc', 'leases.d'), { recursive: true });
   mkdirSync(join(lab.dir, 'guests'), { recursive: true });
   writeFileSync(lab.configPath, selftestConfig(opts.firewall));
