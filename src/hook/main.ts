@@ -1,15 +1,11 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { domainFileName } from '../engine/domains.js';
-import { scanInterfaces, scanNetworkBridge } from '../libvirt/scan.js';
-import { bridgeOfLibvirtNetwork, readLibvirtNetworks } from './libvirt-networks.js';
-import { appendHookRecord } from './log-record.js';
-import { type OurNetwork, ourNetworks } from './our-networks.js';
-import type { HookEngine, HookEvent, HookOutcome } from './outcome.js';
-import { type HookOptions, type HookPaths, hookPaths } from './paths.js';
-import { readStdinSync } from './stdin.js';
+import { appendHookRecord } from './log-record.cjs';
+import { ourNetworks } from './our-networks.js';
+import type { HookEngine, HookOutcome } from './outcome.js';
+import { type HookKind, hookEvent, mayConcernUs } from './prefilter.cjs';
+import { type HookOptions, hookPaths } from './paths.cjs';
+import { readStdinSync } from './stdin.cjs';
 
-export type HookKind = 'qemu' | 'network';
+export type { HookKind };
 
 export interface RunHookOptions extends HookOptions {
   /** The XML; default: read all of stdin. */
@@ -27,32 +23,14 @@ const MAY_FAIL: Record<HookKind, Set<string>> = {
   network: new Set(['start', 'port-created']),
 };
 
-/** Could this event concern one of our bridges? Cheap: no XML parser, no config parser on a cache hit. */
-function mayConcernUs(kind: HookKind, ev: HookEvent, xml: string, paths: HookPaths, networks: OurNetwork[]): boolean {
-  const ours = new Set(networks.map((n) => n.bridge));
-  if (kind === 'network') {
-    const plugs = [...xml.matchAll(/<plug\b[^>]*\bbridge\s*=\s*['"]([^'"]*)['"]/g)].map((m) => m[1]);
-    const bridges = [scanNetworkBridge(xml), ...plugs];
-    return bridges.some((b) => b !== null && ours.has(b));
-  }
-  const scan = scanInterfaces(xml);
-  if (scan.bridges.some((b) => ours.has(b))) return true;
-  if (scan.networks.length > 0) {
-    const map = readLibvirtNetworks(paths.libDir);
-    if (scan.networks.some((n) => ours.has(bridgeOfLibvirtNetwork(map, n) ?? ''))) return true;
-  }
-  // a VM we recorded earlier (its stop, or a port-created taught us its bridge)
-  return existsSync(join(paths.libDir, 'domains', domainFileName(ev.object)));
-}
-
 /**
  * Entry of the installed libvirt hooks: `<kind> <object> <op> <sub-op> <extra>`, XML on stdin.
  * Returns the exit status; writes at most one line to stderr and nothing to stdout.
  */
 export async function runHook(kind: HookKind, argv: string[], opts: RunHookOptions = {}): Promise<number> {
   const started = performance.now();
-  const [object = '-', op = '-', sub = '-', extra = '-'] = argv;
-  const ev: HookEvent = { object, op, sub, extra };
+  const ev = hookEvent(argv);
+  const { object, op, sub, extra } = ev;
   const paths = hookPaths(opts, opts.env ?? process.env);
   let out: HookOutcome;
   try {

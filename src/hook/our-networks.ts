@@ -1,43 +1,9 @@
-import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../apply/atomic-write.js';
-import type { HookPaths } from './paths.js';
+import { configKey, type NetworkCache, networkCacheFile, type OurNetwork, readNetworkCache } from './network-cache.cjs';
+import type { HookPaths } from './paths.cjs';
 
-/** What the hook's fast path needs of the config: which bridges are ours. */
-export interface OurNetwork {
-  name: string;
-  bridge: string;
-  downWhenIdle: boolean;
-}
-
-interface Cache {
-  config: string;
-  key: string;
-  networks: OurNetwork[];
-}
-
-/** Identity of the config file's current content, or "absent". */
-function configKey(path: string): string {
-  try {
-    const s = statSync(path);
-    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
-  } catch {
-    return 'absent';
-  }
-}
-
-function cacheFile(p: HookPaths): string {
-  return join(p.runDir, 'hook-networks.json');
-}
-
-function readCache(p: HookPaths, key: string): OurNetwork[] | null {
-  try {
-    const c = JSON.parse(readFileSync(cacheFile(p), 'utf8')) as Cache;
-    return c.config === p.configPath && c.key === key && Array.isArray(c.networks) ? c.networks : null;
-  } catch {
-    return null;
-  }
-}
+export type { OurNetwork };
 
 /**
  * The configured networks (name, bridge), cached in <runDir>/hook-networks.json keyed on the
@@ -47,7 +13,7 @@ function readCache(p: HookPaths, key: string): OurNetwork[] | null {
  */
 export async function ourNetworks(p: HookPaths): Promise<OurNetwork[]> {
   const key = configKey(p.configPath);
-  const cached = readCache(p, key);
+  const cached = readNetworkCache(p, key);
   if (cached) return cached;
   const { networksFromConfigText } = await import('./config-networks.js');
   let text = '';
@@ -59,7 +25,7 @@ export async function ourNetworks(p: HookPaths): Promise<OurNetwork[]> {
   const { networks, clean } = networksFromConfigText(p.configPath, text);
   if (clean) {
     try {
-      writeFileAtomic(cacheFile(p), `${JSON.stringify({ config: p.configPath, key, networks } satisfies Cache)}\n`);
+      writeFileAtomic(networkCacheFile(p), `${JSON.stringify({ config: p.configPath, key, networks } satisfies NetworkCache)}\n`);
     } catch {
       // read-only run dir: just slower next time
     }

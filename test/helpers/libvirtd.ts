@@ -2,6 +2,8 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { Exec as LabExec } from '../../src/selftest/exec.js';
+import { labId, sweepOrphans } from '../../src/selftest/topology.js';
 
 /**
  * A real libvirtd (+ virtlogd) confined to a network + mount + PID namespace made for one test
@@ -12,6 +14,10 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const DAEMON_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const labExec: LabExec = (argv) =>
+  new Promise((resolve) =>
+    execFile(argv[0], argv.slice(1), (err, stdout, stderr) => resolve({ stdout, stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 })),
+  );
 
 export interface Exec {
   stdout: string;
@@ -20,7 +26,8 @@ export interface Exec {
 }
 
 export class LibvirtSandbox {
-  readonly netns = `nn-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  /** "nnlv-<pid>-<hex>": a later run sweeps it (and what runs in it) if this process is killed. */
+  readonly netns = labId('nnlv');
   readonly state: string;
   private holder: ChildProcess | null = null;
   holderPid = 0;
@@ -42,6 +49,7 @@ export class LibvirtSandbox {
     appendFileSync(join(etc, 'libvirtd.conf'), '\nlog_level = 3\nlog_outputs = "3:file:/var/log/libvirt/libvirtd.log"\n');
     // the test's files live in a 0700 temp dir; no DAC relabelling of the host's files either
     appendFileSync(join(etc, 'qemu.conf'), '\nuser = "root"\ngroup = "root"\ndynamic_ownership = 0\nremember_owner = 0\n');
+    await sweepOrphans(labExec, 'nnlv');
     await run('ip', ['netns', 'add', this.netns]);
     this.holder = spawn(
       'ip',

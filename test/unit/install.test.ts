@@ -37,7 +37,7 @@ const hookFile = (kind: string) => join(root, `etc/libvirt/hooks/${kind}.d/natne
 
 beforeAll(() => {
   // the installed hooks import dist/hook/main.js
-  if (!existsSync(join(APP_DIR, 'dist/hook/main.js'))) execFileSync('npm', ['run', 'build'], { cwd: APP_DIR });
+  if (!existsSync(join(APP_DIR, 'dist/fast/hook/main.js')) || !existsSync(join(APP_DIR, 'dist/hook/prefilter.cjs'))) execFileSync('npm', ['run', 'build'], { cwd: APP_DIR });
 });
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'nn-install-'));
@@ -51,7 +51,7 @@ describe('natnet-hook install --root', () => {
     const q = readFileSync(hookFile('qemu'), 'utf8');
     expect(q.split('\n')[0]).toBe(`#!${process.execPath}`);
     expect(q).toContain(
-      `const INSTALL = ${JSON.stringify({ main: join(APP_DIR, 'dist/hook/main.js'), config: join(root, 'etc/natnet-hook/config.toml'), stateDir: join(root, 'state') })};`,
+      `const INSTALL = ${JSON.stringify({ app: APP_DIR.replace(/\/+$/, ''), config: join(root, 'etc/natnet-hook/config.toml'), stateDir: join(root, 'state') })};`,
     );
     for (const k of ['qemu', 'network']) expect(statSync(hookFile(k)).mode & 0o777).toBe(0o755);
     expect(readFileSync(join(root, 'etc/natnet-hook/config.toml'), 'utf8')).toBe(readFileSync(join(APP_DIR, 'install/config.toml'), 'utf8'));
@@ -153,14 +153,14 @@ describe('install renderers', () => {
 
   it('refuses a node path the #! line cannot carry', () => {
     const t = readFileSync(join(APP_DIR, 'hooks/qemu'), 'utf8');
-    expect(() => renderShim(t, { node: '/opt/my node/bin/node', main: '/m.js', config: null, stateDir: null })).toThrow(/without spaces/);
-    expect(() => renderShim(t, { node: 'node', main: '/m.js', config: null, stateDir: null })).toThrow(/absolute/);
+    expect(() => renderShim(t, { node: '/opt/my node/bin/node', app: '/a', config: null, stateDir: null })).toThrow(/without spaces/);
+    expect(() => renderShim(t, { node: 'node', app: '/a', config: null, stateDir: null })).toThrow(/absolute/);
   });
 
   it('bakes nothing for the default paths', () => {
     const t = readFileSync(join(APP_DIR, 'hooks/network'), 'utf8');
-    const s = renderShim(t, { node: '/usr/bin/node', main: '/opt/natnet-hook/dist/hook/main.js', config: null, stateDir: null });
+    const s = renderShim(t, { node: '/usr/bin/node', app: '/opt/natnet-hook', config: null, stateDir: null });
     expect(s.split('\n')[0]).toBe('#!/usr/bin/node');
-    expect(s).toContain('const INSTALL = {"main":"/opt/natnet-hook/dist/hook/main.js","config":null,"stateDir":null};');
+    expect(s).toContain('const INSTALL = {"app":"/opt/natnet-hook","config":null,"stateDir":null};');
   });
 });

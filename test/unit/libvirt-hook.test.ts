@@ -8,7 +8,8 @@ import type { NetworkChange, UpOptions } from '../../src/engine/index.js';
 import { ConfigError } from '../../src/errors.js';
 import { runHook } from '../../src/hook/main.js';
 import type { HookEngine } from '../../src/hook/outcome.js';
-import { hookPaths } from '../../src/hook/paths.js';
+import { hookPaths } from '../../src/hook/paths.cjs';
+import { domainRecordFile, prefilter } from '../../src/hook/prefilter.cjs';
 import { silentLogger } from '../../src/log.js';
 import type { DomainRecord } from '../../src/model/types.js';
 
@@ -233,6 +234,25 @@ describe('hook paths and the bridge cache', () => {
         expect([p.configPath, p.runDir, p.libDir]).toEqual([ctx.configPath, ctx.runDir, ctx.libDir]);
       }
     }
+  });
+
+  it('the fast path finds domain records where the engine writes them, for any VM name', () => {
+    for (const vm of ['a', 'web "multi" ü', '../x', 'a.b', `${'n'.repeat(220)} %2E`]) {
+      expect(domainRecordFile('/l', vm)).toBe(join('/l/domains', domainFileName(vm)));
+    }
+  });
+
+  it('the CommonJS fast path decides "not ours" from the cached bridge list alone, else hands over', async () => {
+    const o = { config: join(dir, 'config.toml'), stateDir: join(dir, 'state') };
+    const foreign = onBridge(fixture('qemu-bridge-prepare'), 'br0');
+    expect(prefilter('qemu', ['lv-vm1', 'prepare', 'begin', '-'], o, {}, foreign)).toEqual({ done: false, stdin: foreign });
+    await qemu(['lv-vm1', 'prepare', 'begin', '-'], foreign); // the full path writes the cache
+    expect(prefilter('qemu', ['lv-vm1', 'prepare', 'begin', '-'], o, {}, foreign)).toEqual({ done: true, exit: 0 });
+    expect(logLines().map((l) => l.action)).toEqual(['ignored (not on our bridges)', 'ignored (not on our bridges)']);
+    const ours = fixture('qemu-bridge-prepare');
+    expect(prefilter('qemu', ['lv-vm1', 'prepare', 'begin', '-'], o, {}, ours)).toEqual({ done: false, stdin: ours });
+    expect(prefilter('network', ['lv-net', 'start', 'begin', '-'], o, {}, fixture('network-start')).done).toBe(false);
+    expect(engine.calls).toEqual([]);
   });
 
   it('is refreshed when the config changes', async () => {

@@ -47,7 +47,7 @@ export function installFiles(i: InstallInputs): InstallFile[] {
   const shim = (kind: 'qemu' | 'network') =>
     renderShim(template(i.appDir, `hooks/${kind}`), {
       node: i.node,
-      main: join(i.appDir, 'dist/hook/main.js'),
+      app: i.appDir.replace(/\/+$/, ''),
       config: i.bakedConfig,
       stateDir: i.bakedStateDir,
     });

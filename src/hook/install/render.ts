@@ -5,8 +5,8 @@ export const HOOK_MARKER = "natnet-hook's libvirt";
 export interface ShimValues {
   /** Absolute path of node: libvirt's PATH does not reach nvm or /opt installs. */
   node: string;
-  /** Absolute path of dist/hook/main.js. */
-  main: string;
+  /** The checkout or package (dist/, hooks/, install/), absolute. */
+  app: string;
   /** Baked only when not the default: libvirt runs hooks with a scrubbed environment. */
   config: string | null;
   stateDir: string | null;
@@ -26,7 +26,7 @@ export function renderShim(template: string, v: ShimValues): string {
     throw new ShimError('hook template: expected a #! line, a "const INSTALL = " line and the natnet-hook marker');
   }
   lines[0] = `#!${v.node}`;
-  lines[at] = `const INSTALL = ${JSON.stringify({ main: v.main, config: v.config, stateDir: v.stateDir })};`;
+  lines[at] = `const INSTALL = ${JSON.stringify({ app: v.app, config: v.config, stateDir: v.stateDir })};`;
   return lines.join('\n');
 }
 

@@ -1,0 +1,207 @@
+// libvirt hook benchmarks (issue 3), each against a baseline measured in the same run:
+//  1. hook for a VM not on our bridges        vs `node -e 0`                  goal ≤ 1.3×
+//  2. `prepare` for our VM, network already up  vs `node -e 0` (same netns)  goal ≤ 1.6×
+//  3. `virsh start` → the guest's first DHCP ACK with natnet-hook vs the same VM on a libvirt
+//     NAT network (<forward mode='nat'/>) started by libvirt itself          goal: not slower
+// (1) needs only a build; (2) root + a netns made here; (3) a real libvirtd in namespaces and a
+// guest kernel (apt: linux-image-cloud-amd64), via test/helpers/libvirtd.ts transpiled on the fly.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const HOOK = join(REPO, 'hooks', 'qemu');
+const FIX = join(REPO, 'test', 'fixtures', 'libvirt');
+const RUNS = Number(process.env.BENCH_RUNS ?? 21);
+const DHCP_RUNS = Number(process.env.BENCH_DHCP_RUNS ?? 3);
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Wall time of one run (ms); throws on a non-zero exit or anything on stdout (hooks must keep it clean). */
+function timed(argv, { input = '', env = {} } = {}) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(argv[0], argv.slice(1), { input, env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0 || r.stdout) throw new Error(`${argv.join(' ')}: exit ${r.status} ${r.stderr.trim().split('\n').pop() ?? ''}`);
+  return ms;
+}
+
+/** Interleaved runs of baseline and subject, so drift hits both alike. */
+function compare(baseline, subject, runs = RUNS) {
+  const b = [];
+  const s = [];
+  baseline();
+  subject();
+  for (let i = 0; i < runs; i++) {
+    b.push(baseline());
+    s.push(subject());
+  }
+  return { baseline: median(b), value: median(s) };
+}
+
+function row(name, { value, baseline }, goal) {
+  const ratio = round(value / baseline, 2);
+  return { name, value: round(value), unit: 'ms', baseline: round(baseline), ratio, goal: `≤ ${goal}×`, ok: ratio <= goal };
+}
+
+function tempLab() {
+  const dir = mkdtempSync(join(tmpdir(), 'nn-bench-hook-'));
+  chmodSync(dir, 0o755); // dnsmasq runs as nobody and reads the hostsfile below it
+  mkdirSync(join(dir, 'etc'));
+  writeFileSync(join(dir, 'etc', 'config.toml'), '');
+  return { dir, env: { NATNET_HOOK_CONFIG: join(dir, 'etc', 'config.toml'), NATNET_HOOK_STATE_DIR: join(dir, 'state') } };
+}
+
+function notOurs() {
+  const lab = tempLab();
+  try {
+    const xml = readFileSync(join(FIX, 'qemu-bridge-prepare.xml'), 'utf8').replaceAll("bridge='virbr10'", "bridge='br-other'");
+    const r = compare(
+      () => timed([process.execPath, '-e', '0']),
+      () => timed([process.execPath, HOOK, 'lv-vm1', 'prepare', 'begin', '-'], { input: xml, env: lab.env }),
+    );
+    return row('hook qemu prepare, VM not on our bridges (vs node -e 0)', r, 1.3);
+  } finally {
+    rmSync(lab.dir, { recursive: true, force: true });
+  }
+}
+
+async function oursWarm() {
+  if (process.getuid?.() !== 0) return { name: 'hook qemu prepare, our VM, network up', skipped: 'needs root' };
+  const topology = await import(pathToFileURL(join(REPO, 'dist', 'selftest', 'topology.js')).href);
+  const exec = (argv) =>
+    Promise.resolve(spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' })).then((r) => ({ code: r.status, stdout: r.stdout, stderr: r.stderr }));
+  await topology.sweepOrphans(exec, 'nnbh');
+  const ns = topology.labId('nnbh');
+  const lab = tempLab();
+  try {
+    await topology.createNamespace(exec, ns);
+    const xml = readFileSync(join(FIX, 'qemu-bridge-prepare.xml'), 'utf8');
+    const hook = () => timed(['ip', 'netns', 'exec', ns, process.execPath, HOOK, 'lv-vm1', 'prepare', 'begin', '-'], { input: xml, env: lab.env });
+    hook(); // cold: creates the network and the reservation
+    const r = compare(() => timed(['ip', 'netns', 'exec', ns, process.execPath, '-e', '0']), hook);
+    return row('hook qemu prepare, our VM, network up + reservation unchanged (vs node -e 0, same netns)', r, 1.6);
+  } finally {
+    spawnSync('ip', ['netns', 'exec', ns, process.execPath, join(REPO, 'bin', 'natnet-hook'), 'down'], { env: { ...process.env, ...lab.env } });
+    await topology.destroyNamespace(exec, ns);
+    rmSync(lab.dir, { recursive: true, force: true });
+  }
+}
+
+/** test/helpers/{libvirtd,guest-initramfs}.ts as plain ESM (typescript is a devDependency). */
+async function loadHelpers() {
+  const ts = (await import('typescript')).default;
+  const out = mkdtempSync(join(tmpdir(), 'nn-bench-helpers-'));
+  for (const f of ['libvirtd.ts', 'guest-initramfs.ts']) {
+    const src = readFileSync(join(REPO, 'test', 'helpers', f), 'utf8').replaceAll("'../../src/", `'${pathToFileURL(join(REPO, 'dist')).href}/`);
+    const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+    writeFileSync(join(out, f.replace(/\.ts$/, '.js')), js);
+  }
+  copyFileSync(join(REPO, 'test', 'helpers', 'libvirtd-holder.sh'), join(out, 'libvirtd-holder.sh'));
+  chmodSync(join(out, 'libvirtd-holder.sh'), 0o755);
+  const sandbox = await import(pathToFileURL(join(out, 'libvirtd.js')).href);
+  const guest = await import(pathToFileURL(join(out, 'guest-initramfs.js')).href);
+  return { sandbox, guest, cleanup: () => rmSync(out, { recursive: true, force: true }) };
+}
+
+async function startToAck() {
+  const name = 'virsh start → first DHCP ACK, natnet-hook vs libvirt NAT network';
+  if (process.getuid?.() !== 0) return [{ name, skipped: 'needs root' }];
+  for (const b of ['libvirtd', 'virsh', 'qemu-system-x86_64']) {
+    if (spawnSync('which', [b]).status !== 0) return [{ name, skipped: `needs ${b}` }];
+  }
+  const h = await loadHelpers();
+  const kernel = h.guest.findGuestKernel();
+  if (!kernel) {
+    h.cleanup();
+    return [{ name, skipped: 'needs a kernel in /boot (apt: linux-image-cloud-amd64)' }];
+  }
+  const lab = tempLab();
+  const sb = new h.sandbox.LibvirtSandbox(lab.dir);
+  try {
+    const kernelCopy = join(lab.dir, 'vmlinuz');
+    copyFileSync(kernel.kernel, kernelCopy);
+    const initrd = join(lab.dir, 'initrd.gz');
+    writeFileSync(initrd, h.guest.buildGuestInitramfs(kernel));
+    await sb.start();
+    const { makeContext } = await import(pathToFileURL(join(REPO, 'dist', 'engine', 'context.js')).href);
+    const { runInstall } = await import(pathToFileURL(join(REPO, 'dist', 'commands', 'install.js')).href);
+    const { silentLogger } = await import(pathToFileURL(join(REPO, 'dist', 'log.js')).href);
+    const ctx = makeContext({ config: lab.env.NATNET_HOOK_CONFIG, stateDir: lab.env.NATNET_HOOK_STATE_DIR, log: silentLogger(), env: {} });
+    await runInstall(ctx, { root: sb.state, print: () => {} });
+    await sb.stopLibvirtd();
+    await sb.startDaemons();
+    writeFileSync(lab.env.NATNET_HOOK_CONFIG, '[[lease]]\nvm = "nn"\nip = "192.168.100.10"\n');
+    const lvnat = `<network><name>lvnat</name><forward mode='nat'/><bridge name='virbr20' stp='off' delay='0'/>
+      <ip address='192.168.120.1' netmask='255.255.255.0'><dhcp><range start='192.168.120.128' end='192.168.120.254'/>
+      <host mac='52:54:00:b0:00:02' ip='192.168.120.10'/></dhcp></ip></network>`;
+    writeFileSync(join(lab.dir, 'lvnat.xml'), lvnat);
+    await sb.must(['virsh', '-c', 'qemu:///system', 'net-define', join(lab.dir, 'lvnat.xml')]);
+    await sb.must(['virsh', '-c', 'qemu:///system', 'net-start', 'lvnat']);
+    const define = async (vm, iface) => {
+      const xml = h.sandbox.guestDomainXml({ name: vm, kernel: kernelCopy, initrd, console: join(lab.dir, `${vm}.console`), interfaces: [iface] });
+      writeFileSync(join(lab.dir, `${vm}.xml`), xml);
+      await sb.must(['virsh', '-c', 'qemu:///system', 'define', join(lab.dir, `${vm}.xml`)]);
+    };
+    await define('nn', h.sandbox.bridgeInterface('virbr10', '52:54:00:b0:00:01'));
+    await define('lv', "<interface type='network'><mac address='52:54:00:b0:00:02'/><source network='lvnat'/><model type='virtio'/></interface>");
+    const once = async (vm) => {
+      const cons = join(lab.dir, `${vm}.console`);
+      rmSync(cons, { force: true });
+      const t0 = performance.now();
+      await sb.must(['virsh', '-c', 'qemu:///system', 'start', vm]);
+      for (let i = 0; i < 6000; i++) {
+        if (existsSync(cons) && readFileSync(cons, 'utf8').includes('NATNET-DHCP bound')) {
+          const ms = performance.now() - t0;
+          await sb.must(['virsh', '-c', 'qemu:///system', 'destroy', vm]);
+          return ms;
+        }
+        await sleep(10);
+      }
+      throw new Error(`${vm}: no DHCP ACK within 60 s`);
+    };
+    const cold = await once('nn'); // the hook creates virbr10, rules and dnsmasq inside `prepare`
+    const nn = [];
+    const lv = [];
+    for (let i = 0; i < DHCP_RUNS; i++) {
+      lv.push(await once('lv'));
+      nn.push(await once('nn'));
+    }
+    const warm = { value: median(nn), baseline: median(lv) };
+    const r = (label, v) => ({ ...row(`${name} (${label})`, v, 1.0), goal: 'not slower (≤ 1.0×, ±boot noise)' });
+    return [r('network already up', warm), r('first start: network created by the hook', { value: cold, baseline: warm.baseline })];
+  } finally {
+    await sb.stop();
+    h.cleanup();
+    rmSync(lab.dir, { recursive: true, force: true });
+  }
+}
+
+export async function bench() {
+  const rows = [notOurs()];
+  for (const fn of [oursWarm]) {
+    try {
+      rows.push(await fn());
+    } catch (e) {
+      rows.push({ name: fn.name, error: e.message });
+    }
+  }
+  try {
+    rows.push(...(await startToAck()));
+  } catch (e) {
+    rows.push({ name: 'virsh start → first DHCP ACK', error: e.message });
+  }
+  return rows;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  for (const r of await bench()) process.stdout.write(`${JSON.stringify(r)}\n`);
+}

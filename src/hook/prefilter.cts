@@ -1,0 +1,84 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { scanInterfaces, scanNetworkBridge } from '../libvirt/scan.cjs';
+import { bridgeOfLibvirtNetwork, readLibvirtNetworks } from './libvirt-networks-read.cjs';
+import { appendHookRecord } from './log-record.cjs';
+import { type OurNetwork, readNetworkCache } from './network-cache.cjs';
+import { type HookOptions, type HookPaths, hookPaths } from './paths.cjs';
+import { readStdinSync } from './stdin.cjs';
+
+/**
+ * The hook's fast path, in CommonJS so the installed shim can require() it: loading an ES module
+ * graph costs Node several ms more than `node -e 0`, and libvirtd waits for every hook call.
+ * For a VM or network not on our bridges it decides, logs and returns without loading anything
+ * else; otherwise (or when it cannot tell: no cached bridge list) main.ts takes over.
+ */
+export type HookKind = 'qemu' | 'network';
+
+export interface HookEvent {
+  object: string;
+  op: string;
+  sub: string;
+  extra: string;
+}
+
+export function hookEvent(argv: string[]): HookEvent {
+  const [object = '-', op = '-', sub = '-', extra = '-'] = argv;
+  return { object, op, sub, extra };
+}
+
+/** Same encoding as engine/domains.ts domainFileName (kept in step by a unit test). */
+export function domainRecordFile(libDir: string, vm: string): string {
+  return join(libDir, 'domains', `${encodeURIComponent(vm).replace(/\./g, '%2E')}.json`);
+}
+
+/** Could this event concern one of our bridges? Regex scan, no XML parser. */
+export function mayConcernUs(kind: HookKind, ev: HookEvent, xml: string, paths: HookPaths, networks: OurNetwork[]): boolean {
+  const ours = new Set(networks.map((n) => n.bridge));
+  if (kind === 'network') {
+    const plugs = [...xml.matchAll(/<plug\b[^>]*\bbridge\s*=\s*['"]([^'"]*)['"]/g)].map((m) => m[1]);
+    return [scanNetworkBridge(xml), ...plugs].some((b) => b !== null && ours.has(b));
+  }
+  const scan = scanInterfaces(xml);
+  if (scan.bridges.some((b) => ours.has(b))) return true;
+  if (scan.networks.length > 0) {
+    const map = readLibvirtNetworks(paths.libDir);
+    if (scan.networks.some((n) => ours.has(bridgeOfLibvirtNetwork(map, n) ?? ''))) return true;
+  }
+  // a VM we recorded earlier (its stop, or a port-created taught us its bridge)
+  return existsSync(domainRecordFile(paths.libDir, ev.object));
+}
+
+export type Prefiltered = { done: true; exit: 0 } | { done: false; stdin: string };
+
+/** Decide the not-ours case (log it, exit 0) or hand the read stdin on to main.ts. Never throws. */
+export function prefilter(
+  kind: HookKind,
+  argv: string[],
+  opts: HookOptions,
+  env: NodeJS.ProcessEnv = process.env,
+  input?: string,
+): Prefiltered {
+  const started = performance.now();
+  let stdin = '';
+  try {
+    stdin = input ?? readStdinSync();
+    const ev = hookEvent(argv);
+    const paths = hookPaths(opts, env);
+    const networks = readNetworkCache(paths);
+    if (networks === null || mayConcernUs(kind, ev, stdin, paths, networks)) return { done: false, stdin };
+    appendHookRecord(paths.logDir, {
+      hook: kind,
+      event: [ev.object, ev.op, ev.sub, ev.extra].join(' '),
+      vm: kind === 'qemu' ? ev.object : undefined,
+      network: kind === 'network' ? ev.object : undefined,
+      action: 'ignored (not on our bridges)',
+      result: 'ok',
+      exit: 0,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    });
+    return { done: true, exit: 0 };
+  } catch {
+    return { done: false, stdin };
+  }
+}
