@@ -4,7 +4,8 @@ import { scanInterfaces, scanNetworkBridge } from '../libvirt/scan.cjs';
 import { bridgeOfLibvirtNetwork, readLibvirtNetworks } from './libvirt-networks-read.cjs';
 import { appendHookRecord } from './log-record.cjs';
 import { type OurNetwork, readNetworkCache } from './network-cache.cjs';
-import { type HookOptions, type HookPaths, hookPaths } from './paths.cjs';
+import { type HookOptions, type HookPaths, hookPaths, leasesDirOf } from './paths.cjs';
+import { prepareUnchanged } from './prepare-fingerprint.cjs';
 import { readStdinSync } from './stdin.cjs';
 
 /**
@@ -30,6 +31,17 @@ export function hookEvent(argv: string[]): HookEvent {
 /** Same encoding as engine/domains.ts domainFileName (kept in step by a unit test). */
 export function domainRecordFile(libDir: string, vm: string): string {
   return join(libDir, 'domains', `${encodeURIComponent(vm).replace(/\./g, '%2E')}.json`);
+}
+
+/** Our networks a domain's interfaces name (by bridge, or by a libvirt network wrapping one), by regex. */
+export function networksNamed(xml: string, paths: HookPaths, networks: OurNetwork[]): string[] {
+  const scan = scanInterfaces(xml);
+  const bridges = new Set(scan.bridges);
+  if (scan.networks.length > 0) {
+    const map = readLibvirtNetworks(paths.libDir);
+    for (const n of scan.networks) bridges.add(bridgeOfLibvirtNetwork(map, n) ?? '');
+  }
+  return networks.filter((n) => bridges.has(n.bridge)).map((n) => n.name);
 }
 
 /** Could this event concern one of our bridges? Regex scan, no XML parser. */
@@ -66,13 +78,22 @@ export function prefilter(
     const ev = hookEvent(argv);
     const paths = hookPaths(opts, env);
     const networks = readNetworkCache(paths);
-    if (networks === null || mayConcernUs(kind, ev, stdin, paths, networks)) return { done: false, stdin };
+    if (networks === null) return { done: false, stdin };
+    let action = 'ignored (not on our bridges)';
+    let nets: string[] | undefined;
+    if (mayConcernUs(kind, ev, stdin, paths, networks)) {
+      nets = kind === 'qemu' && ev.op === 'prepare' ? networksNamed(stdin, paths, networks) : [];
+      const fp = { runDir: paths.runDir, configPath: paths.configPath, leasesDir: leasesDirOf(paths) };
+      if (nets.length === 0 || !prepareUnchanged(fp, ev.object, stdin, nets)) return { done: false, stdin };
+      action = 'up (unchanged since the last prepare; bridge and dnsmasq alive)';
+    }
     appendHookRecord(paths.logDir, {
       hook: kind,
       event: [ev.object, ev.op, ev.sub, ev.extra].join(' '),
       vm: kind === 'qemu' ? ev.object : undefined,
       network: kind === 'network' ? ev.object : undefined,
-      action: 'ignored (not on our bridges)',
+      networks: nets,
+      action,
       result: 'ok',
       exit: 0,
       ms: Math.round((performance.now() - started) * 10) / 10,

@@ -4,9 +4,12 @@ import { type DomainInfo, DomainXmlError, parseDomainXml } from '../libvirt/doma
 import type { DomainRecord } from '../model/types.js';
 import { buildDomainRecord, markStopped, ourBridgesOf, runningOn } from './domain-record.js';
 import { readLibvirtNetworks } from './libvirt-networks.js';
+import { forgetFingerprint, writeFingerprint } from './prepare-fingerprint.cjs';
 import { changeLines, type HookDeps, type HookEvent, type HookOutcome, oneLine } from './outcome.js';
 
 interface Facts {
+  /** The VM name as libvirt passed it in argv. */
+  argvName: string;
   info: DomainInfo;
   previous: DomainRecord | null;
   bridges: string[];
@@ -15,7 +18,7 @@ interface Facts {
   record(running: boolean): DomainRecord;
 }
 
-function factsOf(xml: string, deps: HookDeps): Facts {
+function factsOf(xml: string, argvName: string, deps: HookDeps): Facts {
   const info = parseDomainXml(xml);
   const ours = new Set(deps.networks.map((n) => n.bridge));
   const libvirtNetworks = readLibvirtNetworks(deps.ctx.libDir);
@@ -23,6 +26,7 @@ function factsOf(xml: string, deps: HookDeps): Facts {
   const bridges = ourBridgesOf(info, libvirtNetworks, previous, ours);
   const now = deps.now?.() ?? new Date();
   return {
+    argvName,
     info,
     previous,
     bridges,
@@ -38,7 +42,7 @@ function factsOf(xml: string, deps: HookDeps): Facts {
 export async function handleQemu(ev: HookEvent, xml: string, deps: HookDeps): Promise<HookOutcome> {
   let f: Facts;
   try {
-    f = factsOf(xml, deps);
+    f = factsOf(xml, ev.object, deps);
   } catch (e) {
     if (e instanceof DomainXmlError) return { exit: 0, vm: ev.object, action: 'ignored (malformed input)', error: e.message };
     throw e;
@@ -48,7 +52,7 @@ export async function handleQemu(ev: HookEvent, xml: string, deps: HookDeps): Pr
   const reason = `hook qemu ${ev.op} ${JSON.stringify(vm)}`;
   switch (ev.op) {
     case 'prepare':
-      return prepare(f, deps, reason);
+      return prepare(f, xml, deps, reason);
     case 'start':
     case 'started':
       if (f.bridges.length === 0) return { exit: 0, ...base, action: 'ignored (not on our bridges)' };
@@ -76,7 +80,7 @@ export async function handleQemu(ev: HookEvent, xml: string, deps: HookDeps): Pr
   }
 }
 
-async function prepare(f: Facts, deps: HookDeps, reason: string): Promise<HookOutcome> {
+async function prepare(f: Facts, xml: string, deps: HookDeps, reason: string): Promise<HookOutcome> {
   const vm = f.info.name;
   const base = { vm, networks: f.networkNames };
   if (f.bridges.length === 0) return { exit: 0, ...base, action: 'ignored (not on our bridges)' };
@@ -84,8 +88,16 @@ async function prepare(f: Facts, deps: HookDeps, reason: string): Promise<HookOu
     const error = `VM ${JSON.stringify(vm)}: its <metadata> natnet lease is invalid: ${f.info.metadataProblems.join('; ')}`;
     return { exit: 1, ...base, action: 'refused', error };
   }
+  const fp = { runDir: deps.ctx.runDir, configPath: deps.ctx.configPath, leasesDir: deps.ctx.leasesDir };
   try {
+    forgetFingerprint(fp.runDir, f.argvName);
     const changes = await deps.engine.up(deps.ctx, { networks: f.networkNames, domain: f.record(true), reason });
+    try {
+      // keyed on the name libvirt passes (argv), which is what the fast path sees
+      writeFingerprint(fp, f.argvName, xml, f.networkNames);
+    } catch {
+      // only a missed shortcut next time
+    }
     return { exit: 0, ...base, action: 'up', changes: changeLines(changes) };
   } catch (e) {
     return { exit: 1, ...base, action: 'refused', error: `VM ${JSON.stringify(vm)} not started: ${oneLine(e)}` };

@@ -118,6 +118,32 @@ describe.skipIf(!req.ok || !kernel)(`libvirt hooks with a real libvirtd${reason}
     expect(rec).toMatchObject({ running: false, nics: [{ mac: MAC1, bridge: 'virbr10' }] });
     expect((await sb.virsh('start', 'vm1')).code).toBe(0);
     expect(await boundIp('vm1', 2)).toBe(IP1);
+    // nothing changed since the first start: prepare skipped the engine after verifying the network
+    const prepares = hooksLog().filter((r) => r.event === 'vm1 prepare begin -');
+    expect(prepares.map((r) => r.action)).toEqual(['up', 'up (unchanged since the last prepare; bridge and dnsmasq alive)']);
+  });
+
+  it('a libvirt network wrapping virbr10: the network hook and a type=network VM get their reservation', async () => {
+    const net = `<network><name>natnet-lv</name><forward mode='bridge'/><bridge name='virbr10'/></network>`;
+    writeFileSync(join(lab, 'natnet-lv.xml'), net);
+    expect((await sb.virsh('net-define', join(lab, 'natnet-lv.xml'))).code).toBe(0);
+    expect((await sb.virsh('net-start', 'natnet-lv')).code).toBe(0);
+    mkdirSync(join(lab, 'etc/leases.d'), { recursive: true });
+    writeFileSync(join(lab, 'etc/leases.d/netvm.toml'), 'vm = "netvm"\nip = "192.168.100.30"\n');
+    const iface = "<interface type='network'><mac address='52:54:00:e2:e0:03'/><source network='natnet-lv'/><model type='virtio'/></interface>";
+    expect((await define('netvm', [iface])).code).toBe(0);
+    const start = await sb.virsh('start', 'netvm');
+    expect([start.code, start.stderr]).toEqual([0, '']);
+    expect(await boundIp('netvm')).toBe('192.168.100.30');
+    const log = hooksLog();
+    expect(log.filter((r) => r.hook === 'network' && r.network === 'natnet-lv').map((r) => [r.event, r.action, r.exit])).toEqual([
+      ['natnet-lv start begin -', 'up', 0],
+      ['natnet-lv started begin -', 'nothing to do', 0],
+      ['natnet-lv port-created begin -', 'up', 0],
+    ]);
+    // the qemu hook's prepare knew the VM is ours from the network hook's start
+    expect(log.find((r) => r.event === 'netvm prepare begin -')).toMatchObject({ action: 'up', networks: ['natnet'] });
+    expect((await sb.virsh('destroy', 'netvm')).code).toBe(0);
   });
 
   it('a VM not on our bridges starts untouched (no record, nothing applied for it)', async () => {
