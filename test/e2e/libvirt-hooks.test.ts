@@ -21,6 +21,13 @@ const req = needs({ root: true, bins: ['libvirtd', 'virtlogd', 'virsh', 'qemu-sy
 const reason = req.reason || (kernel ? '' : ' [SKIPPED: needs a kernel in /boot + /lib/modules (apt: linux-image-cloud-amd64)]');
 if (!kernel && process.env.NATNET_REQUIRE_ALL === '1') throw new Error(`NATNET_REQUIRE_ALL=1 but this suite${reason}`);
 
+/** `natnet-hook uninstall --root R` from the build, run as a process inside the sandbox (argv: config, state dir, root). */
+const UNINSTALL = `
+const [config, stateDir, root] = process.argv.slice(1);
+const { makeContext } = await import(${JSON.stringify(new URL('../../dist/engine/context.js', import.meta.url).href)});
+const { runUninstall } = await import(${JSON.stringify(new URL('../../dist/commands/uninstall.js', import.meta.url).href)});
+await runUninstall(makeContext({ config, stateDir, env: {}, quiet: true }), { root });
+`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MAC1 = '52:54:00:e2:e0:01';
 const IP1 = '192.168.100.10';
@@ -178,5 +185,40 @@ describe.skipIf(!req.ok || !kernel)(`libvirt hooks with a real libvirtd${reason}
     expect(hooksLog().filter((r) => r.event === 'vm1 reconnect begin -').map((r) => [r.action, r.exit])).toEqual([['up', 0]]);
     expect((await sb.virsh('domstate', 'vm1')).stdout.trim()).toBe('running');
     expect((await sb.exec(['busybox', 'ping', '-c', '1', '-W', '2', IP1])).code).toBe(0);
+  });
+  it('install --disable-libvirt-default-network: refused while a running VM uses it, then destroys + un-autostarts it', async () => {
+    writeFileSync(join(lab, 'default.xml'), "<network><name>default</name><bridge name='virbr0'/></network>");
+    for (const args of [['net-define', join(lab, 'default.xml')], ['net-start', 'default'], ['net-autostart', 'default']]) {
+      expect((await sb.virsh(...args)).code).toBe(0);
+    }
+    const iface = "<interface type='network'><mac address='52:54:00:e2:e0:04'/><source network='default'/><model type='virtio'/></interface>";
+    expect((await define('dflt', [iface])).code).toBe(0);
+    expect((await sb.virsh('start', 'dflt')).code).toBe(0);
+    const uri = `qemu:///system?socket=${join(sb.state, 'run/libvirt/libvirt-sock')}`;
+    const ctx = makeContext({ config: config(), stateDir: stateDir(), log: silentLogger(), env: {} });
+    const opts = { root: sb.state, print: () => {}, disableLibvirtDefaultNetwork: true, libvirtUri: uri };
+    await expect(runInstall(ctx, opts)).rejects.toThrow(/"default" network is in use by running VM\(s\) "dflt"/);
+    expect((await sb.virsh('net-info', 'default')).stdout).toMatch(/Active:\s+yes/);
+    expect((await sb.virsh('destroy', 'dflt')).code).toBe(0);
+    await runInstall(ctx, opts);
+    const info = (await sb.virsh('net-info', 'default')).stdout;
+    expect(info).toMatch(/Active:\s+no/);
+    expect(info).toMatch(/Autostart:\s+no/);
+  });
+
+  it('uninstall: the network is taken down, the hooks and files are gone', async () => {
+    expect((await sb.virsh('destroy', 'vm1')).code).toBe(0);
+    // inside the sandbox's namespaces: uninstall takes down what the hooks applied there
+    const r = await sb.exec([process.execPath, '--input-type=module', '-e', UNINSTALL, config(), stateDir(), sb.state]);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toContain('down natnet');
+    expect(existsSync(join(sb.state, 'etc/libvirt/hooks/qemu.d/natnet-hook'))).toBe(false);
+    expect(existsSync(join(sb.state, 'etc/libvirt/hooks/network.d/natnet-hook'))).toBe(false);
+    expect((await sb.exec(['ip', 'link', 'show', 'virbr10'])).code).not.toBe(0);
+    expect((await sb.exec(['pgrep', '-x', 'dnsmasq'])).stdout.trim()).toBe('');
+    expect(existsSync(join(stateDir(), 'run/applied/natnet.json'))).toBe(false);
+    expect(existsSync(config())).toBe(true); // the config stays without --purge
+    const pid = sb.daemonPid('libvirtd');
+    expect((await sb.exec(['kill', '-HUP', String(pid)])).code).toBe(0); // what uninstall does for root /
   });
 });
