@@ -4,6 +4,7 @@ import { type Context, DEFAULT_CONFIG } from '../engine/context.js';
 import { NatnetError } from '../errors.js';
 import { applyInstall, InstallError } from '../hook/install/apply.js';
 import { DefaultNetworkError, disableDefaultNetwork } from '../hook/install/default-network.js';
+import { installedLibvirtVersion, supportsHookDirs } from '../hook/install/libvirt-version.js';
 import { installFiles } from '../hook/install/plan.js';
 import { ShimError } from '../hook/install/render.js';
 import { reloadHookDaemons } from '../hook/install/signal.js';
@@ -47,6 +48,14 @@ export async function runInstall(ctx: Context, opts: InstallCommandOptions = {})
   const print = opts.print ?? ((l: string) => process.stdout.write(`${l}\n`));
   const root = resolve(opts.root ?? '/');
   const paths = installPaths(ctx, root);
+  if (root === '/') {
+    const v = await installedLibvirtVersion(ctx.runner);
+    if (v && !supportsHookDirs(v)) {
+      throw new InstallFailed(
+        `libvirt ${v.join('.')} runs only /etc/libvirt/hooks/qemu and network (qemu.d/ and network.d/ need libvirt >= 6.5); natnet-hook does not replace those scripts: upgrade libvirt, or call hooks/qemu and hooks/network from your own scripts`,
+      );
+    }
+  }
   let files: ReturnType<typeof installFiles>;
   try {
     files = installFiles({ root, appDir: APP_DIR, node: opts.node ?? process.execPath, ...paths });

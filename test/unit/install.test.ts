@@ -164,3 +164,13 @@ describe('install renderers', () => {
     expect(s).toContain('const INSTALL = {"app":"/opt/natnet-hook","config":null,"stateDir":null};');
   });
 });
+
+describe('libvirt version gate', () => {
+  it('qemu.d/ and network.d/ need libvirt >= 6.5', async () => {
+    const { parseLibvirtVersion, supportsHookDirs } = await import('../../src/hook/install/libvirt-version.js');
+    expect(parseLibvirtVersion('libvirtd (libvirt) 9.0.0\n')).toEqual([9, 0, 0]);
+    expect(parseLibvirtVersion('virtqemud (libvirt) 10.10.0')).toEqual([10, 10, 0]);
+    expect(parseLibvirtVersion('nonsense')).toBeNull();
+    expect([[6, 5, 0], [6, 10, 0], [9, 0, 0], [6, 4, 9], [5, 10, 0]].map(supportsHookDirs)).toEqual([true, true, true, false, false]);
+  });
+});
