@@ -8,7 +8,8 @@ import { join } from 'node:path';
  * only when all of it is unchanged AND the network is verifiably alive:
  *  - the domain XML (minus the run-time id= libvirt bumps on every start),
  *  - the config file and every leases.d file (inode, size, mtime),
- *  - each network's applied record (runDir/applied/<net>.json, rewritten by every up/down),
+ *  - each network's applied record (runDir/applied/<net>.json, rewritten by every up/down) and
+ *    its dnsmasq hostsfile (any other VM's reservation change rewrites it),
  *  - the bridge exists and the recorded dnsmasq pid is a live dnsmasq.
  * Firewall rules are not re-checked here: restoring them after a flush is the listener's job.
  */
@@ -22,7 +23,7 @@ export interface PrepareFingerprint {
   xml: string;
   config: string;
   leases: string;
-  /** network name → key of its applied record */
+  /** network name → keys of its applied record and hostsfile */
   applied: Record<string, string>;
 }
 
@@ -59,18 +60,30 @@ function appliedFile(runDir: string, net: string): string {
   return join(runDir, 'applied', `${net}.json`); // engine/records.ts
 }
 
+function appliedRecord(runDir: string, net: string): { network?: { bridge?: string }; dnsmasq?: { pid?: string; hosts?: string } } | null {
+  try {
+    return JSON.parse(readFileSync(appliedFile(runDir, net), 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+function hostsFileOf(runDir: string, net: string): string {
+  return appliedRecord(runDir, net)?.dnsmasq?.hosts ?? '';
+}
+
 export function computeFingerprint(p: FingerprintPaths, xml: string, networks: string[]): PrepareFingerprint {
   const applied: Record<string, string> = {};
-  for (const n of [...networks].sort()) applied[n] = statKey(appliedFile(p.runDir, n));
+  for (const n of [...networks].sort()) applied[n] = `${statKey(appliedFile(p.runDir, n))} hosts ${statKey(hostsFileOf(p.runDir, n))}`;
   return { xml: xmlDigest(xml), config: statKey(p.configPath), leases: leasesKey(p.leasesDir), applied };
 }
 
 /** The network's bridge exists and its dnsmasq (pid from the applied record) is alive. */
 export function networkAlive(runDir: string, net: string): boolean {
   try {
-    const rec = JSON.parse(readFileSync(appliedFile(runDir, net), 'utf8')) as { network?: { bridge?: string }; dnsmasq?: { pid?: string } };
-    const bridge = rec.network?.bridge;
-    const pidFile = rec.dnsmasq?.pid;
+    const rec = appliedRecord(runDir, net);
+    const bridge = rec?.network?.bridge;
+    const pidFile = rec?.dnsmasq?.pid;
     if (!bridge || !pidFile || !existsSync(join('/sys/class/net', bridge))) return false;
     const pid = Number.parseInt(readFileSync(pidFile, 'utf8'), 10);
     return Number.isInteger(pid) && pid > 1 && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'dnsmasq';

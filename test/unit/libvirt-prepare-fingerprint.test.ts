@@ -35,8 +35,12 @@ describe('prepare fingerprint (skip the engine for an unchanged VM)', () => {
     writeFileSync(join(p.leasesDir, 'vm.toml'), 'vm = "vm"\nip = "192.168.100.9"\n');
     const afterLease = again();
     expect(afterLease).not.toBe(afterConfig);
-    writeFileSync(join(p.runDir, 'applied/natnet.json'), '{"x":1}');
-    expect(again()).not.toBe(afterLease);
+    writeFileSync(join(dir, 'natnet.hosts'), '');
+    writeFileSync(join(p.runDir, 'applied/natnet.json'), JSON.stringify({ dnsmasq: { hosts: join(dir, 'natnet.hosts') } }));
+    const afterApplied = again();
+    expect(afterApplied).not.toBe(afterLease);
+    writeFileSync(join(dir, 'natnet.hosts'), '52:54:00:00:00:09,id:*,192.168.100.9,other\n'); // another VM's reservation
+    expect(again()).not.toBe(afterApplied);
   });
 
   it('never skips when the network is not verifiably alive (no bridge, no live dnsmasq)', () => {
