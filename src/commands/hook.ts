@@ -2,12 +2,15 @@ import type { HookOptions } from '../hook/paths.cjs';
 
 const USAGE = 'usage: natnet-hook [--config PATH] [--state-dir DIR] hook qemu|network OBJECT OPERATION SUB-OP EXTRA';
 
-/**
- * `natnet-hook [--config P] [--state-dir D] hook qemu|network ...`, parsed without commander
- * (start-up time: libvirtd waits for the hook). `args` may start with the global
- * --config/--state-dir options; the rest is libvirt's argv. Returns the exit status.
- */
-export async function runHook(args: string[], globals: HookOptions = {}): Promise<number> {
+export interface ParsedHookArgs {
+  kind: string | undefined;
+  /** libvirt's argv: OBJECT OPERATION SUB-OP EXTRA */
+  rest: string[];
+  opts: HookOptions;
+}
+
+/** Leading --config/-c/--state-dir (also --x=v) and the word "hook" are ours; the rest is libvirt's. */
+export function parseHookArgs(args: string[], globals: HookOptions = {}): ParsedHookArgs {
   const opts: HookOptions = { ...globals };
   const rest = [...args];
   for (;;) {
@@ -22,14 +25,22 @@ export async function runHook(args: string[], globals: HookOptions = {}): Promis
     } else if (a === 'hook') rest.shift();
     else break;
   }
-  const kind = rest.shift();
-  if (kind === 'qemu') return (await import('./hook-qemu.js')).runHookQemu(rest, opts);
-  if (kind === 'network') return (await import('./hook-network.js')).runHookNetwork(rest, opts);
-  process.stderr.write(`natnet-hook: ${USAGE}\n`);
-  return 2;
+  return { kind: rest.shift(), rest, opts };
 }
 
 function setOpt(opts: HookOptions, name: string, value: string): void {
   if (name === '--state-dir') opts.stateDir = value;
   else opts.config = value;
+}
+
+/**
+ * `natnet-hook [--config P] [--state-dir D] hook qemu|network ...`, parsed without commander
+ * (start-up time: libvirtd waits for the hook). Returns the exit status.
+ */
+export async function runHook(args: string[], globals: HookOptions = {}): Promise<number> {
+  const { kind, rest, opts } = parseHookArgs(args, globals);
+  if (kind === 'qemu') return (await import('./hook-qemu.js')).runHookQemu(rest, opts);
+  if (kind === 'network') return (await import('./hook-network.js')).runHookNetwork(rest, opts);
+  process.stderr.write(`natnet-hook: ${USAGE}\n`);
+  return 2;
 }
