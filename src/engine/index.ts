@@ -3,7 +3,7 @@
  * desired state (config) -> observed state -> plan -> apply, under one host-wide lock.
  */
 import { withLock } from '../apply/lock.js';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { type LoadOptions, loadConfig, type LoadedConfig } from '../config/load.js';
 import { UsageError } from '../errors.js';
 import type { DomainRecord, Network } from '../model/types.js';
@@ -83,7 +83,6 @@ export async function down(ctx: Context, opts: { networks?: string[]; reason?: s
     const left = readRecords(ctx);
     const enabledByUs = records.some((r) => r.enabledForwarding && names.includes(r.network.name));
     if (left.length === 0 && enabledByUs && readIpForward() && !ctx.dryRun) {
-      const { writeFileSync } = await import('node:fs');
       writeFileSync('/proc/sys/net/ipv4/ip_forward', '0\n');
       changes.at(-1)?.actions.push('restore net.ipv4.ip_forward=0 (it was 0 before up)');
     }
