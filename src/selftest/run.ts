@@ -37,13 +37,19 @@ export async function selftest(exec: Exec, opts: SelftestOptions): Promise<Check
   const lab = makeLab();
   const results: CheckResult[] = [];
   const cleanup = () => teardown(exec, lab);
+  // After a signal the checks may still be mid-way: they get no new process (which could
+  // create a namespace behind the teardown's back) while the teardown runs with the real exec.
+  let interrupted = false;
+  const guarded: Exec = (argv, o) =>
+    interrupted ? Promise.resolve({ code: 130, stdout: '', stderr: 'interrupted' }) : exec(argv, o);
   const onSignal = (sig: NodeJS.Signals) => {
+    interrupted = true;
     void cleanup().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    await runChecks(exec, lab, opts, results);
+    await runChecks(guarded, lab, opts, results);
   } catch (e) {
     results.push({ name: 'lab set-up', ok: false, detail: (e as Error).message });
   } finally {
