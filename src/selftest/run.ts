@@ -103,9 +103,9 @@ async function runChecks(exec: Exec, lab: Lab, opts: SelftestOptions, results: C
   await createNamespace(exec, lab.upstream);
   await linkUpstream(exec, lab.router, lab.upstream, SELFTEST.subnet);
 
-  const up = await exec(
-    inNs(lab.router, [opts.nodePath, opts.bin, '--config', lab.configPath, '--state-dir', lab.stateDir, 'up']),
-  );
+  const engine = (command: string) =>
+    exec(inNs(lab.router, [opts.nodePath, opts.bin, '--config', lab.configPath, '--state-dir', lab.stateDir, command]));
+  const up = await engine('up');
   check('natnet-hook up (in the router namespace)', up.code === 0, up.code === 0 ? 'exit 0' : `exit ${up.code}: ${lastLine(up.stderr)}`);
   if (up.code !== 0) return;
 
@@ -152,6 +152,12 @@ async function runChecks(exec: Exec, lab: Lab, opts: SelftestOptions, results: C
       ? `also on ${outside.map((s) => `${s.proto} ${s.local} (${s.process})`).join(', ')}`
       : `${sockets.length} sockets, all on ${SELFTEST.bridge}`,
   );
+  const status = await engine('status');
+  check('natnet-hook status reports healthy', status.code === 0, status.code === 0 ? 'exit 0' : `exit ${status.code}: ${problemLine(status.stdout + status.stderr)}`);
+}
+
+function problemLine(s: string): string {
+  return s.split('\n').find((l) => /FAIL|missing|problem/i.test(l))?.trim() ?? lastLine(s);
 }
 
 function inPool(ip: string | null): boolean {
