@@ -1,4 +1,4 @@
-import type { HookOptions } from '../hook/paths.cjs';
+import type { HookOptions } from '../hook/paths.js';
 
 /** `natnet-hook hook network NET OP SUBOP EXTRA` (<hookData> XML on stdin). Returns the exit status for libvirt. */
 export async function runHookNetwork(args: string[], opts: HookOptions = {}): Promise<number> {

@@ -1,4 +1,4 @@
-import type { HookOptions } from '../hook/paths.cjs';
+import type { HookOptions } from '../hook/paths.js';
 
 const USAGE = 'usage: natnet-hook [--config PATH] [--state-dir DIR] hook qemu|network OBJECT OPERATION SUB-OP EXTRA';
 

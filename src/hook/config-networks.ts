@@ -1,6 +1,6 @@
 import { parseMainConfig } from '../config/parse.js';
 import { Problems } from '../config/problems.js';
-import type { OurNetwork } from './network-cache.cjs';
+import type { OurNetwork } from './network-cache.js';
 
 /** The bridges a config names. `clean` is false when it has problems (then bridges are best effort). */
 export function networksFromConfigText(file: string, text: string): { networks: OurNetwork[]; clean: boolean } {

@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { makeContext } from '../engine/context.js';
 import type { HookEngine, HookEvent, HookOutcome } from './outcome.js';
-import type { OurNetwork } from './network-cache.cjs';
-import type { HookPaths } from './paths.cjs';
+import type { OurNetwork } from './network-cache.js';
+import type { HookPaths } from './paths.js';
 
 /**
  * The hook's slow path, loaded only for VMs/networks on our bridges: a real Context and the

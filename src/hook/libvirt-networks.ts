@@ -1,5 +1,5 @@
 import { writeFileAtomic } from '../apply/atomic-write.js';
-import { bridgeOfLibvirtNetwork, libvirtNetworksFile, readLibvirtNetworks } from './libvirt-networks-read.cjs';
+import { bridgeOfLibvirtNetwork, libvirtNetworksFile, readLibvirtNetworks } from './libvirt-networks-read.js';
 
 export { bridgeOfLibvirtNetwork, libvirtNetworksFile, readLibvirtNetworks };
 

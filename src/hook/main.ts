@@ -1,9 +1,9 @@
-import { appendHookRecord } from './log-record.cjs';
+import { appendHookRecord } from './log-record.js';
 import { ourNetworks } from './our-networks.js';
 import type { HookEngine, HookOutcome } from './outcome.js';
-import { type HookKind, hookEvent, mayConcernUs } from './prefilter.cjs';
-import { type HookOptions, hookPaths } from './paths.cjs';
-import { readStdinSync } from './stdin.cjs';
+import { decide, type HookKind, hookEvent } from './prefilter.js';
+import { type HookOptions, hookPaths } from './paths.js';
+import { readStdinSync } from './stdin.js';
 
 export type { HookKind };
 
@@ -36,8 +36,9 @@ export async function runHook(kind: HookKind, argv: string[], opts: RunHookOptio
   try {
     const xml = opts.stdin ?? readStdinSync();
     const networks = await ourNetworks(paths);
-    if (!mayConcernUs(kind, ev, xml, paths, networks)) {
-      out = { exit: 0, action: 'ignored (not on our bridges)' };
+    const quick = decide(kind, ev, xml, paths, networks);
+    if (quick) {
+      out = { exit: 0, ...quick };
     } else {
       const { runFull } = await import('./full.js');
       out = await runFull(kind, ev, xml, paths, networks, opts.engine);

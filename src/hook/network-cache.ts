@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { HookPaths } from './paths.cjs';
+import type { HookPaths } from './paths.js';
 
 /** What the hook's fast path needs of the config: which bridges are ours. */
 export interface OurNetwork {

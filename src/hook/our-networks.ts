@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../apply/atomic-write.js';
-import { configKey, type NetworkCache, networkCacheFile, type OurNetwork, readNetworkCache } from './network-cache.cjs';
-import type { HookPaths } from './paths.cjs';
+import { configKey, type NetworkCache, networkCacheFile, type OurNetwork, readNetworkCache } from './network-cache.js';
+import type { HookPaths } from './paths.js';
 
 export type { OurNetwork };
 

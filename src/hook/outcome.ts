@@ -1,6 +1,6 @@
 import type { Context } from '../engine/context.js';
 import type { NetworkChange, UpOptions } from '../engine/index.js';
-import type { OurNetwork } from './network-cache.cjs';
+import type { OurNetwork } from './network-cache.js';
 
 /** The engine calls a hook makes; injected so tests can use a fake. */
 export interface HookEngine {

@@ -1,18 +1,21 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { scanInterfaces, scanNetworkBridge } from '../libvirt/scan.cjs';
-import { bridgeOfLibvirtNetwork, readLibvirtNetworks } from './libvirt-networks-read.cjs';
-import { appendHookRecord } from './log-record.cjs';
-import { type OurNetwork, readNetworkCache } from './network-cache.cjs';
-import { type HookOptions, type HookPaths, hookPaths, leasesDirOf } from './paths.cjs';
-import { prepareUnchanged } from './prepare-fingerprint.cjs';
-import { readStdinSync } from './stdin.cjs';
+import { scanInterfaces, scanNetworkBridge } from '../libvirt/scan.js';
+import { bridgeOfLibvirtNetwork, readLibvirtNetworks } from './libvirt-networks-read.js';
+import { appendHookRecord } from './log-record.js';
+import { type OurNetwork, readNetworkCache } from './network-cache.js';
+import { type HookOptions, type HookPaths, hookPaths, leasesDirOf } from './paths.js';
+import { prepareUnchanged } from './prepare-fingerprint.js';
+import { readStdinSync } from './stdin.js';
 
 /**
- * The hook's fast path, in CommonJS so the installed shim can require() it: loading an ES module
- * graph costs Node several ms more than `node -e 0`, and libvirtd waits for every hook call.
- * For a VM or network not on our bridges it decides, logs and returns without loading anything
- * else; otherwise (or when it cannot tell: no cached bridge list) main.ts takes over.
+ * The hook's fast path. It imports only node: modules and the small modules beside it, so the
+ * build can bundle it into ONE CommonJS file (dist/fast/hook/prefilter.cjs) that the installed
+ * shim require()s: loading an ES module graph costs Node several ms more than `node -e 0`, and
+ * libvirtd waits for every hook call. It settles a VM or network not on our bridges, and a
+ * repeated prepare of an unchanged VM, without loading the XML/TOML parsers, pino or the engine;
+ * otherwise (or when it cannot tell: no cached bridge list) main.ts takes over. main.ts makes
+ * the same decision through decide() when the bundle is absent.
  */
 export type HookKind = 'qemu' | 'network';
 
@@ -61,9 +64,38 @@ export function mayConcernUs(kind: HookKind, ev: HookEvent, xml: string, paths: 
   return existsSync(domainRecordFile(paths.libDir, ev.object));
 }
 
+/** What the fast path settled (always exit 0), or null: the full path must run. */
+export interface Decision {
+  action: string;
+  networks?: string[];
+}
+
+export function decide(kind: HookKind, ev: HookEvent, xml: string, paths: HookPaths, networks: OurNetwork[]): Decision | null {
+  if (!mayConcernUs(kind, ev, xml, paths, networks)) return { action: 'ignored (not on our bridges)' };
+  if (kind !== 'qemu' || ev.op !== 'prepare') return null;
+  const nets = networksNamed(xml, paths, networks);
+  const fp = { runDir: paths.runDir, configPath: paths.configPath, leasesDir: leasesDirOf(paths) };
+  if (nets.length === 0 || !prepareUnchanged(fp, ev.object, xml, nets)) return null;
+  return { action: 'up (unchanged since the last prepare; bridge and dnsmasq alive)', networks: nets };
+}
+
+export function logDecision(kind: HookKind, ev: HookEvent, paths: HookPaths, d: Decision, started: number): void {
+  appendHookRecord(paths.logDir, {
+    hook: kind,
+    event: [ev.object, ev.op, ev.sub, ev.extra].join(' '),
+    vm: kind === 'qemu' ? ev.object : undefined,
+    network: kind === 'network' ? ev.object : undefined,
+    networks: d.networks,
+    action: d.action,
+    result: 'ok',
+    exit: 0,
+    ms: Math.round((performance.now() - started) * 10) / 10,
+  });
+}
+
 export type Prefiltered = { done: true; exit: 0 } | { done: false; stdin: string };
 
-/** Decide the not-ours case (log it, exit 0) or hand the read stdin on to main.ts. Never throws. */
+/** The shim's entry: settle the event from the cached bridge list, or hand the read stdin on to main.ts. Never throws. */
 export function prefilter(
   kind: HookKind,
   argv: string[],
@@ -78,26 +110,9 @@ export function prefilter(
     const ev = hookEvent(argv);
     const paths = hookPaths(opts, env);
     const networks = readNetworkCache(paths);
-    if (networks === null) return { done: false, stdin };
-    let action = 'ignored (not on our bridges)';
-    let nets: string[] | undefined;
-    if (mayConcernUs(kind, ev, stdin, paths, networks)) {
-      nets = kind === 'qemu' && ev.op === 'prepare' ? networksNamed(stdin, paths, networks) : [];
-      const fp = { runDir: paths.runDir, configPath: paths.configPath, leasesDir: leasesDirOf(paths) };
-      if (nets.length === 0 || !prepareUnchanged(fp, ev.object, stdin, nets)) return { done: false, stdin };
-      action = 'up (unchanged since the last prepare; bridge and dnsmasq alive)';
-    }
-    appendHookRecord(paths.logDir, {
-      hook: kind,
-      event: [ev.object, ev.op, ev.sub, ev.extra].join(' '),
-      vm: kind === 'qemu' ? ev.object : undefined,
-      network: kind === 'network' ? ev.object : undefined,
-      networks: nets,
-      action,
-      result: 'ok',
-      exit: 0,
-      ms: Math.round((performance.now() - started) * 10) / 10,
-    });
+    const d = networks && decide(kind, ev, stdin, paths, networks);
+    if (!d) return { done: false, stdin };
+    logDecision(kind, ev, paths, d, started);
     return { done: true, exit: 0 };
   } catch {
     return { done: false, stdin };

@@ -4,7 +4,7 @@ import { type DomainInfo, DomainXmlError, parseDomainXml } from '../libvirt/doma
 import type { DomainRecord } from '../model/types.js';
 import { buildDomainRecord, markStopped, ourBridgesOf, runningOn } from './domain-record.js';
 import { readLibvirtNetworks } from './libvirt-networks.js';
-import { forgetFingerprint, writeFingerprint } from './prepare-fingerprint.cjs';
+import { forgetFingerprint, writeFingerprint } from './prepare-fingerprint.js';
 import { changeLines, type HookDeps, type HookEvent, type HookOutcome, oneLine } from './outcome.js';
 
 interface Facts {

@@ -1,6 +1,6 @@
 /**
  * Cheap pre-filter for the hook's fast path: which bridges and libvirt networks a domain's
- * interfaces name, by regex, without loading the XML parser (~15 ms of start-up). CommonJS: the hook's fast path is loaded with require() (see prefilter.cts). It may
+ * interfaces name, by regex, without loading the XML parser (~15 ms of start-up). It may
  * over-report (then the full parse decides) but never misses an interface libvirt writes.
  */
 export interface InterfaceScan {

@@ -9,8 +9,8 @@ import type { NetworkChange, UpOptions } from '../../src/engine/index.js';
 import { ConfigError } from '../../src/errors.js';
 import { runHook } from '../../src/hook/main.js';
 import type { HookEngine } from '../../src/hook/outcome.js';
-import { hookPaths } from '../../src/hook/paths.cjs';
-import { domainRecordFile, prefilter } from '../../src/hook/prefilter.cjs';
+import { hookPaths } from '../../src/hook/paths.js';
+import { domainRecordFile, prefilter } from '../../src/hook/prefilter.js';
 import { silentLogger } from '../../src/log.js';
 import type { DomainRecord } from '../../src/model/types.js';
 

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { computeFingerprint, networkAlive, prepareUnchanged, writeFingerprint, xmlDigest } from '../../src/hook/prepare-fingerprint.cjs';
+import { computeFingerprint, networkAlive, prepareUnchanged, writeFingerprint, xmlDigest } from '../../src/hook/prepare-fingerprint.js';
 
 const FIX = join(import.meta.dirname, '../fixtures/libvirt');
 const prepareXml = readFileSync(join(FIX, 'qemu-bridge-prepare.xml'), 'utf8');

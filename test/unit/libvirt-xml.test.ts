@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { DomainXmlError, parseDomainXml } from '../../src/libvirt/domain.js';
 import { NATNET_XMLNS } from '../../src/libvirt/metadata.js';
 import { NetworkXmlError, parseNetworkHookXml } from '../../src/libvirt/network.js';
-import { scanInterfaces, scanNetworkBridge } from '../../src/libvirt/scan.cjs';
+import { scanInterfaces, scanNetworkBridge } from '../../src/libvirt/scan.js';
 
 const FIX = join(import.meta.dirname, '../fixtures/libvirt');
 const fixture = (name: string) => readFileSync(join(FIX, `${name}.xml`), 'utf8');
