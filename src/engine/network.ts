@@ -8,7 +8,8 @@ import { PlanConflict, planNetwork } from '../plan/plan-network.js';
 import { planTeardown } from '../plan/plan-teardown.js';
 import { reservationsFor } from '../plan/reservations.js';
 import { describeStep, type Step } from '../plan/steps.js';
-import { emptyTables } from '../observe/iptables.js';
+import { emptyChains, emptyTables, JUMP_CHAINS } from '../observe/iptables.js';
+import { observeIpChains } from '../observe/nft.js';
 import { renderHostsfile } from '../render/dnsmasq.js';
 import { chooseBackend } from './backend.js';
 import type { Context } from './context.js';
@@ -45,7 +46,8 @@ export async function applyNetwork(ctx: Context, host: HostObserver, config: Loa
   const { reservations, pending } = reservationsFor(net, config.networks, config.leases, config.domains);
   for (const p of pending) ctx.log.debug({ vm: p.lease.vm }, p.why);
   const observed = await host.network(net, choice, paths, previous);
-  const tablesBefore = choice.backend === 'iptables' ? (await host.iptables(choice.variant!)).chains : new Map();
+  // only on the first up: what iptables-nft will create that down should remove again
+  const before = !previous && choice.variant === 'nft' ? await observeIpChains(ctx.runner) : null;
   let steps: Step[];
   try {
     steps = planNetwork(
@@ -82,9 +84,10 @@ export async function applyNetwork(ctx: Context, host: HostObserver, config: Loa
     address: `${net.gateway}/${net.prefix}`,
     dummy: net.dummy && !dummyUnsupported ? { name: net.dummy, created: dummyCreated } : null,
     dummyUnsupported: net.dummy ? dummyUnsupported : null,
-    iptablesTablesCreated:
-      previous?.iptablesTablesCreated ??
-      (choice.variant === 'nft' ? ['nat', 'filter'].filter((t) => !tablesBefore.has(t)) : []),
+    iptablesTablesCreated: previous?.iptablesTablesCreated ?? ['nat', 'filter'].filter((t) => before && !before.tables.has(t)),
+    iptablesChainsCreated:
+      previous?.iptablesChainsCreated ??
+      JUMP_CHAINS.filter((c) => before?.tables.has(c.split(' ')[0]) && !before.chains.has(c)),
     enabledForwarding: previous?.enabledForwarding ?? !observed.forwarding,
     dnsmasq: paths,
     appliedAt: new Date().toISOString(),
@@ -101,9 +104,14 @@ export async function teardownRecord(ctx: Context, host: HostObserver, rec: Appl
     if (step.kind !== 'remove-file') actions.push(describeStep(step));
   }
   host.invalidate();
-  if (rec.backend === 'iptables' && rec.iptablesVariant === 'nft' && rec.iptablesTablesCreated?.length) {
-    for (const table of emptyTables(await host.iptables('nft'), rec.iptablesTablesCreated)) {
-      const step: Step = { kind: 'firewall', why: `remove empty iptables-nft table ${table} it created`, argv: ['nft', 'delete', 'table', 'ip', table], input: '' };
+  if (rec.backend === 'iptables' && rec.iptablesVariant === 'nft') {
+    const dump = await host.iptables('nft');
+    const leftovers: [string, string[]][] = [
+      ...emptyTables(dump, rec.iptablesTablesCreated ?? []).map((t): [string, string[]] => [`table ${t}`, ['nft', 'delete', 'table', 'ip', t]]),
+      ...emptyChains(dump, rec.iptablesChainsCreated ?? []).map((c): [string, string[]] => [`chain ${c}`, ['nft', 'delete', 'chain', 'ip', ...c.split(' ')]]),
+    ];
+    for (const [what, argv] of leftovers) {
+      const step: Step = { kind: 'firewall', why: `remove empty iptables-nft ${what} that up created`, argv, input: '' };
       await executeStep(ctx, step);
       actions.push(describeStep(step));
     }

@@ -14,8 +14,12 @@ export interface AppliedRecord {
   dummy: { name: string; created: boolean } | null;
   /** Why there is no dummy although one is configured (kernel without the dummy netdev). */
   dummyUnsupported: string | null;
-  /** iptables-nft tables that did not exist before our first rules (down deletes them again when empty). */
+  /**
+   * iptables-nft tables, and built-in chains ("filter INPUT"), that did not exist before our first
+   * rules: down deletes them again when they are empty, so the nft ruleset ends as it began.
+   */
   iptablesTablesCreated: string[];
+  iptablesChainsCreated: string[];
   /** ip_forward was 0 and we set it: down restores it when no network of ours is left. */
   enabledForwarding: boolean;
   dnsmasq: { conf: string; pid: string; hosts: string; leases: string };

@@ -67,3 +67,18 @@ export function emptyTables(dump: IptablesDump, candidates: string[]): string[] 
     (t) => dump.chains.has(t) && (dump.rules.get(t) ?? []).length === 0 && (dump.strictPolicies.get(t) ?? []).length === 0,
   );
 }
+
+/** "table CHAIN" entries that exist with no rule and an ACCEPT policy: safe to delete. */
+export function emptyChains(dump: IptablesDump, candidates: string[]): string[] {
+  return candidates.filter((entry) => {
+    const [table, chain] = entry.split(' ');
+    return (
+      dump.chains.get(table)?.has(chain) &&
+      !(dump.rules.get(table) ?? []).some((l) => l.startsWith(`-A ${chain} `)) &&
+      !(dump.strictPolicies.get(table) ?? []).some((p) => p.startsWith(`${chain} `))
+    );
+  });
+}
+
+/** Built-in chains our jumps start from, as "table CHAIN". */
+export const JUMP_CHAINS = ['nat POSTROUTING', 'filter FORWARD', 'filter INPUT'];

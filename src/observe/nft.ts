@@ -22,3 +22,17 @@ export async function observeNftTable(runner: Runner, table: string) {
   const r = await runner.run(['nft', 'list', 'table', 'ip', table], { readOnly: true, allowFailure: true });
   return r.code === 0 ? parseNftTable(r.stdout) : null;
 }
+
+/** Tables and "table CHAIN" names of family ip that exist in the kernel (iptables-nft-save shows built-in chains that do not). */
+export async function observeIpChains(runner: Runner): Promise<{ tables: Set<string>; chains: Set<string> }> {
+  const r = await runner.run(['nft', '-j', 'list', 'chains', 'ip'], { readOnly: true, allowFailure: true });
+  const tables = new Set<string>();
+  const chains = new Set<string>();
+  if (r.code !== 0) return { tables, chains };
+  for (const item of (JSON.parse(r.stdout) as { nftables?: { chain?: { table: string; name: string } }[] }).nftables ?? []) {
+    if (!item.chain) continue;
+    tables.add(item.chain.table);
+    chains.add(`${item.chain.table} ${item.chain.name}`);
+  }
+  return { tables, chains };
+}

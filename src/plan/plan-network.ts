@@ -43,7 +43,11 @@ function planLinks(d: DesiredNetwork, o: NetworkObservation): Step[] {
     if (br.kind !== 'bridge') throw new PlanConflict(`${net.bridge} exists and is a ${br.kind || 'device'}, not a bridge; rename the network's bridge or remove that link`);
     if (br.mac !== net.mac) lines.push(`link set ${net.bridge} address ${net.mac}`);
     if (br.stp !== net.stp || br.forwardDelay !== net.forwardDelay) {
-      lines.push(`link set ${net.bridge} type bridge forward_delay ${fd} stp_state ${stp}`);
+      // While STP is on the kernel refuses a delay under 2 s: switch STP off before lowering
+      // the delay, and raise the delay before switching STP on.
+      const delay = `link set ${net.bridge} type bridge forward_delay ${fd}`;
+      const state = `link set ${net.bridge} type bridge stp_state ${stp}`;
+      lines.push(...(net.stp ? [delay, state] : [state, delay]));
     }
   }
   const address = `${net.gateway}/${net.prefix}`;

@@ -122,6 +122,7 @@ describe('planner', () => {
       dummy: null,
       dummyUnsupported: 'x',
       iptablesTablesCreated: [],
+      iptablesChainsCreated: [],
       enabledForwarding: true,
       dnsmasq: paths,
       appliedAt: '',
