@@ -180,7 +180,10 @@ async function startToAck() {
     }
     const warm = { value: median(nn), baseline: median(lv) };
     const r = (label, v) => ({ ...row(`${name} (${label}, median of ${DHCP_RUNS})`, v, BOOT_NOISE), goal: `not slower (≤ ${BOOT_NOISE}×: boot noise)` });
-    return [r('network already up', warm), r('first start: network created by the hook', { value: cold, baseline: warm.baseline })];
+    const first = row(`${name} (first start: the hook creates the network, 1 run)`, { value: cold, baseline: warm.baseline }, BOOT_NOISE);
+    // informational: libvirt's own network was started by net-start before its timing began
+    const info = { ...first, goal: "info (libvirt's net-start is not in its time)", ok: undefined };
+    return [r('network already up', warm), info];
   } finally {
     await sb.stop();
     h.cleanup();

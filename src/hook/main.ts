@@ -36,7 +36,7 @@ export async function runHook(kind: HookKind, argv: string[], opts: RunHookOptio
   try {
     const xml = opts.stdin ?? readStdinSync();
     const networks = await ourNetworks(paths);
-    const quick = decide(kind, ev, xml, paths, networks);
+    const quick = await decide(kind, ev, xml, paths, networks);
     if (quick) {
       out = { exit: 0, ...quick };
     } else {

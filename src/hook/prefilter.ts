@@ -5,6 +5,7 @@ import { bridgeOfLibvirtNetwork, readLibvirtNetworks } from './libvirt-networks-
 import { appendHookRecord } from './log-record.js';
 import { type OurNetwork, readNetworkCache } from './network-cache.js';
 import { type HookOptions, type HookPaths, hookPaths, leasesDirOf } from './paths.js';
+import { fastRecordEvent } from './fast-record.js';
 import { prepareUnchanged } from './prepare-fingerprint.js';
 import { readStdinSync } from './stdin.js';
 
@@ -70,9 +71,13 @@ export interface Decision {
   networks?: string[];
 }
 
-export function decide(kind: HookKind, ev: HookEvent, xml: string, paths: HookPaths, networks: OurNetwork[]): Decision | null {
+export async function decide(kind: HookKind, ev: HookEvent, xml: string, paths: HookPaths, networks: OurNetwork[]): Promise<Decision | null> {
   if (!mayConcernUs(kind, ev, xml, paths, networks)) return { action: 'ignored (not on our bridges)' };
-  if (kind !== 'qemu' || ev.op !== 'prepare') return null;
+  if (kind !== 'qemu') return null;
+  if (ev.op !== 'prepare') {
+    const action = await fastRecordEvent(ev.op, xml, domainRecordFile(paths.libDir, ev.object), paths.runDir, networks);
+    return action ? { action } : null;
+  }
   const nets = networksNamed(xml, paths, networks);
   const fp = { runDir: paths.runDir, configPath: paths.configPath, leasesDir: leasesDirOf(paths) };
   if (nets.length === 0 || !prepareUnchanged(fp, ev.object, xml, nets)) return null;
@@ -96,13 +101,13 @@ export function logDecision(kind: HookKind, ev: HookEvent, paths: HookPaths, d: 
 export type Prefiltered = { done: true; exit: 0 } | { done: false; stdin: string };
 
 /** The shim's entry: settle the event from the cached bridge list, or hand the read stdin on to main.ts. Never throws. */
-export function prefilter(
+export async function prefilter(
   kind: HookKind,
   argv: string[],
   opts: HookOptions,
   env: NodeJS.ProcessEnv = process.env,
   input?: string,
-): Prefiltered {
+): Promise<Prefiltered> {
   const started = performance.now();
   let stdin = '';
   try {
@@ -110,7 +115,7 @@ export function prefilter(
     const ev = hookEvent(argv);
     const paths = hookPaths(opts, env);
     const networks = readNetworkCache(paths);
-    const d = networks && decide(kind, ev, stdin, paths, networks);
+    const d = networks && (await decide(kind, ev, stdin, paths, networks));
     if (!d) return { done: false, stdin };
     logDecision(kind, ev, paths, d, started);
     return { done: true, exit: 0 };

@@ -262,13 +262,13 @@ describe('hook paths and the bridge cache', () => {
   it('the CommonJS fast path decides "not ours" from the cached bridge list alone, else hands over', async () => {
     const o = { config: join(dir, 'config.toml'), stateDir: join(dir, 'state') };
     const foreign = onBridge(fixture('qemu-bridge-prepare'), 'br0');
-    expect(prefilter('qemu', ['lv-vm1', 'prepare', 'begin', '-'], o, {}, foreign)).toEqual({ done: false, stdin: foreign });
+    expect(await prefilter('qemu', ['lv-vm1', 'prepare', 'begin', '-'], o, {}, foreign)).toEqual({ done: false, stdin: foreign });
     await qemu(['lv-vm1', 'prepare', 'begin', '-'], foreign); // the full path writes the cache
-    expect(prefilter('qemu', ['lv-vm1', 'prepare', 'begin', '-'], o, {}, foreign)).toEqual({ done: true, exit: 0 });
+    expect(await prefilter('qemu', ['lv-vm1', 'prepare', 'begin', '-'], o, {}, foreign)).toEqual({ done: true, exit: 0 });
     expect(logLines().map((l) => l.action)).toEqual(['ignored (not on our bridges)', 'ignored (not on our bridges)']);
     const ours = fixture('qemu-bridge-prepare');
-    expect(prefilter('qemu', ['lv-vm1', 'prepare', 'begin', '-'], o, {}, ours)).toEqual({ done: false, stdin: ours });
-    expect(prefilter('network', ['lv-net', 'start', 'begin', '-'], o, {}, fixture('network-start')).done).toBe(false);
+    expect(await prefilter('qemu', ['lv-vm1', 'prepare', 'begin', '-'], o, {}, ours)).toEqual({ done: false, stdin: ours });
+    expect((await prefilter('network', ['lv-net', 'start', 'begin', '-'], o, {}, fixture('network-start'))).done).toBe(false);
     expect(engine.calls).toEqual([]);
   });
 
@@ -287,5 +287,43 @@ describe('hook paths and the bridge cache', () => {
     await qemu(['lv-vm1', 'prepare', 'begin', '-'], fixture('qemu-bridge-prepare'));
     expect(engine.calls).toHaveLength(1);
     expect(existsSync(join(dir, 'state/run/hook-networks.json'))).toBe(false);
+  });
+});
+
+describe('fast record updates (start/started/stopped/release of a recorded VM)', () => {
+  it('taps by MAC from the started XML, running flag; a down_when_idle network still goes to the engine', async () => {
+    const { interfaceTaps, withTaps, stopped } = await import('../../src/hook/fast-record.js');
+    const taps = interfaceTaps(fixture('qemu-multi-started'));
+    expect([...taps]).toEqual([
+      ['52:54:00:aa:bb:11', 'vnet3'],
+      ['52:54:00:aa:bb:13', 'vnet4'],
+      ['52:54:00:aa:bb:12', 'vnet5'],
+    ]);
+    const rec: DomainRecord = {
+      vm: 'web',
+      nics: [
+        { mac: '52:54:00:aa:bb:11', bridge: 'virbr10' },
+        { mac: '52:54:00:aa:bb:12', bridge: 'virbr10', tap: 'vnet0' },
+      ],
+      metadataLeases: [{ ip: '192.168.100.21' }],
+      running: false,
+      updated: '',
+    };
+    const now = new Date('2026-01-01T00:00:00Z');
+    const up = withTaps(rec, taps, now);
+    expect(up.nics.map((n) => n.tap)).toEqual(['vnet3', 'vnet5']);
+    expect([up.running, up.metadataLeases, up.updated]).toEqual([true, rec.metadataLeases, now.toISOString()]);
+    expect(stopped(up, now).nics).toEqual(rec.nics.map(({ tap: _t, ...n }) => n));
+
+    // through the hook: the engine wrote the record at prepare (the fake does not: write it here)
+    mkdirSync(join(dir, 'state/lib/domains'), { recursive: true });
+    writeFileSync(join(dir, 'state/lib/domains', domainFileName('lv-vm1')), JSON.stringify({ ...rec, vm: 'lv-vm1', nics: [{ mac: '52:54:00:aa:bb:01', bridge: 'br-lab' }] }));
+    await qemu(['lv-vm1', 'started', 'begin', '-'], fixture('qemu-bridge-started'));
+    expect(record('lv-vm1')).toMatchObject({ running: true, nics: [{ mac: '52:54:00:aa:bb:01', tap: 'vnet0' }] });
+    await qemu(['lv-vm1', 'stopped', 'end', '-'], fixture('qemu-bridge-stopped'));
+    await qemu(['lv-vm1', 'release', 'end', '-'], fixture('qemu-bridge-release'));
+    expect(record('lv-vm1')).toMatchObject({ running: false, nics: [{ mac: '52:54:00:aa:bb:01', bridge: 'br-lab' }] });
+    expect(logLines().map((l) => l.action)).toEqual(['recorded taps', 'recorded stop', 'recorded stop']);
+    expect(engine.calls.map((c) => [c.fn, c.opts.networks])).toEqual([['down', ['lab']]]);
   });
 });
