@@ -24,7 +24,8 @@ export class FakeService {
       svc.calls.push(`${msg.member}(${(msg.body ?? []).map(String).join(',')})`);
       const a = answer(msg);
       if (a === null) return false;
-      if (typeof a === 'string') bus.send(dbus.Message.newError(msg, a, 'refused by the fake'));
+      if (typeof a === 'string') // dbus-next's typings say string; at run time it takes the call being answered
+      bus.send(dbus.Message.newError(msg as unknown as string, a, 'refused by the fake'));
       else bus.send(dbus.Message.newMethodReturn(msg, a.signature, a.body));
       return true;
     });
