@@ -91,9 +91,10 @@ export function buildProgram(): Command {
   program
     .command('selftest')
     .description('build the default network in throw-away namespaces with two simulated VMs and check it')
-    .action(async (_o, cmd: Command) => {
+    .addOption(new Option('--firewall <backend>', 'test this backend instead of the default choice').choices(['iptables', 'nftables', 'auto']))
+    .action(async (o: { firewall?: 'iptables' | 'nftables' | 'auto' }, cmd: Command) => {
       const { runSelftest } = await import('./commands/selftest.js');
-      process.exitCode = await runSelftest(await context(cmd), {});
+      process.exitCode = await runSelftest(await context(cmd), { firewall: o.firewall });
     });
   return program;
 }
