@@ -41,7 +41,8 @@ export function moduleLoadOrder(modulesDep: string, targets = ['kernel/drivers/v
   }
   const order: string[] = [];
   const visit = (m: string) => {
-    if (order.includes(m)) return;
+    // not in modules.dep: built into this kernel (=y), nothing to load
+    if (order.includes(m) || !deps.has(m)) return;
     // modules.dep lists what a module needs with the deepest dependency last
     for (const d of [...(deps.get(m) ?? [])].reverse()) visit(d);
     order.push(m);
