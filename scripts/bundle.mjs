@@ -18,3 +18,15 @@ await build({
   banner: { js: "import { createRequire as __natnetRequire } from 'node:module'; const require = __natnetRequire(import.meta.url);" },
   logLevel: 'warning',
 });
+
+// The installed hook shim require()s this CommonJS prefilter first: it decides "not our bridges"
+// (and an unchanged VM's repeated prepare) without loading an ES module graph at all.
+await build({
+  entryPoints: ['src/hook/prefilter.ts'],
+  outfile: 'dist/fast/hook/prefilter.cjs',
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  logLevel: 'warning',
+});

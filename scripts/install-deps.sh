@@ -14,6 +14,8 @@ PACKAGES=(
   busybox udhcpc socat netcat-openbsd util-linux strace
   # end-to-end: a real libvirtd starting a TCG VM
   libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
+  # the e2e guest boots this kernel (virtio drivers as modules) with a busybox initramfs and does real DHCP
+  linux-image-cloud-amd64
   # end-to-end: real NetworkManager and firewalld on a private bus
   network-manager firewalld dbus dbus-bin
 )

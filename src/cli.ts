@@ -1,12 +1,12 @@
 import { ExitCode, NatnetError } from './errors.js';
-import { parseFastUp } from './fast-argv.js';
+import { isHookCall, parseFastUp } from './fast-argv.js';
 
 export async function main(argv: string[]): Promise<void> {
   try {
     // The hook path skips commander entirely (start-up time: libvirtd waits for us).
-    if (argv[2] === 'hook') {
+    if (isHookCall(argv.slice(2))) {
       const { runHook } = await import('./commands/hook.js');
-      process.exitCode = await runHook(argv.slice(3));
+      process.exitCode = await runHook(argv.slice(2));
       return;
     }
     // `up` is what hooks, timers and admins run most: it skips commander too (~7 ms of start-up).

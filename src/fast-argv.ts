@@ -27,3 +27,14 @@ export function parseFastUp(args: string[]): { context: ContextOptions; network?
   if (i >= args.length || rest.length > 1 || rest.some((r) => r.startsWith('-'))) return null;
   return { context, network: rest[0] };
 }
+
+/** `hook ...` preceded only by --config/-c/--state-dir (with values): the hook parses those itself. */
+export function isHookCall(args: string[]): boolean {
+  let i = 0;
+  while (i < args.length && args[i] !== 'hook') {
+    if (/^(--config|--state-dir)=/.test(args[i])) i += 1;
+    else if (['--config', '-c', '--state-dir'].includes(args[i])) i += 2;
+    else return false;
+  }
+  return i < args.length;
+}

@@ -80,6 +80,25 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('install')
+    .description('install the libvirt hooks, default config, NetworkManager drop-in, modprobe/sysctl files and the listener unit')
+    .option('--root <dir>', 'install below DIR instead of / (packaging, tests)')
+    .option('--disable-libvirt-default-network', "destroy and un-autostart libvirt's default network (refused while a running VM uses it)")
+    .option('--libvirt-uri <uri>', 'libvirt connection for --disable-libvirt-default-network')
+    .action(async (o: { root?: string; disableLibvirtDefaultNetwork?: boolean; libvirtUri?: string }, cmd: Command) => {
+      const { runInstall } = await import('./commands/install.js');
+      await runInstall(await context(cmd), o);
+    });
+  program
+    .command('uninstall')
+    .description('remove everything install put in place and take our networks down; config stays unless --purge')
+    .option('--root <dir>', 'the DIR given to install --root')
+    .option('--purge', 'also remove /etc/natnet-hook and the lease database')
+    .action(async (o: { root?: string; purge?: boolean }, cmd: Command) => {
+      const { runUninstall } = await import('./commands/uninstall.js');
+      await runUninstall(await context(cmd), o);
+    });
+  program
     .command('listen')
     .description('watch NetworkManager and firewalld on the system D-Bus and keep networks right (runs as a service)')
     .option('--interval <seconds>', 'periodic check interval (default 30; 0 = off; config [listener] interval)')

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseFastUp } from '../../src/fast-argv.js';
+import { isHookCall, parseFastUp } from '../../src/fast-argv.js';
 
 describe('fast argv for `up` (commander is skipped only when the meaning is certain)', () => {
   const ok: [string[], ReturnType<typeof parseFastUp>][] = [
@@ -24,4 +24,14 @@ describe('fast argv for `up` (commander is skipped only when the meaning is cert
     [],
   ];
   for (const argv of toCommander) it(`${argv.join(' ') || '(nothing)'} → commander`, () => expect(parseFastUp(argv)).toBeNull());
+});
+
+describe('hook calls go straight to the hook parser', () => {
+  it('with or without leading --config/--state-dir', () => {
+    expect(isHookCall(['hook', 'qemu', 'vm', 'prepare', 'begin', '-'])).toBe(true);
+    expect(isHookCall(['--config', '/c.toml', '--state-dir=/s', 'hook', 'qemu'])).toBe(true);
+    expect(isHookCall(['-v', 'hook', 'qemu'])).toBe(false);
+    expect(isHookCall(['up'])).toBe(false);
+    expect(isHookCall(['--config', 'hook'])).toBe(false);
+  });
 });

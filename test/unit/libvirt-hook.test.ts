@@ -218,7 +218,7 @@ describe('network hook', () => {
   });
 
   it('a network on another bridge, and the events with nothing to do, exit 0', async () => {
-    expect(await network(['lv-net', 'start', 'begin', '-'], onBridge(fixture('network-start').replace("name='virbr10'", "name='br0'")))).toBe(0);
+    expect(await network(['lv-net', 'start', 'begin', '-'], onBridge(fixture('network-start').replace("name='virbr10'", "name='br0'"), 'br0'))).toBe(0);
     for (const op of ['started', 'port-deleted', 'stopped', 'updated']) {
       expect(await network(['lv-net', op, 'begin', '-'], fixture(`network-${op === 'updated' ? 'started' : op}`))).toBe(0);
     }
