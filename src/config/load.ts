@@ -6,6 +6,7 @@ import { readDomainRecords } from '../engine/domains.js';
 import { ConfigError } from '../errors.js';
 import { resolveListenerOptions } from '../listen/options.js';
 import type { Config, DomainRecord, Lease } from '../model/types.js';
+import { normaliseLease } from './lease.js';
 import { parseLeaseFile, parseMainConfig } from './parse.js';
 import { Problems } from './problems.js';
 import { validateLeases, validateNetworks } from './validate.js';
@@ -46,14 +47,13 @@ export function leaseFiles(dir: string): string[] {
   }
 }
 
-export function metadataLeases(rec: DomainRecord): Lease[] {
-  return rec.metadataLeases.map((m, i) => ({
-    vm: rec.vm,
-    ip: m.ip,
-    macs: m.mac ? [m.mac.toLowerCase()] : [],
-    hostname: m.hostname ?? null,
-    source: { file: `domain ${JSON.stringify(rec.vm)} <metadata>`, field: `lease[${i}]` },
-  }));
+/** A VM's <metadata> leases, re-checked on every read: records on disk are not trusted as they are. */
+export function metadataLeases(rec: DomainRecord): { leases: Lease[]; problems: Problems } {
+  const p = new Problems(`domain ${JSON.stringify(rec.vm)} <metadata>`);
+  const leases = rec.metadataLeases
+    .map((m, i) => normaliseLease({ vm: rec.vm, ip: m.ip, ...(m.mac ? { mac: m.mac } : {}), ...(m.hostname ? { hostname: m.hostname } : {}) }, `lease[${i}]`, p))
+    .filter((l) => l !== null);
+  return { leases, problems: p };
 }
 
 /**
@@ -90,11 +90,14 @@ export function loadConfig(ctx: Context, opts: LoadOptions = {}): LoadedConfig {
   const pinnedVms = new Set(fileLeases.map((l) => l.vm));
   for (const rec of domains) {
     const strict = rec.vm === opts.domain?.vm;
-    const meta = metadataLeases(rec);
-    if (meta.length === 0) continue;
-    const problems = pinnedVms.has(rec.vm)
-      ? conflictsWithPinned(meta, fileLeases)
-      : validateLeases(main.networks, [...leases, ...meta]).filter((q) => q.involved.some((l) => meta.includes(l)));
+    const { leases: meta, problems: unreadable } = metadataLeases(rec);
+    if (meta.length === 0 && unreadable.list.length === 0) continue;
+    const problems = [
+      ...unreadable.list,
+      ...(pinnedVms.has(rec.vm)
+        ? conflictsWithPinned(meta, fileLeases)
+        : validateLeases(main.networks, [...leases, ...meta]).filter((q) => q.involved.some((l) => meta.includes(l)))),
+    ];
     if (problems.length === 0) {
       if (!pinnedVms.has(rec.vm)) leases.push(...meta);
     } else if (strict) p.list.push(...problems);

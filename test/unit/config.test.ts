@@ -7,6 +7,7 @@ import { parseLeaseFile, parseMainConfig } from '../../src/config/parse.js';
 import { Problems } from '../../src/config/problems.js';
 import { validateLeases, validateNetworks } from '../../src/config/validate.js';
 import { makeContext } from '../../src/engine/context.js';
+import { writeDomainRecord } from '../../src/engine/domains.js';
 import { ConfigError, ExitCode } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import type { DomainRecord } from '../../src/model/types.js';
@@ -171,6 +172,15 @@ describe('loadConfig (files on disk)', () => {
   it('domain metadata lease is used when nothing else reserves the VM', () => {
     const ctx = setup('');
     expect(loadConfig(ctx, { domain: domain('192.168.100.20') }).leases).toMatchObject([{ vm: 'a', ip: '192.168.100.20' }]);
+  });
+
+  it('a stored record with a hostile hostname is re-checked on read: ignored with a warning, never served', () => {
+    const ctx = setup('');
+    writeDomainRecord(ctx, { ...domain('192.168.100.20'), vm: 'stored', metadataLeases: [{ ip: '192.168.100.20', hostname: 'a,b\nc' }] });
+    const cfg = loadConfig(ctx);
+    expect(cfg.leases).toEqual([]);
+    expect(cfg.warnings.join()).toMatch(/domain "stored" <metadata>: lease\[0\]\.hostname: expected a DNS label/);
+    expect(() => loadConfig(ctx, { domain: { ...domain('192.168.100.20'), vm: 'stored', metadataLeases: [{ ip: '192.168.100.20', hostname: 'a,b' }] } })).toThrow(ConfigError);
   });
 
   it('metadata that disagrees with leases.d is an error for the VM being started', () => {
