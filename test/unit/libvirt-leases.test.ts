@@ -76,7 +76,7 @@ describe('leases from the domain metadata, merged by the engine', () => {
   });
 
   it('hostile VM names: stored safely, and the hostsfile gets a clean label or none', () => {
-    const names = [`web "q" 'x' ü`, `${'n'.repeat(210)}`, 'a,b', '../../etc/passwd', 'ünï cödé'];
+    const names = [`web "q" 'x' ü`, `${'n'.repeat(210)}`, 'a,b', '..', 'ünï cödé'];
     names.forEach((name, i) => {
       const mac = `52:54:00:00:01:0${i}`;
       const esc = name.replaceAll('&', '&amp;').replaceAll('"', '&quot;').replaceAll("'", '&apos;');
