@@ -10,6 +10,7 @@ import { reservationsFor } from '../plan/reservations.js';
 import { describeStep, type Step } from '../plan/steps.js';
 import { emptyChains, emptyTables, JUMP_CHAINS } from '../observe/iptables.js';
 import { observeIpChains } from '../observe/nft.js';
+import { firstUnsearchableDir } from '../observe/searchable.js';
 import { renderHostsfile } from '../render/dnsmasq.js';
 import { chooseBackend } from './backend.js';
 import type { Context } from './context.js';
@@ -42,6 +43,12 @@ export async function applyNetwork(ctx: Context, host: HostObserver, config: Loa
     actions.push(...(await teardownRecord(ctx, host, stale)));
   }
   const paths = dnsmasqPaths(ctx, net);
+  const closed = firstUnsearchableDir(paths.hosts);
+  if (closed) {
+    throw new NatnetError(
+      `${closed} is not searchable by other users: dnsmasq re-reads ${paths.hosts} as 'nobody' after SIGHUP and would drop every reservation (chmod o+x ${closed}, or use another --state-dir)`,
+    );
+  }
   const previous = readRecords(ctx).find((r) => r.network.name === net.name) ?? null;
   const { reservations, pending } = reservationsFor(net, config.networks, config.leases, config.domains);
   for (const p of pending) ctx.log.debug({ vm: p.lease.vm }, p.why);
