@@ -108,6 +108,13 @@ export function buildProgram(): Command {
       await runListen(await context(cmd), o);
     });
   program
+    .command('forget <vm>')
+    .description("drop what the hooks recorded about a VM (MACs, <metadata> leases), e.g. after virsh undefine")
+    .action(async (vm: string, _o, cmd: Command) => {
+      const { runForget } = await import('./commands/forget.js');
+      await runForget(await context(cmd), vm);
+    });
+  program
     .command('selftest')
     .description('build the default network in throw-away namespaces with two simulated VMs and check it')
     .addOption(new Option('--firewall <backend>', 'test this backend instead of the default choice').choices(['iptables', 'nftables', 'auto']))
