@@ -13,7 +13,14 @@ describe('forget VM', () => {
   const dir = mkdtempSync(join(tmpdir(), 'natnet-forget-'));
   writeFileSync(join(dir, 'config.toml'), '');
   const calls: string[][] = [];
-  const runner: Runner = { dryRun: false, planned: [], run: async (argv) => (calls.push(argv), { argv, code: 0, stdout: '', stderr: '', ms: 0 }) };
+  const runner: Runner = {
+    dryRun: false,
+    planned: [],
+    run: async (argv) => {
+      calls.push(argv);
+      return { argv, code: 0, stdout: '', stderr: '', ms: 0 };
+    },
+  };
   const ctx = makeContext({ config: join(dir, 'config.toml'), stateDir: join(dir, 'state'), log: silentLogger(), runner });
 
   it('drops the record and its metadata lease; a network that is not up stays untouched', async () => {
