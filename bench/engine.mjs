@@ -1,10 +1,11 @@
 // Engine benchmarks (issue 2): every measurement runs the built CLI inside network
 // namespaces created here, against a baseline measured in the same run.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { exec, median, round } from './lib.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(REPO, 'bin', 'natnet-hook');
@@ -13,25 +14,6 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 11);
 const SLOW_RUNS = Number(process.env.BENCH_SLOW_RUNS ?? 5);
 
 const topology = await import(join(REPO, 'dist', 'selftest', 'topology.js'));
-
-/** Async argv runner for the topology helpers (never a shell). */
-function exec(argv, opts = {}) {
-  return new Promise((res) => {
-    const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, ...(opts.env ?? {}) } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b) => {
-      stdout += b;
-    });
-    child.stderr.on('data', (b) => {
-      stderr += b;
-    });
-    child.on('error', (e) => res({ code: 127, stdout, stderr: String(e) }));
-    child.on('close', (code) => res({ code, stdout, stderr }));
-    child.stdin.on('error', () => {});
-    child.stdin.end(opts.input ?? '');
-  });
-}
 
 /**
  * Wall time of one synchronous run in ms; throws when it fails. The environment is PATH only:
@@ -45,12 +27,6 @@ function timed(argv, env = {}) {
   return ms;
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const inNs = (ns, argv) => ['ip', 'netns', 'exec', ns, ...argv];
 
 /** A throw-away namespace plus a config/state dir; always removed by cleanup(). */

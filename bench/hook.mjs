@@ -10,6 +10,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { median, round, sleep } from './lib.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const HOOK = join(REPO, 'hooks', 'qemu');
@@ -20,13 +21,6 @@ const DHCP_RUNS = Number(process.env.BENCH_DHCP_RUNS ?? 5);
 const BOOT_NOISE = 1.05;
 const BUNDLE = existsSync(join(REPO, 'dist', 'fast', 'hook', 'prefilter.cjs')) ? '' : ' [no dist/fast/hook/prefilter.cjs: ES module path]';
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Wall time of one run (ms); throws on a non-zero exit or anything on stdout (hooks must keep it clean). */
 function timed(argv, { input = '', env = {} } = {}) {

@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { exec, median, round, sleep } from './lib.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(REPO, 'bin', 'natnet-hook');
@@ -21,30 +22,9 @@ const SIGNALS = 1000;
 const BRIDGE = 'virbr10';
 const BINS = ['ip', 'busctl', 'dbus-daemon', 'NetworkManager', 'firewalld', 'firewall-cmd', 'iptables-nft-save', 'dnsmasq', 'bash'];
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const hasBin = (b) => (process.env.PATH ?? '').split(delimiter).concat(['/usr/sbin', '/sbin']).some((d) => existsSync(join(d, b)));
 
-function run(argv, env = {}) {
-  return new Promise((res) => {
-    const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b) => {
-      stdout += b;
-    });
-    child.stderr.on('data', (b) => {
-      stderr += b;
-    });
-    child.on('error', (e) => res({ code: 127, stdout, stderr: String(e) }));
-    child.on('close', (code) => res({ code, stdout, stderr }));
-  });
-}
+const run = (argv, env = {}) => exec(argv, { env });
 
 async function must(argv, env) {
   const r = await run(argv, env);
