@@ -1,7 +1,7 @@
 import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { Context } from '../engine/context.js';
 import { NatnetError } from '../errors.js';
-import { isOurDnsmasq, readPidFile } from '../observe/procfs.js';
+import { isOurDnsmasq, pidAlive, readPidFile } from '../observe/procfs.js';
 import { describeStep, type Step } from '../plan/steps.js';
 import { writeFileAtomic } from './atomic-write.js';
 
@@ -20,15 +20,6 @@ async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
     if (check()) return true;
     if (Date.now() > end) return false;
     await sleep(5);
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -76,8 +67,14 @@ async function run(ctx: Context, step: Step): Promise<StepOutcome> {
       } catch {
         return {};
       }
-      if (!(await waitFor(() => !alive(step.pid), 3000))) process.kill(step.pid, 'SIGKILL');
-      await waitFor(() => !alive(step.pid), 1000);
+      if (!(await waitFor(() => !pidAlive(step.pid), 3000))) {
+        try {
+          process.kill(step.pid, 'SIGKILL');
+        } catch {
+          // exited just now
+        }
+      }
+      await waitFor(() => !pidAlive(step.pid), 1000);
       return {};
     case 'dnsmasq-start': {
       if (!ctx.dryRun && existsSync(step.pidFile)) unlinkSync(step.pidFile);

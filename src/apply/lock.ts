@@ -1,17 +1,9 @@
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { LockError } from '../errors.js';
+import { pidAlive } from '../observe/procfs.js';
 
 const POLL_MS = 5;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function holderOf(path: string): number | null {
   try {
@@ -41,7 +33,7 @@ export async function withLock<T>(runDir: string, fn: () => Promise<T>, timeoutM
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     const holder = holderOf(path);
-    if (holder !== null && !alive(holder)) {
+    if (holder !== null && !pidAlive(holder)) {
       const stale = `${path}.stale.${process.pid}`;
       try {
         renameSync(path, stale);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../apply/atomic-write.js';
+import { pidAlive } from '../observe/procfs.js';
 
 /** What the running listener reports in <runDir>/listener.json (shown by `status`). */
 export interface ListenerStatus {
@@ -35,15 +36,6 @@ export function listenerStatusPath(runDir: string): string {
 
 export function writeListenerStatus(runDir: string, status: ListenerStatus): void {
   writeFileAtomic(listenerStatusPath(runDir), `${JSON.stringify(status, null, 2)}\n`, 0o644);
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** The last status the listener wrote, or null when it never ran (or the file is unreadable). */

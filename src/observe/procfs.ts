@@ -34,3 +34,13 @@ export function isOurDnsmasq(pid: number, confPath: string): boolean {
   const argv = processArgv(pid);
   return !!argv && argv[0].endsWith('dnsmasq') && argv.includes(`--conf-file=${confPath}`);
 }
+
+/** Does a process with this pid exist (EPERM: it does, it just is not ours)? */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
