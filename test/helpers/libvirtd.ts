@@ -74,6 +74,8 @@ export class LibvirtSandbox {
         { env: opts.env ?? process.env, maxBuffer: 64 * 1024 * 1024 },
         (err, stdout, stderr) => resolve({ stdout, stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 }),
       );
+      // a command that never reads stdin may exit before we close it: EPIPE is not an error here
+      child.stdin?.on('error', () => {});
       child.stdin?.end(opts.input ?? '');
     });
   }

@@ -30,6 +30,7 @@ export function run(argv: string[], opts: { env?: NodeJS.ProcessEnv; input?: str
         resolve({ code, stdout: String(stdout), stderr: String(stderr) });
       },
     );
+    child.stdin?.on('error', () => {}); // EPIPE when the command exits without reading stdin
     if (opts.input !== undefined) child.stdin?.end(opts.input);
     else child.stdin?.end();
   });
