@@ -1,5 +1,5 @@
-import { ExitCode, NatnetError } from './errors.js';
 import { isHookCall, parseFastUp } from './fast-argv.js';
+import { report } from './report.js';
 
 export async function main(argv: string[]): Promise<void> {
   try {
@@ -16,23 +16,11 @@ export async function main(argv: string[]): Promise<void> {
       await runUp(makeContext(fast.context), fast.network);
       return;
     }
-    const { buildProgram } = await import('./program.js');
-    await buildProgram().parseAsync(argv);
+    // everything else: commander (loaded only now)
+    const { runProgram } = await import('./program.js');
+    await runProgram(argv);
   } catch (e) {
     process.exitCode = report(e);
   }
 }
 
-/** The one place errors become a message and an exit code. */
-function report(e: unknown): number {
-  const err = e as { code?: string; exitCode?: number };
-  if (typeof err.code === 'string' && err.code.startsWith('commander.')) {
-    return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? ExitCode.ok : ExitCode.usage;
-  }
-  if (e instanceof NatnetError) {
-    process.stderr.write(`natnet-hook: ${e.message.split('\n').join('\nnatnet-hook: ')}\n`);
-    return e.exitCode;
-  }
-  process.stderr.write(`natnet-hook: ${(e as Error)?.stack ?? String(e)}\n`);
-  return ExitCode.failure;
-}

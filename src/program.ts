@@ -1,6 +1,7 @@
 /** The commander wiring of every command. Loaded only when the fast path in cli.ts does not apply. */
 import { Command, Option } from 'commander';
 import type { ContextOptions } from './engine/context.js';
+import { report } from './report.js';
 
 /** Global options → context options. Commands import their module lazily so the hook path stays small. */
 function globals(cmd: Command): ContextOptions {
@@ -125,3 +126,12 @@ export function buildProgram(): Command {
   return program;
 }
 
+
+/** Parses argv with commander and runs the command; errors go through the one handler. */
+export async function runProgram(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (e) {
+    process.exitCode = report(e);
+  }
+}
