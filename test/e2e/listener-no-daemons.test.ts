@@ -15,6 +15,10 @@ describe.skipIf(!req.ok)(`listener with neither NetworkManager nor firewalld: th
     const up = await ll.lab.cli(['up']);
     if (up.code !== 0) throw new Error(`up failed: ${up.all}`);
     await ll.startListener();
+    // the start-up repair must be over, or it (not the periodic check) repairs the drift below
+    if (!(await waitFor(() => ll.status()?.lastRepair?.reason === 'listener start', 15_000, 50))) {
+      throw new Error(`the listener recorded no start-up repair: ${ll.listenerLog()}`);
+    }
   });
 
   afterAll(async () => {
