@@ -29,9 +29,9 @@ export function isValidLeaseTime(text: string): boolean {
  * with anything outside a DNS label turned into '-', or null when nothing usable is left.
  */
 export function hostnameFromVmName(vm: string): string | null {
-  const label = vm
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
+  // only non-ASCII names need folding (é → e); most are plain, and this runs per reservation
+  const ascii = /^[\x20-\x7e]*$/.test(vm) ? vm : vm.normalize('NFKD').replace(/[\u0300-\u036f]/g, '');
+  const label = ascii
     .toLowerCase()
     .replace(/[^a-z0-9-]+/g, '-')
     .replace(/^-+|-+$/g, '')
