@@ -9,7 +9,7 @@ import { UsageError } from '../errors.js';
 import type { DomainRecord, Network } from '../model/types.js';
 import { readIpForward } from '../observe/procfs.js';
 import type { Context } from './context.js';
-import { writeDomainRecord } from './domains.js';
+import { readDomainRecords, writeDomainRecord } from './domains.js';
 import { applyNetwork, teardownRecord } from './network.js';
 import { HostObserver } from './observe.js';
 import { readRecords } from './records.js';
@@ -21,6 +21,12 @@ export interface UpOptions {
   domain?: DomainRecord;
   /** Why this run happens, for the log (e.g. "hook prepare", "listener: firewalld Reloaded"). */
   reason?: string;
+  /**
+   * Networks to bring up only if they are still applied once the lock is held (the listener's
+   * repairs: a `down` that ran while the repair waited for the lock must stay down). With this
+   * option, `networks` holds only the unconditional ones.
+   */
+  ifApplied?: string[];
 }
 
 export interface NetworkChange {
@@ -59,7 +65,13 @@ export function validateBeforeFirstLock(ctx: Context, opts: LoadOptions = {}): v
 export async function upLocked(ctx: Context, config: LoadedConfig, opts: UpOptions = {}): Promise<NetworkChange[]> {
   for (const w of config.warnings) ctx.log.warn(w);
   if (opts.domain) writeDomainRecord(ctx, opts.domain);
-  const nets = selectNetworks(config.networks, opts.networks);
+  let names = opts.networks;
+  if (opts.ifApplied) {
+    const applied = appliedNetworks(ctx);
+    names = [...new Set([...(opts.networks ?? []), ...opts.ifApplied.filter((n) => applied.includes(n))])];
+    if (names.length === 0) return [];
+  }
+  const nets = selectNetworks(config.networks, names);
   const host = new HostObserver(ctx);
   const changes: NetworkChange[] = [];
   for (const net of nets) {
@@ -69,11 +81,23 @@ export async function upLocked(ctx: Context, config: LoadedConfig, opts: UpOptio
   return changes;
 }
 
+export interface DownOptions {
+  /** Network names; default: every applied network. */
+  networks?: string[];
+  reason?: string;
+  /** Skip networks a running VM uses, judged under the lock (down_when_idle: a VM may be starting). */
+  onlyIfIdle?: boolean;
+}
+
 /** Remove what `up` recorded for these networks (default: all applied). The lease database stays. */
-export async function down(ctx: Context, opts: { networks?: string[]; reason?: string } = {}): Promise<NetworkChange[]> {
+export async function down(ctx: Context, opts: DownOptions = {}): Promise<NetworkChange[]> {
   return withLock(ctx.runDir, async () => {
     const records = readRecords(ctx);
-    const names = opts.networks?.length ? opts.networks : records.map((r) => r.network.name);
+    let names = opts.networks?.length ? opts.networks : records.map((r) => r.network.name);
+    if (opts.onlyIfIdle) {
+      const busy = new Set(readDomainRecords(ctx).filter((d) => d.running).flatMap((d) => d.nics.map((n) => n.bridge)));
+      names = names.filter((n) => !busy.has(records.find((r) => r.network.name === n)?.network.bridge ?? ''));
+    }
     const host = new HostObserver(ctx);
     const changes: NetworkChange[] = [];
     for (const name of names) {

@@ -31,7 +31,11 @@ export function makeEngineRepair(ctx: Context): RepairFn {
     const bootAutostart = autostart && !existsSync(autostartMarker(ctx.runDir));
     const names = networksToRepair(config.networks, appliedNetworks(ctx), bootAutostart);
     const bridges = config.networks.filter((n) => names.includes(n.name)).map((n) => n.bridge);
-    const changes = names.length > 0 ? await up(ctx, { networks: names, reason: `listener: ${reason}` }) : [];
+    // only boot autostart is unconditional; the rest is re-checked under the lock, so a `down`
+    // that ran while this repair waited for the lock is not undone
+    const autostartNow = bootAutostart ? config.networks.filter((n) => n.autostart).map((n) => n.name) : [];
+    const changes =
+      names.length > 0 ? await up(ctx, { networks: autostartNow, ifApplied: names, reason: `listener: ${reason}` }) : [];
     if (bootAutostart && !ctx.dryRun) writeFileAtomic(autostartMarker(ctx.runDir), `${new Date().toISOString()}\n`);
     return { actions: changes.flatMap((c) => c.actions.map((a) => `${c.network}: ${a}`)), bridges };
   };
