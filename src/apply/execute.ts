@@ -9,7 +9,6 @@ export interface StepOutcome {
   /** Set when a dummy could not be created because the kernel lacks the netdev. */
   dummyUnsupported?: string;
   dummyCreated?: boolean;
-  bridgeCreated?: boolean;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -36,7 +35,7 @@ async function run(ctx: Context, step: Step): Promise<StepOutcome> {
   switch (step.kind) {
     case 'ip-batch':
       await runner.run(['ip', '-batch', '-'], { input: `${step.lines.join('\n')}\n` });
-      return { bridgeCreated: step.lines.some((l) => l.startsWith('link add ')) };
+      return {};
     case 'dummy-create': {
       const r = await runner.run(['ip', 'link', 'add', step.name, 'address', step.mac, 'type', 'dummy'], { allowFailure: true });
       if (r.code !== 0) {

@@ -58,7 +58,15 @@ export async function applyNetwork(ctx: Context, host: HostObserver, config: Loa
   let steps: Step[];
   try {
     steps = planNetwork(
-      { net, backend: choice.backend, iptablesVariant: choice.variant, paths, hostsText: renderHostsfile(reservations), taps: runningTaps(config, net) },
+      {
+        net,
+        backend: choice.backend,
+        iptablesVariant: choice.variant,
+        paths,
+        hostsText: renderHostsfile(reservations),
+        taps: runningTaps(config, net),
+        staleDummy: previous?.dummy?.created && previous.dummy.name !== net.dummy ? previous.dummy.name : null,
+      },
       observed,
     );
   } catch (e) {
@@ -69,37 +77,52 @@ export async function applyNetwork(ctx: Context, host: HostObserver, config: Loa
     mkdirSync(ctx.libDir, { recursive: true, mode: 0o755 });
     mkdirSync(`${ctx.runDir}/dnsmasq`, { recursive: true, mode: 0o755 });
   }
-  let dummyUnsupported = previous?.dummyUnsupported ?? null;
-  let dummyCreated = previous?.dummy?.created ?? false;
-  let createdBridge = previous?.createdBridge ?? false;
-  for (const step of steps) {
-    const outcome = await executeStep(ctx, step);
-    actions.push(describeStep(step));
-    if (outcome.dummyUnsupported) {
-      dummyUnsupported = outcome.dummyUnsupported;
-      ctx.log.warn({ network: net.name }, dummyUnsupported);
-    }
-    if (outcome.dummyCreated) dummyCreated = true;
-    if (outcome.bridgeCreated && step.kind === 'ip-batch' && step.lines[0].startsWith(`link add ${net.bridge} `)) createdBridge = true;
-  }
-  if (steps.length) host.invalidate();
-  const record: AppliedRecord = {
-    network: net,
-    backend: choice.backend,
-    iptablesVariant: choice.variant,
-    createdBridge,
-    address: `${net.gateway}/${net.prefix}`,
-    dummy: net.dummy && !dummyUnsupported ? { name: net.dummy, created: dummyCreated } : null,
-    dummyUnsupported: net.dummy ? dummyUnsupported : null,
-    iptablesTablesCreated: previous?.iptablesTablesCreated ?? ['nat', 'filter'].filter((t) => before && !before.tables.has(t)),
-    iptablesChainsCreated:
-      previous?.iptablesChainsCreated ??
-      JUMP_CHAINS.filter((c) => before?.tables.has(c.split(' ')[0]) && !before.chains.has(c)),
-    enabledForwarding: previous?.enabledForwarding ?? !observed.forwarding,
-    dnsmasq: paths,
-    appliedAt: new Date().toISOString(),
+  const address = `${net.gateway}/${net.prefix}`;
+  const done = {
+    createdBridge: previous?.createdBridge ?? false,
+    // ours only if we added it; an address the admin had on the bridge stays on down
+    address: previous?.address === address ? address : null,
+    dummyCreated: previous?.dummy?.name === net.dummy && (previous?.dummy?.created ?? false),
+    dummyUnsupported: previous?.dummyUnsupported ?? null,
   };
-  if (!previous || !sameRecord(previous, record)) writeRecord(ctx, record);
+  let ran = 0;
+  try {
+    for (const step of steps) {
+      const outcome = await executeStep(ctx, step);
+      ran++;
+      actions.push(describeStep(step));
+      if (outcome.dummyUnsupported) {
+        done.dummyUnsupported = outcome.dummyUnsupported;
+        ctx.log.warn({ network: net.name }, outcome.dummyUnsupported);
+      }
+      if (outcome.dummyCreated) done.dummyCreated = true;
+      if (step.kind === 'ip-batch') {
+        if (step.lines.some((l) => l.startsWith(`link add ${net.bridge} `))) done.createdBridge = true;
+        if (step.lines.includes(`addr add ${address} dev ${net.bridge}`)) done.address = address;
+      }
+    }
+  } finally {
+    if (steps.length) host.invalidate();
+    // also when a step failed: down must be able to remove whatever did get applied
+    if (ran > 0 || previous) {
+      const record: AppliedRecord = {
+        network: net,
+        backend: choice.backend,
+        iptablesVariant: choice.variant,
+        createdBridge: done.createdBridge,
+        address: done.address,
+        dummy: net.dummy && !done.dummyUnsupported ? { name: net.dummy, created: done.dummyCreated } : null,
+        dummyUnsupported: net.dummy ? done.dummyUnsupported : null,
+        iptablesTablesCreated: previous?.iptablesTablesCreated ?? ['nat', 'filter'].filter((t) => before && !before.tables.has(t)),
+        iptablesChainsCreated:
+          previous?.iptablesChainsCreated ?? JUMP_CHAINS.filter((c) => before?.tables.has(c.split(' ')[0]) && !before.chains.has(c)),
+        enabledForwarding: previous?.enabledForwarding ?? !observed.forwarding,
+        dnsmasq: paths,
+        appliedAt: new Date().toISOString(),
+      };
+      if (!previous || !sameRecord(previous, record)) writeRecord(ctx, record);
+    }
+  }
   return actions;
 }
 

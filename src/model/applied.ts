@@ -9,8 +9,8 @@ export interface AppliedRecord {
   iptablesVariant: 'nft' | 'legacy' | null;
   /** We created the bridge (else it pre-existed and down leaves it). */
   createdBridge: boolean;
-  /** The bridge address we added. */
-  address: string;
+  /** The bridge address we added (null: it was there before us, so down leaves it). */
+  address: string | null;
   dummy: { name: string; created: boolean } | null;
   /** Why there is no dummy although one is configured (kernel without the dummy netdev). */
   dummyUnsupported: string | null;

@@ -26,6 +26,8 @@ export interface DesiredNetwork {
   hostsText: string;
   /** Taps of running VMs on this bridge (from the hooks), put back if the bridge was recreated. */
   taps?: { name: string; mac: string }[];
+  /** A dummy we created under another name (renamed or disabled since): removed. */
+  staleDummy?: string | null;
 }
 
 export class PlanConflict extends Error {}
@@ -63,6 +65,7 @@ function planLinks(d: DesiredNetwork, o: NetworkObservation): Step[] {
     }
   }
 
+  if (d.staleDummy && o.links.has(d.staleDummy)) lines.push(`link del ${d.staleDummy}`);
   const steps: Step[] = [];
   if (lines.length) steps.push({ kind: 'ip-batch', why: br ? `repair bridge ${net.bridge}` : `create bridge ${net.bridge}`, lines });
   if (net.dummy && !o.record?.dummyUnsupported) {

@@ -47,7 +47,7 @@ export function planTeardown(rec: AppliedRecord, o: TeardownObservation): Step[]
   if (rec.dummy?.created && o.links.has(rec.dummy.name)) lines.push(`link del ${rec.dummy.name}`);
   const br = o.links.get(net.bridge);
   if (br && rec.createdBridge) lines.push(`link del ${net.bridge}`);
-  else if (br?.addresses.includes(rec.address)) lines.push(`addr del ${rec.address} dev ${net.bridge}`);
+  else if (rec.address && br?.addresses.includes(rec.address)) lines.push(`addr del ${rec.address} dev ${net.bridge}`);
   if (lines.length) steps.push({ kind: 'ip-batch', why: `remove links of ${net.name}`, lines });
   for (const path of [rec.dnsmasq.conf, rec.dnsmasq.hosts, rec.dnsmasq.pid]) {
     steps.push({ kind: 'remove-file', why: 'dnsmasq runtime file', path });

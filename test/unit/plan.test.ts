@@ -106,6 +106,14 @@ describe('planner', () => {
     }
   });
 
+  it('a dummy we created under an old name (renamed or disabled) is deleted', () => {
+    const o = healthy();
+    o.links.set('old-nic', { name: 'old-nic', kind: 'dummy', mac: net.mac, up: true, master: 'virbr10', addresses: [] });
+    const [batch] = planNetwork({ ...desired, staleDummy: 'old-nic' }, o);
+    expect(batch).toMatchObject({ kind: 'ip-batch', lines: ['link del old-nic'] });
+    expect(planNetwork({ ...desired, staleDummy: 'gone-nic' }, healthy())).toEqual([]);
+  });
+
   it('a non-bridge link with our name is a conflict, not silently reused', () => {
     const o = healthy();
     o.links.set('virbr10', { ...bridge, kind: 'veth' });
