@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../apply/atomic-write.js';
 import { withLock } from '../apply/lock.js';
 import type { DomainRecord } from '../model/types.js';
+import { markStopped } from './domain-record.js';
 import type { OurNetwork } from './network-cache.js';
 
 /**
@@ -30,10 +31,6 @@ export function withTaps(rec: DomainRecord, taps: Map<string, string | null>, no
   return { ...rec, nics, running: true, updated: now.toISOString() };
 }
 
-export function stopped(rec: DomainRecord, now: Date): DomainRecord {
-  return { ...rec, nics: rec.nics.map(({ tap: _tap, ...n }) => n), running: false, updated: now.toISOString() };
-}
-
 /** The action taken, or null when the full path must handle the event. */
 export async function fastRecordEvent(op: string, xml: string, file: string, runDir: string, networks: OurNetwork[]): Promise<string | null> {
   const starting = op === 'start' || op === 'started';
@@ -43,7 +40,7 @@ export async function fastRecordEvent(op: string, xml: string, file: string, run
   if (op === 'release' && networks.some((n) => n.downWhenIdle && rec.nics.some((x) => x.bridge === n.bridge))) return null;
   await withLock(runDir, async () => {
     const current = JSON.parse(readFileSync(file, 'utf8')) as DomainRecord;
-    const next = starting ? withTaps(current, interfaceTaps(xml), new Date()) : stopped(current, new Date());
+    const next = starting ? withTaps(current, interfaceTaps(xml), new Date()) : markStopped(current, new Date());
     writeFileAtomic(file, `${JSON.stringify(next, null, 2)}\n`, 0o644);
   });
   return starting ? 'recorded taps' : 'recorded stop';

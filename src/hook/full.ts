@@ -4,11 +4,12 @@ import { makeContext } from '../engine/context.js';
 import type { HookEngine, HookEvent, HookOutcome } from './outcome.js';
 import type { OurNetwork } from './network-cache.js';
 import type { HookPaths } from './paths.js';
+import { safeLogger } from './safe-log.js';
 
 /**
  * The hook's slow path, loaded only for VMs/networks on our bridges: a real Context and the
  * engine. The engine's own log goes to <logDir>/engine.log, not stderr: a failing hook's stderr
- * is the one line libvirt shows the user.
+ * is the one line libvirt shows the user. A log that cannot be written is dropped (safe-log.ts).
  */
 export async function runFull(
   kind: 'qemu' | 'network',
@@ -18,10 +19,12 @@ export async function runFull(
   networks: OurNetwork[],
   engine?: HookEngine,
 ): Promise<HookOutcome> {
-  const log = pino(
-    { level: 'info', base: { pid: process.pid, hook: kind } },
-    pino.destination({ dest: join(paths.logDir, 'engine.log'), mkdir: true, append: true, sync: true }),
-  );
+  const log = safeLogger(() => {
+    const dest = pino.destination({ dest: join(paths.logDir, 'engine.log'), mkdir: true, append: true, sync: true });
+    // a failed write (ENOSPC, EIO) is emitted as 'error': unheard, that would throw
+    dest.on('error', () => {});
+    return pino({ level: 'info', base: { pid: process.pid, hook: kind } }, dest);
+  });
   const ctx = makeContext({ config: paths.configPath, stateDir: paths.stateDir ?? undefined, log, env: {} });
   const deps = { ctx, engine: engine ?? (await import('../engine/index.js')), networks };
   if (kind === 'qemu') {

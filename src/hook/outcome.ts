@@ -1,11 +1,15 @@
 import type { Context } from '../engine/context.js';
-import type { NetworkChange, UpOptions } from '../engine/index.js';
+import type { DownOptions, NetworkChange, UpOptions } from '../engine/index.js';
 import type { OurNetwork } from './network-cache.js';
+import type { HookEvent } from './prefilter.js';
+
+export type { HookEvent };
 
 /** The engine calls a hook makes; injected so tests can use a fake. */
 export interface HookEngine {
   up(ctx: Context, opts: UpOptions): Promise<NetworkChange[]>;
-  down(ctx: Context, opts: { networks?: string[]; reason?: string }): Promise<NetworkChange[]>;
+  /** Hooks pass onlyIfIdle: the engine judges idleness under its lock. */
+  down(ctx: Context, opts: DownOptions): Promise<NetworkChange[]>;
 }
 
 export interface HookDeps {
@@ -16,13 +20,6 @@ export interface HookDeps {
   now?: () => Date;
 }
 
-/** libvirt's argv after the program name: object operation sub-operation extra. */
-export interface HookEvent {
-  object: string;
-  op: string;
-  sub: string;
-  extra: string;
-}
 
 export interface HookOutcome {
   /** Exit status for libvirt. Non-zero only where it must stop something (and never on reconnect). */

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { domainFileName } from '../model/file-names.js';
 import { scanInterfaces, scanNetworkBridge } from '../libvirt/scan.js';
 import { bridgeOfLibvirtNetwork, readLibvirtNetworks } from './libvirt-networks-read.js';
 import { appendHookRecord } from './log-record.js';
@@ -20,6 +21,7 @@ import { readStdinSync } from './stdin.js';
  */
 export type HookKind = 'qemu' | 'network';
 
+/** libvirt's argv after the program name: object operation sub-operation extra. */
 export interface HookEvent {
   object: string;
   op: string;
@@ -32,9 +34,8 @@ export function hookEvent(argv: string[]): HookEvent {
   return { object, op, sub, extra };
 }
 
-/** Same encoding as engine/domains.ts domainFileName (kept in step by a unit test). */
 export function domainRecordFile(libDir: string, vm: string): string {
-  return join(libDir, 'domains', `${encodeURIComponent(vm).replace(/\./g, '%2E')}.json`);
+  return join(libDir, 'domains', domainFileName(vm));
 }
 
 /** Our networks a domain's interfaces name (by bridge, or by a libvirt network wrapping one), by regex. */

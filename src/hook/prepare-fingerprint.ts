@@ -1,5 +1,8 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+// already in the prefilter bundle (fast-record.ts), and node:fs only
+import { writeFileAtomic } from '../apply/atomic-write.js';
+import { domainFileName } from '../model/file-names.js';
 
 /**
  * Lets a repeated `prepare` of an unchanged VM skip the engine (whose observe step spawns
@@ -12,6 +15,8 @@ import { join } from 'node:path';
  *    its dnsmasq hostsfile (any other VM's reservation change rewrites it),
  *  - the bridge exists and the recorded dnsmasq pid is a live dnsmasq.
  * Firewall rules are not re-checked here: restoring them after a flush is the listener's job.
+ * The config and leases.d keys are taken BEFORE the engine loads them (configInputs): an edit
+ * that lands between that load and the write of the fingerprint must not be recorded as applied.
  */
 export interface FingerprintPaths {
   runDir: string;
@@ -37,7 +42,7 @@ function statKey(path: string): string {
 }
 
 export function fingerprintFile(runDir: string, vm: string): string {
-  return join(runDir, 'hook-prepared', `${encodeURIComponent(vm).replace(/\./g, '%2E')}.json`);
+  return join(runDir, 'hook-prepared', domainFileName(vm));
 }
 
 /** The XML itself, not a hash: loading node:crypto costs the hook's fast path ~3 ms. */
@@ -72,10 +77,21 @@ function hostsFileOf(runDir: string, net: string): string {
   return appliedRecord(runDir, net)?.dnsmasq?.hosts ?? '';
 }
 
-export function computeFingerprint(p: FingerprintPaths, xml: string, networks: string[]): PrepareFingerprint {
+/** What the engine's config load reads: take it before calling `up`, pass it to writeFingerprint. */
+export interface ConfigInputs {
+  config: string;
+  leases: string;
+}
+
+export function configInputs(p: FingerprintPaths): ConfigInputs {
+  return { config: statKey(p.configPath), leases: leasesKey(p.leasesDir) };
+}
+
+/** `inputs`: the config keys as they were before `up` loaded them (default: now, for comparing). */
+export function computeFingerprint(p: FingerprintPaths, xml: string, networks: string[], inputs = configInputs(p)): PrepareFingerprint {
   const applied: Record<string, string> = {};
   for (const n of [...networks].sort()) applied[n] = `${statKey(appliedFile(p.runDir, n))} hosts ${statKey(hostsFileOf(p.runDir, n))}`;
-  return { xml: xmlDigest(xml), config: statKey(p.configPath), leases: leasesKey(p.leasesDir), applied };
+  return { xml: xmlDigest(xml), config: inputs.config, leases: inputs.leases, applied };
 }
 
 /** The network's bridge exists and its dnsmasq (pid from the applied record) is alive. */
@@ -92,12 +108,9 @@ export function networkAlive(runDir: string, net: string): boolean {
   }
 }
 
-export function writeFingerprint(p: FingerprintPaths, vm: string, xml: string, networks: string[]): void {
-  const file = fingerprintFile(p.runDir, vm);
-  mkdirSync(join(p.runDir, 'hook-prepared'), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(computeFingerprint(p, xml, networks))}\n`, { mode: 0o644 });
-  renameSync(tmp, file);
+/** After a successful `up`; `inputs` from configInputs() taken before it. */
+export function writeFingerprint(p: FingerprintPaths, vm: string, xml: string, networks: string[], inputs: ConfigInputs): void {
+  writeFileAtomic(fingerprintFile(p.runDir, vm), `${JSON.stringify(computeFingerprint(p, xml, networks, inputs))}\n`, 0o644);
 }
 
 export function forgetFingerprint(runDir: string, vm: string): void {

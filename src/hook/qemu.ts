@@ -4,7 +4,7 @@ import { type DomainInfo, DomainXmlError, parseDomainXml } from '../libvirt/doma
 import type { DomainRecord } from '../model/types.js';
 import { buildDomainRecord, markStopped, ourBridgesOf, runningOn } from './domain-record.js';
 import { readLibvirtNetworks } from './libvirt-networks.js';
-import { forgetFingerprint, writeFingerprint } from './prepare-fingerprint.js';
+import { configInputs, forgetFingerprint, writeFingerprint } from './prepare-fingerprint.js';
 import { changeLines, type HookDeps, type HookEvent, type HookOutcome, oneLine } from './outcome.js';
 
 interface Facts {
@@ -91,10 +91,12 @@ async function prepare(f: Facts, xml: string, deps: HookDeps, reason: string): P
   const fp = { runDir: deps.ctx.runDir, configPath: deps.ctx.configPath, leasesDir: deps.ctx.leasesDir };
   try {
     forgetFingerprint(fp.runDir, f.argvName);
+    // before `up` loads the config: a later edit then never matches the recorded keys
+    const inputs = configInputs(fp);
     const changes = await deps.engine.up(deps.ctx, { networks: f.networkNames, domain: f.record(true), reason });
     try {
       // keyed on the name libvirt passes (argv), which is what the fast path sees
-      writeFingerprint(fp, f.argvName, xml, f.networkNames);
+      writeFingerprint(fp, f.argvName, xml, f.networkNames, inputs);
     } catch {
       // only a missed shortcut next time
     }
@@ -135,12 +137,17 @@ async function recordUnderLock(deps: HookDeps, rec: DomainRecord): Promise<void>
   await withLock(deps.ctx.runDir, async () => writeDomainRecord(deps.ctx, rec));
 }
 
-/** Networks with down_when_idle that no other running VM uses any more. */
+/**
+ * Networks with down_when_idle that no other running VM uses any more. The read here is only a
+ * cheap pre-filter outside the lock; whether a network is idle is decided by the engine under
+ * the lock (onlyIfIdle), since a VM may be starting on it meanwhile.
+ */
 async function downIfIdle(prev: DomainRecord, deps: HookDeps, reason: string): Promise<string[]> {
   const records = readDomainRecords(deps.ctx);
   const idle = deps.networks.filter(
     (n) => n.downWhenIdle && prev.nics.some((x) => x.bridge === n.bridge) && runningOn(records, n.bridge, prev.vm).length === 0,
   );
   if (idle.length === 0) return [];
-  return changeLines(await deps.engine.down(deps.ctx, { networks: idle.map((n) => n.name), reason: `${reason}: last VM left` }));
+  const changes = await deps.engine.down(deps.ctx, { networks: idle.map((n) => n.name), reason: `${reason}: last VM left`, onlyIfIdle: true });
+  return changeLines(changes);
 }

@@ -1,17 +1,20 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseHookArgs } from '../../src/commands/hook.js';
 import { makeContext } from '../../src/engine/context.js';
 import { domainFileName } from '../../src/engine/domains.js';
-import type { NetworkChange, UpOptions } from '../../src/engine/index.js';
+import type { Context } from '../../src/engine/context.js';
+import type { DownOptions, NetworkChange, UpOptions } from '../../src/engine/index.js';
 import { ConfigError } from '../../src/errors.js';
 import { runHook } from '../../src/hook/main.js';
 import type { HookEngine } from '../../src/hook/outcome.js';
 import { hookPaths } from '../../src/hook/paths.js';
 import { domainRecordFile, prefilter } from '../../src/hook/prefilter.js';
+import { computeFingerprint, fingerprintFile } from '../../src/hook/prepare-fingerprint.js';
 import { silentLogger } from '../../src/log.js';
+import { domainFileName as sharedDomainFileName } from '../../src/model/file-names.js';
 import type { DomainRecord } from '../../src/model/types.js';
 
 const FIX = join(import.meta.dirname, '../fixtures/libvirt');
@@ -19,11 +22,14 @@ const fixture = (name: string) => readFileSync(join(FIX, `${name}.xml`), 'utf8')
 
 /** Records every engine call; never touches the system. */
 class FakeEngine implements HookEngine {
-  calls: { fn: 'up' | 'down'; opts: UpOptions }[] = [];
+  calls: { fn: 'up' | 'down'; opts: UpOptions & DownOptions }[] = [];
   fail: Error | null = null;
   failOnce = false;
-  async up(_ctx: unknown, opts: UpOptions): Promise<NetworkChange[]> {
+  /** Runs inside up, as if after the engine loaded the config. */
+  during: ((ctx: Context) => void) | null = null;
+  async up(ctx: Context, opts: UpOptions): Promise<NetworkChange[]> {
     this.calls.push({ fn: 'up', opts });
+    this.during?.(ctx);
     if (this.fail) {
       const e = this.fail;
       if (this.failOnce) this.fail = null;
@@ -31,7 +37,7 @@ class FakeEngine implements HookEngine {
     }
     return (opts.networks ?? []).map((network) => ({ network, actions: ['reservations: write hosts'] }));
   }
-  async down(_ctx: unknown, opts: { networks?: string[] }): Promise<NetworkChange[]> {
+  async down(_ctx: Context, opts: DownOptions): Promise<NetworkChange[]> {
     this.calls.push({ fn: 'down', opts });
     return (opts.networks ?? []).map((network) => ({ network, actions: ['removed'] }));
   }
@@ -163,6 +169,42 @@ describe('qemu hook', () => {
     const vm2 = lab(fixture('qemu-bridge-release'), '52:54:00:aa:bb:02').replace('<name>lv-vm1</name>', '<name>vm2</name>');
     await qemu(['vm2', 'release', 'end', '-'], vm2);
     expect(engine.calls.filter((c) => c.fn === 'down').map((c) => c.opts.networks)).toEqual([['lab']]);
+    // the read above is only a pre-filter: the engine re-checks idleness under its lock
+    expect(engine.calls.filter((c) => c.fn === 'down').map((c) => c.opts.onlyIfIdle)).toEqual([true]);
+  });
+
+  it('an unwritable engine log never fails a VM start (full disk; log dir not creatable)', async () => {
+    engine.during = (ctx) => {
+      ctx.log.info({ x: 1 }, 'engine says something');
+      ctx.log.error('and something else');
+    };
+    mkdirSync(join(dir, 'state/log'), { recursive: true });
+    symlinkSync('/dev/full', join(dir, 'state/log/engine.log')); // every write fails with ENOSPC
+    expect(await qemu(['lv-vm1', 'prepare', 'begin', '-'], fixture('qemu-bridge-prepare'))).toBe(0);
+    expect(errors).toEqual([]);
+    expect(logLines()[0]).toMatchObject({ action: 'up', exit: 0 });
+    rmSync(join(dir, 'state/log'), { recursive: true });
+    writeFileSync(join(dir, 'state/log'), ''); // a file where the log directory should be
+    expect(await qemu(['lv-vm1', 'prepare', 'begin', '-'], fixture('qemu-bridge-prepare'))).toBe(0);
+    expect(errors).toEqual([]);
+    expect(engine.calls.map((c) => c.fn)).toEqual(['up', 'up']);
+  });
+
+  it('a config edit while up runs is never recorded in the prepare fingerprint as applied', async () => {
+    const fp = { runDir: join(dir, 'state/run'), configPath: join(dir, 'config.toml'), leasesDir: join(dir, 'leases.d') };
+    const stored = () => JSON.parse(readFileSync(fingerprintFile(fp.runDir, 'lv-vm1'), 'utf8'));
+    const xml = fixture('qemu-bridge-prepare');
+    await qemu(['lv-vm1', 'prepare', 'begin', '-'], xml);
+    expect(stored()).toEqual(computeFingerprint(fp, xml, ['natnet']));
+    engine.during = () => {
+      writeFileSync(join(dir, 'config.toml'), `${CONFIG}\n# edited after the engine loaded it\n`);
+      mkdirSync(fp.leasesDir, { recursive: true });
+      writeFileSync(join(fp.leasesDir, 'lv-vm1.toml'), 'vm = "lv-vm1"\nip = "192.168.100.9"\n');
+    };
+    await qemu(['lv-vm1', 'prepare', 'begin', '-'], xml);
+    const now = computeFingerprint(fp, xml, ['natnet']);
+    expect(stored().config).not.toBe(now.config);
+    expect(stored().leases).not.toBe(now.leases);
   });
 
   it('reconnect never fails: retries without the VM record, then gives up with exit 0', async () => {
@@ -256,6 +298,7 @@ describe('hook paths and the bridge cache', () => {
   it('the fast path finds domain records where the engine writes them, for any VM name', () => {
     for (const vm of ['a', 'web "multi" ü', '../x', 'a.b', `${'n'.repeat(220)} %2E`]) {
       expect(domainRecordFile('/l', vm)).toBe(join('/l/domains', domainFileName(vm)));
+      expect(domainFileName(vm)).toBe(sharedDomainFileName(vm));
     }
   });
 
@@ -292,7 +335,8 @@ describe('hook paths and the bridge cache', () => {
 
 describe('fast record updates (start/started/stopped/release of a recorded VM)', () => {
   it('taps by MAC from the started XML, running flag; a down_when_idle network still goes to the engine', async () => {
-    const { interfaceTaps, withTaps, stopped } = await import('../../src/hook/fast-record.js');
+    const { interfaceTaps, withTaps } = await import('../../src/hook/fast-record.js');
+    const { markStopped } = await import('../../src/hook/domain-record.js');
     const taps = interfaceTaps(fixture('qemu-multi-started'));
     expect([...taps]).toEqual([
       ['52:54:00:aa:bb:11', 'vnet3'],
@@ -313,7 +357,7 @@ describe('fast record updates (start/started/stopped/release of a recorded VM)',
     const up = withTaps(rec, taps, now);
     expect(up.nics.map((n) => n.tap)).toEqual(['vnet3', 'vnet5']);
     expect([up.running, up.metadataLeases, up.updated]).toEqual([true, rec.metadataLeases, now.toISOString()]);
-    expect(stopped(up, now).nics).toEqual(rec.nics.map(({ tap: _t, ...n }) => n));
+    expect(markStopped(up, now).nics).toEqual(rec.nics.map(({ tap: _t, ...n }) => n));
 
     // through the hook: the engine wrote the record at prepare (the fake does not: write it here)
     mkdirSync(join(dir, 'state/lib/domains'), { recursive: true });

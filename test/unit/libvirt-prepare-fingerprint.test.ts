@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { computeFingerprint, networkAlive, prepareUnchanged, writeFingerprint, xmlDigest } from '../../src/hook/prepare-fingerprint.js';
+import { computeFingerprint, configInputs, networkAlive, prepareUnchanged, writeFingerprint, xmlDigest } from '../../src/hook/prepare-fingerprint.js';
 
 const FIX = join(import.meta.dirname, '../fixtures/libvirt');
 const prepareXml = readFileSync(join(FIX, 'qemu-bridge-prepare.xml'), 'utf8');
@@ -43,8 +43,18 @@ describe('prepare fingerprint (skip the engine for an unchanged VM)', () => {
     expect(again()).not.toBe(afterApplied);
   });
 
+  it('records the config keys taken before up, not those at write time', () => {
+    const before = configInputs(p);
+    writeFileSync(p.configPath, '# edited while up ran\n');
+    writeFingerprint(p, 'lv-vm1', prepareXml, ['natnet'], before);
+    const stored = JSON.parse(readFileSync(join(p.runDir, 'hook-prepared/lv-vm1.json'), 'utf8'));
+    expect(stored.config).toBe(before.config);
+    expect(stored).not.toEqual(computeFingerprint(p, prepareXml, ['natnet']));
+  });
+
   it('never skips when the network is not verifiably alive (no bridge, no live dnsmasq)', () => {
-    writeFingerprint(p, 'lv-vm1', prepareXml, ['natnet']);
+    writeFingerprint(p, 'lv-vm1', prepareXml, ['natnet'], configInputs(p));
+    expect(readdirSync(join(p.runDir, 'hook-prepared'))).toEqual(['lv-vm1.json']); // written atomically, no temp left
     expect(networkAlive(p.runDir, 'natnet')).toBe(false);
     expect(prepareUnchanged(p, 'lv-vm1', prepareXml, ['natnet'])).toBe(false);
     // a live process that is not dnsmasq does not count either
