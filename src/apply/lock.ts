@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { LockError } from '../errors.js';
 import { pidAlive } from '../observe/procfs.js';
@@ -14,34 +14,58 @@ function holderOf(path: string): number | null {
   }
 }
 
+/** Create `path` holding our pid, or return false when it exists. */
+function createExclusive(path: string): boolean {
+  try {
+    const fd = openSync(path, 'wx', 0o644);
+    writeSync(fd, String(process.pid));
+    closeSync(fd);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    return false;
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Removes the lock of a dead holder. Take-overs are serialised by a second exclusive file, so
+ * only one waiter at a time looks, and it removes the lock only while it still names the dead
+ * pid: a live holder's lock is never touched, and nothing is ever put back.
+ */
+function breakDeadLock(path: string, dead: number): void {
+  const breaker = `${path}.break`;
+  if (!createExclusive(breaker)) {
+    const other = holderOf(breaker);
+    if (other !== null && !pidAlive(other)) unlinkQuietly(breaker);
+    return;
+  }
+  try {
+    if (holderOf(path) === dead) unlinkQuietly(path);
+  } finally {
+    unlinkQuietly(breaker);
+  }
+}
+
 /**
  * One host-wide lock for every engine run (hooks, CLI, listener), so concurrent VM starts
- * serialise. O_EXCL lock file holding the owner's pid; a lock whose owner died is taken
- * over by renaming it away first, so two waiters cannot both steal it.
+ * serialise: an O_EXCL lock file holding the owner's pid.
  */
 export async function withLock<T>(runDir: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
   mkdirSync(runDir, { recursive: true, mode: 0o755 });
   const path = join(runDir, 'lock');
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const fd = openSync(path, 'wx', 0o644);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
+  while (!createExclusive(path)) {
     const holder = holderOf(path);
     if (holder !== null && !pidAlive(holder)) {
-      const stale = `${path}.stale.${process.pid}`;
-      try {
-        renameSync(path, stale);
-        if (holderOf(stale) === holder) unlinkSync(stale);
-        else renameSync(stale, path); // someone else's fresh lock: put it back
-      } catch {
-        // another waiter moved it first
-      }
+      breakDeadLock(path, holder);
       continue;
     }
     if (Date.now() > deadline) {
@@ -52,10 +76,6 @@ export async function withLock<T>(runDir: string, fn: () => Promise<T>, timeoutM
   try {
     return await fn();
   } finally {
-    try {
-      unlinkSync(path);
-    } catch {
-      // already gone
-    }
+    unlinkQuietly(path);
   }
 }
