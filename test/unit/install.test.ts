@@ -10,6 +10,7 @@ import { NatnetError } from '../../src/errors.js';
 import { unmanagedInterfaces } from '../../src/hook/install/plan.js';
 import { renderNmDropIn, renderShim } from '../../src/hook/install/render.js';
 import { silentLogger } from '../../src/log.js';
+import type { RunOptions, Runner } from '../../src/sys/runner.js';
 
 let root: string;
 let out: string[];
@@ -129,6 +130,39 @@ describe('natnet-hook install --root', () => {
     expect(existsSync(join(root, 'etc/sysctl.d/60-natnet-hook.conf'))).toBe(true);
     expect(out.some((l) => l.includes('60-natnet-hook.conf (changed since install)'))).toBe(true);
     expect(existsSync(hookFile('qemu'))).toBe(false);
+  });
+
+  it('uninstall stops and disables the listener service before removing its unit (through the runner, never failing)', async () => {
+    await install();
+    const seen: string[][] = [];
+    for (const [code, stderr, expected] of [
+      [0, '', ['stopped and disabled natnet-hook-listen.service']],
+      [1, 'Failed to disable unit: Access denied\n', ['warning: systemctl disable --now natnet-hook-listen.service failed (exit 1): Failed to disable unit: Access denied']],
+      [127, 'spawn systemctl ENOENT', []],
+    ] as const) {
+      const runner: Runner = {
+        dryRun: false,
+        planned: [],
+        async run(argv: string[], o: RunOptions = {}) {
+          seen.push(argv);
+          expect(o.allowFailure).toBe(true);
+          return { argv, code, stdout: '', stderr, ms: 0 };
+        },
+      };
+      const c = makeContext({ config: join(root, 'etc/natnet-hook/config.toml'), stateDir: join(root, 'state'), log: silentLogger(), env: {}, runner });
+      out = [];
+      seen.length = 0;
+      await uninstall({ stopListener: true }, c);
+      expect(out.filter((l) => l.includes('natnet-hook-listen.service') && !l.startsWith('removed'))).toEqual(expected);
+      expect(seen[0]).toEqual(['systemctl', 'disable', '--now', 'natnet-hook-listen.service']);
+      expect(seen.slice(1)).toEqual(code === 127 ? [] : [['systemctl', 'daemon-reload']]);
+      expect(existsSync(join(root, 'etc/systemd/system/natnet-hook-listen.service'))).toBe(false);
+      await install();
+    }
+    // under --root (packaging, tests) nothing is stopped by default
+    out = [];
+    await uninstall();
+    expect(out.some((l) => l.includes('disable'))).toBe(false);
   });
 
   it('uninstall without an install says so and changes nothing', async () => {
