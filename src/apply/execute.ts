@@ -51,7 +51,7 @@ async function run(ctx: Context, step: Step): Promise<StepOutcome> {
       if (!ctx.dryRun) writeFileSync('/proc/sys/net/ipv4/ip_forward', '1\n');
       return {};
     case 'firewall':
-      await runner.run(step.argv, { input: step.input });
+      await runner.run(step.argv, { input: step.input, allowFailure: step.tolerateFailure });
       return {};
     case 'write-file':
       if (!ctx.dryRun) writeFileAtomic(step.path, step.content, step.mode);

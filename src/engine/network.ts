@@ -5,10 +5,10 @@ import { NatnetError } from '../errors.js';
 import type { AppliedRecord } from '../model/applied.js';
 import type { Network } from '../model/types.js';
 import { PlanConflict, planNetwork } from '../plan/plan-network.js';
-import { planTeardown } from '../plan/plan-teardown.js';
+import { planIptablesNftLeftovers, planTeardown } from '../plan/plan-teardown.js';
 import { reservationsFor } from '../plan/reservations.js';
 import { describeStep, type Step } from '../plan/steps.js';
-import { emptyChains, emptyTables, JUMP_CHAINS } from '../observe/iptables.js';
+import { JUMP_CHAINS } from '../render/iptables.js';
 import { observeIpChains } from '../observe/nft.js';
 import { firstUnsearchableDir } from '../observe/searchable.js';
 import { renderHostsfile } from '../render/dnsmasq.js';
@@ -135,13 +135,8 @@ export async function teardownRecord(ctx: Context, host: HostObserver, rec: Appl
   }
   host.invalidate();
   if (rec.backend === 'iptables' && rec.iptablesVariant === 'nft') {
-    const dump = await host.iptables('nft');
-    const leftovers: [string, string[]][] = [
-      ...emptyTables(dump, rec.iptablesTablesCreated ?? []).map((t): [string, string[]] => [`table ${t}`, ['nft', 'delete', 'table', 'ip', t]]),
-      ...emptyChains(dump, rec.iptablesChainsCreated ?? []).map((c): [string, string[]] => [`chain ${c}`, ['nft', 'delete', 'chain', 'ip', ...c.split(' ')]]),
-    ];
-    for (const [what, argv] of leftovers) {
-      const step: Step = { kind: 'firewall', why: `remove empty iptables-nft ${what} that up created`, argv, input: '' };
+    const [dump, existing] = await Promise.all([host.iptables('nft'), observeIpChains(ctx.runner)]);
+    for (const step of planIptablesNftLeftovers(rec, dump, existing)) {
       await executeStep(ctx, step);
       actions.push(describeStep(step));
     }

@@ -80,5 +80,3 @@ export function emptyChains(dump: IptablesDump, candidates: string[]): string[] 
   });
 }
 
-/** Built-in chains our jumps start from, as "table CHAIN". */
-export const JUMP_CHAINS = ['nat POSTROUTING', 'filter FORWARD', 'filter INPUT'];

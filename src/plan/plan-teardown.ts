@@ -1,5 +1,5 @@
 import type { AppliedRecord } from '../model/applied.js';
-import type { IptablesDump } from '../observe/iptables.js';
+import { emptyChains, emptyTables, type IptablesDump } from '../observe/iptables.js';
 import type { LinkState } from '../observe/links.js';
 import { renderIptablesRemoval } from '../render/iptables.js';
 import { iptablesChains } from '../render/names.js';
@@ -53,4 +53,31 @@ export function planTeardown(rec: AppliedRecord, o: TeardownObservation): Step[]
     steps.push({ kind: 'remove-file', why: 'dnsmasq runtime file', path });
   }
   return steps;
+}
+
+/**
+ * iptables-nft creates the `ip nat`/`ip filter` tables and built-in chains it needs; what our
+ * first up created is removed again once nothing is in it, so the ruleset ends as it began.
+ * Emptiness comes from iptables-save (rules, policies); existence from nft itself, because
+ * iptables-nft-save also prints built-in chains that do not exist. Pure.
+ */
+export function planIptablesNftLeftovers(
+  rec: AppliedRecord,
+  dump: IptablesDump,
+  existing: { tables: Set<string>; chains: Set<string> },
+): Step[] {
+  const tables = emptyTables(dump, rec.iptablesTablesCreated ?? []).filter((t) => existing.tables.has(t));
+  const chains = emptyChains(dump, rec.iptablesChainsCreated ?? []).filter((c) => existing.chains.has(c) && !tables.includes(c.split(' ')[0]));
+  const step = (what: string, argv: string[]): Step => ({
+    kind: 'firewall',
+    why: `remove empty iptables-nft ${what} that up created`,
+    argv,
+    input: '',
+    // someone (firewalld) may remove it first; that is no reason for down to fail
+    tolerateFailure: true,
+  });
+  return [
+    ...tables.map((t) => step(`table ${t}`, ['nft', 'delete', 'table', 'ip', t])),
+    ...chains.map((c) => step(`chain ${c}`, ['nft', 'delete', 'chain', 'ip', ...c.split(' ')])),
+  ];
 }

@@ -3,7 +3,7 @@ export type Step =
   | { kind: 'ip-batch'; why: string; lines: string[] }
   | { kind: 'dummy-create'; why: string; name: string; mac: string; bridge: string }
   | { kind: 'forwarding'; why: string }
-  | { kind: 'firewall'; why: string; argv: string[]; input: string }
+  | { kind: 'firewall'; why: string; argv: string[]; input: string; tolerateFailure?: boolean }
   | { kind: 'write-file'; why: string; path: string; content: string; mode: number }
   | { kind: 'dnsmasq-stop'; why: string; pid: number }
   | { kind: 'dnsmasq-start'; why: string; conf: string; pidFile: string }

@@ -2,7 +2,7 @@ import type { Network } from '../model/types.js';
 import { iptablesChains } from './names.js';
 
 /** Built-in chain → our chain, one jump each, inserted at the top. */
-export function iptablesJumps(net: Network): { table: 'nat' | 'filter'; from: string; to: string }[] {
+export function iptablesJumps(net: Pick<Network, 'bridge'>): { table: 'nat' | 'filter'; from: string; to: string }[] {
   const c = iptablesChains(net);
   return [
     { table: 'nat', from: 'POSTROUTING', to: c.post },
@@ -84,3 +84,6 @@ export function renderIptablesRemoval(net: Network, presentJumps: { table: strin
   }
   return `${lines.join('\n')}\n`;
 }
+
+/** Built-in chains our jumps start from, as "table CHAIN" (the same for every network). */
+export const JUMP_CHAINS = iptablesJumps({ bridge: '' }).map((j) => `${j.table} ${j.from}`);
