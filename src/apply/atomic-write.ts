@@ -2,7 +2,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writ
 import { basename, dirname, join } from 'node:path';
 
 /**
- * Write a file atomically: temp file in the same directory, fsync, rename.
+ * Write a file atomically: temp file in the same directory, fsync, rename, fsync of the directory.
  * Readers see the old or the new content, never a torn one. The temp name starts
  * with "." and ends in ".tmp" so directory scanners (leases.d) can skip it.
  */
@@ -25,6 +25,21 @@ export function writeFileAtomic(path: string, content: string, mode = 0o644): vo
   } catch (e) {
     unlinkSync(tmp);
     throw e;
+  }
+  syncDirectory(dir);
+}
+
+/** Makes the rename itself durable. Some file systems refuse fsync on a directory: not fatal. */
+function syncDirectory(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // the content is written; only the rename's durability is at stake
   }
 }
 

@@ -75,21 +75,29 @@ async function run(ctx: Context, step: Step): Promise<StepOutcome> {
       }
       await waitFor(() => !pidAlive(step.pid), 1000);
       return {};
-    case 'dnsmasq-start': {
-      if (!ctx.dryRun && existsSync(step.pidFile)) unlinkSync(step.pidFile);
-      // dnsmasq forks; its parent exits only after the child has bound its sockets
-      await runner.run(['dnsmasq', `--conf-file=${step.conf}`]);
-      if (!ctx.dryRun) {
-        const ok = await waitFor(() => {
-          const pid = readPidFile(step.pidFile);
-          return pid !== null && isOurDnsmasq(pid, step.conf);
-        }, 3000);
-        if (!ok) throw new NatnetError(`dnsmasq --conf-file=${step.conf} did not write ${step.pidFile}`);
+    case 'dnsmasq-start':
+      await startDnsmasq(ctx, step.conf, step.pidFile);
+      return {};
+    case 'dnsmasq-reload':
+      if (ctx.dryRun) return {};
+      try {
+        process.kill(step.pid, 'SIGHUP');
+      } catch {
+        // it died since we looked: a fresh start reads the new hostsfile anyway
+        await startDnsmasq(ctx, step.conf, step.pidFile);
       }
       return {};
-    }
-    case 'dnsmasq-reload':
-      if (!ctx.dryRun) process.kill(step.pid, 'SIGHUP');
-      return {};
   }
+}
+
+async function startDnsmasq(ctx: Context, conf: string, pidFile: string): Promise<void> {
+  if (!ctx.dryRun && existsSync(pidFile)) unlinkSync(pidFile);
+  // dnsmasq forks; its parent exits only after the child has bound its sockets
+  await ctx.runner.run(['dnsmasq', `--conf-file=${conf}`]);
+  if (ctx.dryRun) return;
+  const ok = await waitFor(() => {
+    const pid = readPidFile(pidFile);
+    return pid !== null && isOurDnsmasq(pid, conf);
+  }, 3000);
+  if (!ok) throw new NatnetError(`dnsmasq --conf-file=${conf} did not write ${pidFile}`);
 }

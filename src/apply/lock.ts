@@ -79,3 +79,8 @@ export async function withLock<T>(runDir: string, fn: () => Promise<T>, timeoutM
     unlinkQuietly(path);
   }
 }
+
+/** The engine's lock for a context; a dry run changes nothing, so it neither locks nor creates the run dir. */
+export function withEngineLock<T>(ctx: { runDir: string; dryRun: boolean }, fn: () => Promise<T>): Promise<T> {
+  return ctx.dryRun ? fn() : withLock(ctx.runDir, fn);
+}

@@ -1,4 +1,4 @@
-import { withLock } from '../apply/lock.js';
+import { withEngineLock } from '../apply/lock.js';
 import { loadConfig } from '../config/load.js';
 import type { Context } from '../engine/context.js';
 import { readDomainRecord, removeDomainRecord } from '../engine/domains.js';
@@ -11,7 +11,7 @@ import { UsageError } from '../errors.js';
  * reservation goes away. leases.d files are not touched (that is `lease rm`).
  */
 export async function runForget(ctx: Context, vm: string): Promise<void> {
-  await withLock(ctx.runDir, async () => {
+  await withEngineLock(ctx, async () => {
     const rec = readDomainRecord(ctx, vm);
     if (!rec) throw new UsageError(`no record of VM ${JSON.stringify(vm)} (the hooks have not seen it)`);
     if (rec.running) ctx.log.warn({ vm }, 'the VM was last seen running; its next start records it again');

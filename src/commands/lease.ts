@@ -1,12 +1,12 @@
 import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../apply/atomic-write.js';
-import { withLock } from '../apply/lock.js';
+import { withEngineLock } from '../apply/lock.js';
 import { leaseFiles, loadConfig } from '../config/load.js';
 import { normaliseLease } from '../config/lease.js';
 import { Problems } from '../config/problems.js';
 import { networkOfIp } from '../config/validate.js';
-import { domainFileName } from '../engine/domains.js';
+import { encodeFileStem } from '../model/file-names.js';
 import type { Context } from '../engine/context.js';
 import { appliedNetworks, upLocked, validateBeforeFirstLock } from '../engine/index.js';
 import { ConfigError, UsageError } from '../errors.js';
@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 
 /** leases.d/<vm>.toml; the name is encoded so any libvirt VM name is a safe file name. */
 export function leaseFileFor(ctx: Context, vm: string): string {
-  return join(ctx.leasesDir, domainFileName(vm).replace(/\.json$/, '.toml'));
+  return join(ctx.leasesDir, `${encodeFileStem(vm)}.toml`);
 }
 
 /** Re-apply live to networks that are up (hostsfile + SIGHUP); networks that are down stay down. */
@@ -29,7 +29,8 @@ async function applyLive(ctx: Context, config: ReturnType<typeof loadConfig>, le
 }
 
 export async function runLeaseAdd(ctx: Context, vm: string, ip: string, o: { mac?: string[]; hostname?: string }): Promise<void> {
-  const file = leaseFileFor(ctx, vm);
+  // replaces the VM's existing file, also a hand-written one under another name
+  const file = findLeaseFile(ctx, vm) ?? leaseFileFor(ctx, vm);
   const raw: Record<string, unknown> = { vm, ip };
   if (o.mac?.length) raw.mac = o.mac;
   if (o.hostname !== undefined) raw.hostname = o.hostname;
@@ -38,24 +39,46 @@ export async function runLeaseAdd(ctx: Context, vm: string, ip: string, o: { mac
   if (!lease) throw new ConfigError(p.list);
   lease.source = { file, field: '' };
   validateBeforeFirstLock(ctx, { leaseFileOverride: { file, leases: [lease] } });
-  await withLock(ctx.runDir, async () => {
+  await withEngineLock(ctx, async () => {
     // validated against everything else BEFORE anything is written
     const config = loadConfig(ctx, { leaseFileOverride: { file, leases: [lease] } });
+    const replaced = readLeaseFile(file);
     if (!ctx.dryRun) writeFileAtomic(file, renderLeaseFile(lease), 0o644);
-    await applyLive(ctx, config, lease);
+    // the network the VM's old address was in (another one if it moved) and the new one
+    for (const l of [...replaced, lease]) await applyLive(ctx, config, l);
   });
   process.stdout.write(`${vm}: ${ip}${lease.macs.length ? ` (${lease.macs.join(', ')})` : ''} reserved in ${file}\n`);
 }
 
+function readLeaseFile(file: string): Lease[] {
+  try {
+    return parseLeaseFile(readFileSync(file, 'utf8'), new Problems(file));
+  } catch {
+    return [];
+  }
+}
+
+/** The file `lease add` writes for the VM, or a hand-written one whose leases are all this VM's. */
+function findLeaseFile(ctx: Context, vm: string): string | null {
+  const own = leaseFileFor(ctx, vm);
+  if (readLeaseFile(own).length) return own;
+  return (
+    leaseFiles(ctx.leasesDir).find((f) => {
+      const leases = readLeaseFile(f);
+      return leases.length > 0 && leases.every((l) => l.vm === vm);
+    }) ?? null
+  );
+}
+
 export async function runLeaseRm(ctx: Context, vm: string): Promise<void> {
-  const file = leaseFileFor(ctx, vm);
-  await withLock(ctx.runDir, async () => {
-    let old: Lease[];
-    try {
-      old = parseLeaseFile(readFileSync(file, 'utf8'), new Problems(file));
-    } catch {
-      throw new UsageError(`no lease file for VM ${JSON.stringify(vm)} (${file}); leases in config.toml are edited there`);
+  let file = leaseFileFor(ctx, vm);
+  await withEngineLock(ctx, async () => {
+    const found = findLeaseFile(ctx, vm);
+    if (!found) {
+      throw new UsageError(`no leases.d file for VM ${JSON.stringify(vm)} in ${ctx.leasesDir}; leases in config.toml are edited there`);
     }
+    file = found;
+    const old = readLeaseFile(file);
     const config = loadConfig(ctx, { leaseFileOverride: { file, leases: null } });
     if (!ctx.dryRun) unlinkSync(file);
     for (const l of old) await applyLive(ctx, config, l);

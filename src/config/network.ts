@@ -51,7 +51,7 @@ export function normaliseNetwork(raw: Raw, field: string, p: Problems): Network 
     p.add(`${field}.address`, addressText, 'expected a host address, not the network or broadcast address');
   }
 
-  let dummy: string | null = `${bridge}-nic`.slice(0, 15);
+  let dummy: string | null = `${bridge.slice(0, 11)}-nic`;
   if (raw.dummy === false) dummy = null;
   else if (typeof raw.dummy === 'string') dummy = raw.dummy;
   else if (raw.dummy !== undefined && raw.dummy !== true) p.add(`${field}.dummy`, raw.dummy, 'expected an interface name, true or false');

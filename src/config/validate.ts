@@ -1,6 +1,7 @@
 import type { ConfigProblem } from '../errors.js';
 import type { Lease, Network } from '../model/types.js';
 import { inSubnet, parseIPv4 } from '../net/ipv4.js';
+import { nftTable } from '../render/names.js';
 import { joinField } from './problems.js';
 
 export interface LeaseProblem extends ConfigProblem {
@@ -28,6 +29,8 @@ export function validateNetworks(file: string, networks: Network[]): ConfigProbl
       [`mac:${n.mac}`, 'mac', n.mac],
     ];
     if (n.dummy) claims.push([`if:${n.dummy}`, 'dummy', n.dummy]);
+    // bridge names that differ only in "-", "." or "_" would share one nft table
+    claims.push([`nft:${nftTable(n)}`, 'bridge', n.bridge]);
     if (n.outbound === n.bridge || (n.dummy && n.outbound === n.dummy)) {
       out.push({ file, field: `${field}.outbound`, value: n.outbound, expected: 'expected an uplink, not our own bridge or dummy' });
     }

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { isTempFile, writeFileAtomic } from '../apply/atomic-write.js';
+import { domainFileName } from '../model/file-names.js';
 import type { DomainRecord } from '../model/types.js';
 import type { Context } from './context.js';
 
@@ -12,10 +13,7 @@ export function domainsDir(ctx: Context): string {
   return join(ctx.libDir, 'domains');
 }
 
-/** VM names may hold any character libvirt allows; file names must be safe and reversible. */
-export function domainFileName(vm: string): string {
-  return `${encodeURIComponent(vm).replace(/\./g, '%2E')}.json`;
-}
+export { domainFileName } from '../model/file-names.js';
 
 export function readDomainRecords(ctx: Context): DomainRecord[] {
   let names: string[];

@@ -2,7 +2,7 @@
  * The one engine every caller uses (CLI, hooks, listener, selftest):
  * desired state (config) -> observed state -> plan -> apply, under one host-wide lock.
  */
-import { withLock } from '../apply/lock.js';
+import { withEngineLock } from '../apply/lock.js';
 import { existsSync, writeFileSync } from 'node:fs';
 import { type LoadOptions, loadConfig, type LoadedConfig } from '../config/load.js';
 import { UsageError } from '../errors.js';
@@ -47,7 +47,7 @@ export function selectNetworks(all: Network[], names: string[] | undefined): Net
 /** Bring networks to their desired state. Idempotent: a second run changes nothing. */
 export async function up(ctx: Context, opts: UpOptions = {}): Promise<NetworkChange[]> {
   validateBeforeFirstLock(ctx, { domain: opts.domain });
-  return withLock(ctx.runDir, async () => {
+  return withEngineLock(ctx, async () => {
     const config = loadConfig(ctx, { domain: opts.domain });
     return upLocked(ctx, config, opts);
   });
@@ -91,7 +91,7 @@ export interface DownOptions {
 
 /** Remove what `up` recorded for these networks (default: all applied). The lease database stays. */
 export async function down(ctx: Context, opts: DownOptions = {}): Promise<NetworkChange[]> {
-  return withLock(ctx.runDir, async () => {
+  return withEngineLock(ctx, async () => {
     const records = readRecords(ctx);
     let names = opts.networks?.length ? opts.networks : records.map((r) => r.network.name);
     if (opts.onlyIfIdle) {

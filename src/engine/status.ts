@@ -67,6 +67,7 @@ async function networkStatus(ctx: Context, host: HostObserver, config: LoadedCon
     if (br.mac !== net.mac) problems.push(`bridge MAC ${br.mac}, expected ${net.mac}`);
     if (!br.addresses.includes(wantAddress)) problems.push(`bridge address ${wantAddress} missing`);
     if (br.stp !== net.stp) problems.push(`STP ${br.stp ? 'on' : 'off'}, expected ${net.stp ? 'on' : 'off'}`);
+    if (br.forwardDelay !== net.forwardDelay) problems.push(`forward delay ${br.forwardDelay}s, expected ${net.forwardDelay}s`);
   }
   let dummy: NetworkStatus['dummy'] = { name: net.dummy, state: 'disabled', why: 'dummy = false in config' };
   if (net.dummy) {
@@ -75,9 +76,9 @@ async function networkStatus(ctx: Context, host: HostObserver, config: LoadedCon
     else if (!d) {
       dummy = { name: net.dummy, state: 'missing', why: null };
       problems.push(`dummy ${net.dummy} missing`);
-    } else if (d.master !== net.bridge || !d.up) {
-      dummy = { name: net.dummy, state: 'detached', why: `master ${d.master ?? 'none'}, ${d.up ? 'up' : 'down'}` };
-      problems.push(`dummy ${net.dummy} not an up port of ${net.bridge}`);
+    } else if (d.master !== net.bridge || !d.up || d.mac !== net.mac) {
+      dummy = { name: net.dummy, state: 'detached', why: `master ${d.master ?? 'none'}, ${d.up ? 'up' : 'down'}, mac ${d.mac}` };
+      problems.push(`dummy ${net.dummy} is not an up port of ${net.bridge} with MAC ${net.mac}`);
     } else dummy = { name: net.dummy, state: 'ok', why: null };
   }
   const forwarding = readIpForward();

@@ -1,5 +1,7 @@
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import type { Runner } from '../sys/runner.js';
+
+const SBIN = ['/usr/sbin', '/sbin', '/usr/bin', '/bin'];
 
 export type IptablesVariant = 'nft' | 'legacy';
 
@@ -11,16 +13,16 @@ export type IptablesVariant = 'nft' | 'legacy';
 export function detectIptablesVariant(env = process.env): IptablesVariant | null {
   const forced = env.NATNET_HOOK_IPTABLES;
   if (forced === 'nft' || forced === 'legacy') return forced;
-  for (const dir of ['/usr/sbin', '/sbin', '/usr/bin', '/bin']) {
+  for (const dir of SBIN) {
     let target: string;
     try {
       target = realpathSync(`${dir}/iptables`);
     } catch {
       continue;
     }
-    if (target.includes('legacy')) return 'legacy';
-    if (target.includes('nft')) return 'nft';
-    return 'legacy';
+    const variant: IptablesVariant = target.includes('nft') ? 'nft' : 'legacy';
+    // we call iptables-<variant>-save/-restore by name: they must exist too
+    return SBIN.some((d) => existsSync(`${d}/iptables-${variant}-restore`)) ? variant : null;
   }
   return null;
 }

@@ -112,7 +112,7 @@ function planDnsmasq(d: DesiredNetwork, o: NetworkObservation): Step[] {
     steps.push({ kind: 'dnsmasq-stop', why: 'dnsmasq config changed', pid: o.dnsmasqPid });
     steps.push({ kind: 'dnsmasq-start', why: `restart dnsmasq for ${d.net.name}`, conf: d.paths.conf, pidFile: d.paths.pid });
   } else if (hostsChanged) {
-    steps.push({ kind: 'dnsmasq-reload', why: 'reload reservations (SIGHUP)', pid: o.dnsmasqPid });
+    steps.push({ kind: 'dnsmasq-reload', why: 'reload reservations (SIGHUP)', pid: o.dnsmasqPid, conf: d.paths.conf, pidFile: d.paths.pid });
   }
   return steps;
 }

@@ -7,7 +7,7 @@ export type Step =
   | { kind: 'write-file'; why: string; path: string; content: string; mode: number }
   | { kind: 'dnsmasq-stop'; why: string; pid: number }
   | { kind: 'dnsmasq-start'; why: string; conf: string; pidFile: string }
-  | { kind: 'dnsmasq-reload'; why: string; pid: number }
+  | { kind: 'dnsmasq-reload'; why: string; pid: number; conf: string; pidFile: string }
   | { kind: 'remove-file'; why: string; path: string };
 
 export function describeStep(s: Step): string {

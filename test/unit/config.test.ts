@@ -188,3 +188,18 @@ describe('loadConfig (files on disk)', () => {
     expect(() => loadConfig(ctx, { domain: domain('192.168.100.20') })).toThrow(/expected 192\.168\.100\.10, the address .*a\.toml reserves/);
   });
 });
+
+describe('config: names that would collide', () => {
+  it('bridges that share one nft table name are refused', () => {
+    const text = `[[network]]\nname = "a"\nbridge = "br-a"\nmac = "52:54:00:00:00:01"\naddress = "10.1.0.1/24"\n[[network]]\nname = "b"\nbridge = "br.a"\nmac = "52:54:00:00:00:02"\naddress = "10.2.0.1/24"\n`;
+    const p = new Problems('f');
+    const cfg = parseMainConfig(text, p);
+    expect(validateNetworks('f', cfg.networks).map((x) => `${x.field}: ${x.expected}`).join()).toMatch(/network\[1\]\.bridge: expected a value not already used by network\[0\]/);
+  });
+  it('a 15-character bridge gets a default dummy name of its own', () => {
+    const p = new Problems('f');
+    const [n] = parseMainConfig('[[network]]\nbridge = "abcdefghijklmno"\n', p).networks;
+    expect(p.list).toEqual([]);
+    expect(n.dummy).toBe('abcdefghijk-nic');
+  });
+});
