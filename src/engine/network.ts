@@ -50,7 +50,7 @@ export async function applyNetwork(ctx: Context, host: HostObserver, config: Loa
     );
   }
   const previous = readRecords(ctx).find((r) => r.network.name === net.name) ?? null;
-  const { reservations, pending } = reservationsFor(net, config.networks, config.leases, config.domains);
+  const { reservations, pending } = reservationsFor(net, config.leases, config.domains);
   for (const p of pending) ctx.log.debug({ vm: p.lease.vm }, p.why);
   const observed = await host.network(net, choice, paths, previous);
   // only on the first up: what iptables-nft will create that down should remove again

@@ -54,7 +54,7 @@ async function networkStatus(ctx: Context, host: HostObserver, config: LoadedCon
   const links = await host.getLinks();
   const br = links.get(net.bridge);
   const paths = dnsmasqPaths(ctx, net);
-  const { reservations, pending } = reservationsFor(net, config.networks, config.leases, config.domains);
+  const { reservations, pending } = reservationsFor(net, config.leases, config.domains);
   const drift = await host.drift(net, choice);
   const pid = host.dnsmasqPid(paths);
   const problems: string[] = [];

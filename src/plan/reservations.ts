@@ -13,7 +13,6 @@ export interface PendingLease {
  */
 export function reservationsFor(
   net: Network,
-  _networks: Network[],
   leases: Lease[],
   domains: DomainRecord[],
 ): { reservations: Reservation[]; pending: PendingLease[] } {

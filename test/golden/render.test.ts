@@ -46,7 +46,7 @@ describe('golden renderings', () => {
       it(`${id}: nft script`, () => golden(`${id}.nft`, renderNftScript(net)));
       it(`${id}: dnsmasq config`, () => golden(`${id}.dnsmasq.conf`, renderDnsmasqConf(net, paths(net.name))));
       it(`${id}: hostsfile`, () => {
-        const { reservations } = reservationsFor(net, cfg.networks, cfg.leases, []);
+        const { reservations } = reservationsFor(net, cfg.leases, []);
         golden(`${id}.hosts`, renderHostsfile(reservations));
       });
     }

@@ -47,7 +47,7 @@ function vmXml(name: string, meta: string, macs = ['52:54:00:00:00:01']) {
 const hosts = (domain = recordOf(readFileSync(join(FIX, 'qemu-multi-prepare.xml'), 'utf8'))) => {
   const cfg = loadConfig(ctx, { domain });
   const net = cfg.networks[0];
-  return renderHostsfile(reservationsFor(net, cfg.networks, cfg.leases, cfg.domains).reservations);
+  return renderHostsfile(reservationsFor(net, cfg.leases, cfg.domains).reservations);
 };
 
 describe('leases from the domain metadata, merged by the engine', () => {
@@ -86,7 +86,7 @@ describe('leases from the domain metadata, merged by the engine', () => {
       expect(readDomainRecord(ctx, name)?.vm).toBe(name);
     });
     const cfg = loadConfig(ctx);
-    const text = renderHostsfile(reservationsFor(cfg.networks[0], cfg.networks, cfg.leases, cfg.domains).reservations);
+    const text = renderHostsfile(reservationsFor(cfg.networks[0], cfg.leases, cfg.domains).reservations);
     const lines = text.trimEnd().split('\n');
     expect(lines).toHaveLength(names.length);
     for (const line of lines) expect(line).toMatch(/^52:54:00:00:01:0\d,id:\*,192\.168\.100\.6\d(,[a-z0-9-]{1,63})?$/);

@@ -7,7 +7,8 @@ import type { LinkState } from '../../src/observe/links.js';
 import { iptablesDrift } from '../../src/plan/firewall-drift.js';
 import { type NetworkObservation, planNetwork } from '../../src/plan/plan-network.js';
 import { planTeardown } from '../../src/plan/plan-teardown.js';
-import { renderDnsmasqConf, renderIptablesRestore } from '../../src/render/index.js';
+import { renderDnsmasqConf } from '../../src/render/dnsmasq.js';
+import { renderIptablesRestore } from '../../src/render/iptables.js';
 
 const [net] = parseMainConfig('', new Problems('f')).networks;
 const paths = { conf: '/r/n.conf', pid: '/r/n.pid', hosts: '/r/n.hosts', leases: '/l/n.leases' };
