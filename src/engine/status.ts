@@ -90,11 +90,12 @@ async function networkStatus(ctx: Context, host: HostObserver, config: LoadedCon
   const hostsfileCurrent = readTextOrNull(paths.hosts) === renderHostsfile(reservations);
   if (pid === null) problems.push('dnsmasq not running');
   if (!hostsfileCurrent) problems.push('hostsfile differs from the configured reservations (run `natnet-hook up`)');
-  const domainsByMac = new Map(config.domains.flatMap((d) => d.nics.map((n) => [n.mac, d.vm] as const)));
+  // libvirt gives a tap the guest's MAC with the first octet replaced by fe: match on the rest
+  const domainsByMac = new Map(config.domains.flatMap((d) => d.nics.map((n) => [n.mac.slice(2), d.vm] as const)));
   const tapOwner = new Map(config.domains.flatMap((d) => d.nics.filter((n) => n.tap).map((n) => [n.tap!, d.vm] as const)));
   const ports = [...links.values()]
     .filter((l) => l.master === net.bridge)
-    .map((l) => ({ name: l.name, mac: l.mac, vm: tapOwner.get(l.name) ?? domainsByMac.get(`52${l.mac.slice(2)}`) ?? null }));
+    .map((l) => ({ name: l.name, mac: l.mac, vm: tapOwner.get(l.name) ?? domainsByMac.get(l.mac.slice(2)) ?? null }));
   const status: NetworkStatus = {
     name: net.name,
     applied: !!rec,
