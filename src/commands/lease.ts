@@ -29,8 +29,9 @@ async function applyLive(ctx: Context, config: ReturnType<typeof loadConfig>, le
 }
 
 export async function runLeaseAdd(ctx: Context, vm: string, ip: string, o: { mac?: string[]; hostname?: string }): Promise<void> {
-  // replaces the VM's existing file, also a hand-written one under another name
-  const file = findLeaseFile(ctx, vm) ?? leaseFileFor(ctx, vm);
+  // replaces the VM's existing file, also a hand-written <vm>.toml (any other file of the
+  // same VM makes validation name both)
+  const file = ownLeaseFile(ctx, vm) ?? leaseFileFor(ctx, vm);
   const raw: Record<string, unknown> = { vm, ip };
   if (o.mac?.length) raw.mac = o.mac;
   if (o.hostname !== undefined) raw.hostname = o.hostname;
@@ -58,15 +59,24 @@ function readLeaseFile(file: string): Lease[] {
   }
 }
 
-/** The file `lease add` writes for the VM, or a hand-written one whose leases are all this VM's. */
-function findLeaseFile(ctx: Context, vm: string): string | null {
+/** `lease add`'s own file for the VM, or a hand-written `<vm>.toml` holding only this VM's leases. Cheap: two files. */
+function ownLeaseFile(ctx: Context, vm: string): string | null {
   const own = leaseFileFor(ctx, vm);
   if (readLeaseFile(own).length) return own;
+  const plain = join(ctx.leasesDir, `${vm}.toml`);
+  const leases = vm.includes('/') ? [] : readLeaseFile(plain);
+  return leases.length > 0 && leases.every((l) => l.vm === vm) ? plain : null;
+}
+
+/** Any leases.d file whose leases are all this VM's (reads every file: for `lease rm` only). */
+function findLeaseFile(ctx: Context, vm: string): string | null {
   return (
+    ownLeaseFile(ctx, vm) ??
     leaseFiles(ctx.leasesDir).find((f) => {
       const leases = readLeaseFile(f);
       return leases.length > 0 && leases.every((l) => l.vm === vm);
-    }) ?? null
+    }) ??
+    null
   );
 }
 
