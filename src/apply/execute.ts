@@ -60,19 +60,8 @@ async function run(ctx: Context, step: Step): Promise<StepOutcome> {
       if (!ctx.dryRun && existsSync(step.path)) unlinkSync(step.path);
       return {};
     case 'dnsmasq-stop':
-      if (ctx.dryRun) return {};
-      try {
-        process.kill(step.pid, 'SIGTERM');
-      } catch {
-        return {};
-      }
-      if (!(await waitFor(() => !pidAlive(step.pid), 3000))) {
-        try {
-          process.kill(step.pid, 'SIGKILL');
-        } catch {
-          // exited just now
-        }
-      }
+      if (ctx.dryRun || !signal(step.pid, 'SIGTERM')) return {};
+      if (!(await waitFor(() => !pidAlive(step.pid), 3000))) signal(step.pid, 'SIGKILL');
       await waitFor(() => !pidAlive(step.pid), 1000);
       return {};
     case 'dnsmasq-start':
@@ -80,13 +69,19 @@ async function run(ctx: Context, step: Step): Promise<StepOutcome> {
       return {};
     case 'dnsmasq-reload':
       if (ctx.dryRun) return {};
-      try {
-        process.kill(step.pid, 'SIGHUP');
-      } catch {
-        // it died since we looked: a fresh start reads the new hostsfile anyway
-        await startDnsmasq(ctx, step.conf, step.pidFile);
-      }
+      // it died since we looked: a fresh start reads the new hostsfile anyway
+      if (!signal(step.pid, 'SIGHUP')) await startDnsmasq(ctx, step.conf, step.pidFile);
       return {};
+  }
+}
+
+/** Sends a signal; false when the process is already gone. */
+function signal(pid: number, sig: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, sig);
+    return true;
+  } catch {
+    return false;
   }
 }
 
