@@ -51,7 +51,10 @@ export function renderStatusText(r: StatusReport): string {
     if (l.lastEvent) out.push(`  last event:  ${l.lastEvent.time} ${l.lastEvent.what}`);
     if (l.lastRepair) out.push(`  last repair: ${l.lastRepair.time} (${l.lastRepair.reason}) ${l.lastRepair.actions.length} action(s)${l.lastRepair.error ? `, error: ${l.lastRepair.error}` : ''}`);
     for (const [br, managed] of Object.entries(l.nmManaged ?? {})) {
-      if (managed) out.push(`  WARNING: NetworkManager manages ${br}; mark it unmanaged (install/ has the drop-in)`);
+      const zone = l.firewalldZone?.[br];
+      const nm = managed === null ? 'NetworkManager: not present' : managed ? 'NetworkManager: MANAGED' : 'NetworkManager: unmanaged';
+      out.push(`  ${br}: ${nm}, firewalld zone: ${zone ?? 'none'}`);
+      if (managed) out.push(`  WARNING: NetworkManager manages ${br}; re-run \`natnet-hook install\` (it writes the unmanaged-devices drop-in)`);
     }
   }
   for (const w of r.configWarnings) out.push(`config warning: ${w}`);

@@ -1,0 +1,89 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseMainConfig } from '../../src/config/parse.js';
+import { Problems } from '../../src/config/problems.js';
+import type { StatusReport } from '../../src/engine/status.js';
+import { renderLeaseFile } from '../../src/render/lease-file.js';
+import { renderStatusText } from '../../src/render/status-text.js';
+import { formatTable } from '../../src/selftest/table.js';
+
+const here = new URL('.', import.meta.url).pathname;
+function golden(name: string, actual: string) {
+  const path = join(here, 'expected', name);
+  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(path, actual);
+  expect(actual).toBe(readFileSync(path, 'utf8'));
+}
+
+const [net] = parseMainConfig('', new Problems('f')).networks;
+
+function report(degraded: boolean): StatusReport {
+  return {
+    healthy: !degraded,
+    autoRule: 'auto = ...',
+    configWarnings: degraded ? ['domain "old" <metadata>: lease[0].ip: ... (metadata lease ignored)'] : [],
+    listener: degraded
+      ? null
+      : {
+          pid: 4242,
+          started: '2026-11-27T10:00:00.000Z',
+          updated: '2026-11-27T10:05:00.000Z',
+          bus: { address: 'unix:path=/run/dbus/system_bus_socket', connected: true, uniqueName: ':1.7', reconnects: 0 },
+          services: { networkManager: true, firewalld: true },
+          lastEvent: { time: '2026-11-27T10:04:00.000Z', what: 'firewalld Reloaded' },
+          lastRepair: { time: '2026-11-27T10:04:00.050Z', reason: 'firewalld Reloaded', actions: ['natnet: apply iptables rules'] },
+          repairs: 3,
+          nmManaged: { virbr10: true },
+          firewalldZone: { virbr10: 'trusted' },
+          running: true,
+        },
+    networks: [
+      {
+        name: net.name,
+        applied: true,
+        backend: 'iptables (nft)',
+        backendWhy: 'auto: iptables binary found (nft)',
+        bridge: {
+          name: 'virbr10',
+          exists: true,
+          up: true,
+          mac: degraded ? '52:54:00:00:00:99' : net.mac,
+          wantMac: net.mac,
+          addresses: ['192.168.100.1/24'],
+          wantAddress: '192.168.100.1/24',
+          stp: false,
+          forwardDelay: 0,
+          ports: [{ name: 'vnet0', mac: 'fe:54:00:aa:bb:01', vm: 'web' }],
+        },
+        dummy: { name: 'virbr10-nic', state: 'unsupported', why: 'kernel has no dummy netdev' },
+        forwarding: !degraded,
+        firewall: degraded
+          ? { ok: false, missing: ['nat -A NATNET-POST-virbr10 -s 192.168.100.0/24 -d 224.0.0.0/24 -j RETURN'], extra: [], missingJumps: [{ table: 'filter', from: 'FORWARD', to: 'NATNET-FWD-virbr10' }], duplicateJumps: [] }
+          : { ok: true, missing: [], extra: [], missingJumps: [], duplicateJumps: [] },
+        dnsmasq: { pid: 777, alive: true, listening: ['udp 192.168.100.1:53', 'udp 0.0.0.0%virbr10:67'], hostsfileCurrent: true },
+        reservations: [{ vm: 'web', macs: ['52:54:00:aa:bb:01'], ip: '192.168.100.10', hostname: 'web' }],
+        pending: degraded ? [{ vm: 'db', ip: '192.168.100.11', why: 'no MAC known yet' }] : [],
+        leases: [{ expires: '2026-11-27T22:00:00.000Z', mac: '52:54:00:aa:bb:01', ip: '192.168.100.10', hostname: 'web' }],
+        problems: degraded ? ['bridge MAC 52:54:00:00:00:99, expected 52:54:00:7e:27:af', 'net.ipv4.ip_forward is 0', 'rule missing: ...'] : [],
+      },
+    ],
+  };
+}
+
+describe('golden text output', () => {
+  it('status, healthy, with the listener', () => golden('status-healthy.txt', renderStatusText(report(false))));
+  it('status, degraded, no listener', () => golden('status-degraded.txt', renderStatusText(report(true))));
+  it('selftest table', () =>
+    golden(
+      'selftest-table.txt',
+      formatTable('natnet-hook selftest', [
+        { name: 'reserved lease', ok: true, detail: 'got 192.168.100.10' },
+        { name: 'NAT tcp', ok: false, detail: 'peer saw 192.168.100.10\n(expected 203.0.113.1)' },
+      ]),
+    ));
+  it('a leases.d file as lease add writes it', () =>
+    golden(
+      'lease-file.toml',
+      renderLeaseFile({ vm: 'web "1" ü', ip: '192.168.100.10', macs: ['52:54:00:aa:bb:01'], hostname: 'web1', source: { file: '', field: '' } }),
+    ));
+});
