@@ -132,15 +132,19 @@ export async function getStatus(ctx: Context, names?: string[]): Promise<StatusR
   const host = new HostObserver(ctx);
   const records = readRecords(ctx);
   const ss = (await ctx.runner.run(['ss', '-H', '-l', '-n', '-p', '-t', '-u'], { readOnly: true, allowFailure: true })).stdout;
+  const listener = readListenerStatus(ctx.runDir);
   const networks: NetworkStatus[] = [];
   for (const net of nets) {
-    networks.push(await networkStatus(ctx, host, config, net, records.find((r) => r.network.name === net.name) ?? null, ss));
+    const status = await networkStatus(ctx, host, config, net, records.find((r) => r.network.name === net.name) ?? null, ss);
+    // NetworkManager would take the bridge over (addresses, restarts): the listener saw it over D-Bus
+    if (listener?.running && listener.nmManaged?.[net.bridge]) status.problems.push(`NetworkManager manages ${net.bridge}`);
+    networks.push(status);
   }
   return {
     healthy: networks.every((n) => n.problems.length === 0),
     autoRule: AUTO_RULE,
     networks,
-    listener: readListenerStatus(ctx.runDir),
+    listener,
     configWarnings: config.warnings,
   };
 }
