@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isTempFile } from '../apply/atomic-write.js';
 import type { Context } from '../engine/context.js';
@@ -9,6 +9,7 @@ import type { Config, DomainRecord, Lease } from '../model/types.js';
 import { normaliseLease } from './lease.js';
 import { parseLeaseFile, parseMainConfig } from './parse.js';
 import { Problems } from './problems.js';
+import { readText } from './read-text.js';
 import { validateLeases, validateNetworks } from './validate.js';
 
 export interface LoadedConfig extends Config {
@@ -24,15 +25,6 @@ export interface LoadOptions {
   domain?: DomainRecord;
   /** Extra or replaced leases.d content, for `lease add` validation before anything is written. */
   leaseFileOverride?: { file: string; leases: Lease[] | null };
-}
-
-function readText(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
-  }
 }
 
 /** leases.d/*.toml in name order; temp files of atomic writes are skipped. */
