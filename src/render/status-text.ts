@@ -49,7 +49,12 @@ export function renderStatusText(r: StatusReport): string {
   else {
     out.push(`listener: ${l.running ? `running, pid ${l.pid}, since ${l.started}` : `not running (last seen ${l.updated})`}`);
     if (l.lastEvent) out.push(`  last event:  ${l.lastEvent.time} ${l.lastEvent.what}`);
-    if (l.lastRepair) out.push(`  last repair: ${l.lastRepair.time} (${l.lastRepair.reason}) ${l.lastRepair.actions.length} action(s)${l.lastRepair.error ? `, error: ${l.lastRepair.error}` : ''}`);
+    if (l.lastRepair) {
+      const r = l.lastRepair;
+      out.push(`  last repair: ${r.time} (${r.reason}) ${r.actions.length ? `${r.actions.length} change(s)` : 'nothing to change'}${r.error ? `, error: ${r.error}` : ''}`);
+      for (const a of r.actions.slice(0, 8)) out.push(`               - ${a}`);
+      if (r.actions.length > 8) out.push(`               ... ${r.actions.length - 8} more`);
+    }
     for (const [br, managed] of Object.entries(l.nmManaged ?? {})) {
       const zone = l.firewalldZone?.[br];
       const nm = managed === null ? 'NetworkManager: not present' : managed ? 'NetworkManager: MANAGED' : 'NetworkManager: unmanaged';
