@@ -4,6 +4,7 @@ import { makeContext } from '../engine/context.js';
 import type { HookEngine, HookEvent, HookOutcome } from './outcome.js';
 import type { OurNetwork } from './network-cache.js';
 import type { HookPaths } from './paths.js';
+import { rotateIfLarge } from './log-record.js';
 import { safeLogger } from './safe-log.js';
 
 /**
@@ -20,7 +21,9 @@ export async function runFull(
   engine?: HookEngine,
 ): Promise<HookOutcome> {
   const log = safeLogger(() => {
-    const dest = pino.destination({ dest: join(paths.logDir, 'engine.log'), mkdir: true, append: true, sync: true });
+    const file = join(paths.logDir, 'engine.log');
+    rotateIfLarge(file);
+    const dest = pino.destination({ dest: file, mkdir: true, append: true, sync: true });
     // a failed write (ENOSPC, EIO) is emitted as 'error': unheard, that would throw
     dest.on('error', () => {});
     return pino({ level: 'info', base: { pid: process.pid, hook: kind } }, dest);

@@ -30,16 +30,21 @@ export function hookLogFile(logDir: string): string {
   return join(logDir, 'hooks.log');
 }
 
+/** Keeps one old generation: past 4 MiB, `file` becomes `file.1`. Never throws. */
+export function rotateIfLarge(file: string): void {
+  try {
+    if (statSync(file).size > MAX_BYTES) renameSync(file, `${file}.1`);
+  } catch {
+    // no log yet
+  }
+}
+
 /** Never throws: a log that cannot be written must not fail a VM start. */
 export function appendHookRecord(logDir: string, rec: HookLogRecord, now = new Date()): void {
   const file = hookLogFile(logDir);
   try {
     mkdirSync(logDir, { recursive: true, mode: 0o750 });
-    try {
-      if (statSync(file).size > MAX_BYTES) renameSync(file, `${file}.1`);
-    } catch {
-      // no log yet
-    }
+    rotateIfLarge(file);
     appendFileSync(file, `${JSON.stringify({ time: now.toISOString(), pid: process.pid, ...rec })}\n`, { mode: 0o640 });
   } catch {
     // read-only or full file system: nothing sensible left to do
