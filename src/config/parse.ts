@@ -3,6 +3,7 @@ import type { Lease, Network } from '../model/types.js';
 import { DEFAULT_NETWORK, TOP_LEVEL_KEYS } from './defaults.js';
 import { normaliseLease } from './lease.js';
 import { normaliseNetwork } from './network.js';
+import { parseSimpleToml } from './simple-toml.js';
 import type { Problems } from './problems.js';
 
 type Raw = Record<string, unknown>;
@@ -53,7 +54,7 @@ export function parseMainConfig(text: string, p: Problems): ParsedMain {
 
 /** A leases.d file: the lease keys at top level, or several [[lease]] tables (one per NIC). */
 export function parseLeaseFile(text: string, p: Problems): Lease[] {
-  const raw = parseToml(text, p);
+  const raw = parseSimpleToml(text) ?? parseToml(text, p);
   if (!raw) return [];
   if (raw.lease !== undefined) {
     const extra = Object.keys(raw).filter((k) => k !== 'lease');
