@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import type { ContextOptions } from './engine/context.js';
 import { report } from './report.js';
+import { VERSION } from './version.js';
 
 /** Global options → context options. Commands import their module lazily so the hook path stays small. */
 function globals(cmd: Command): ContextOptions {
@@ -17,6 +18,7 @@ async function context(cmd: Command, extra: Partial<ContextOptions> = {}) {
 export function buildProgram(): Command {
   const program = new Command('natnet-hook')
     .description('A NAT network for libvirt VMs that the host owner controls')
+    .version(VERSION, '-V, --version')
     .option('-c, --config <path>', 'config file (env NATNET_HOOK_CONFIG; default /etc/natnet-hook/config.toml)')
     .option('--state-dir <dir>', 'state directory instead of /run/natnet-hook + /var/lib/natnet-hook (env NATNET_HOOK_STATE_DIR)')
     .option('-n, --dry-run', 'print what would be done, change nothing')

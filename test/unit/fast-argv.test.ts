@@ -35,3 +35,11 @@ describe('hook calls go straight to the hook parser', () => {
     expect(isHookCall(['--config', 'hook'])).toBe(false);
   });
 });
+
+describe('version', () => {
+  it('matches package.json', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { VERSION } = await import('../../src/version.js');
+    expect(VERSION).toBe(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
+  });
+});
