@@ -47,6 +47,8 @@ export interface StatusReport {
   networks: NetworkStatus[];
   listener: ListenerStatusView | null;
   configWarnings: string[];
+  /** Networks still applied on this host that the config no longer has (`down NAME` removes them). */
+  unconfigured: string[];
 }
 
 async function networkStatus(ctx: Context, host: HostObserver, config: LoadedConfig, net: Network, rec: AppliedRecord | null, ss: string) {
@@ -140,10 +142,12 @@ export async function getStatus(ctx: Context, names?: string[]): Promise<StatusR
     if (listener?.running && listener.nmManaged?.[net.bridge]) status.problems.push(`NetworkManager manages ${net.bridge}`);
     networks.push(status);
   }
+  const unconfigured = names?.length ? [] : records.map((r) => r.network.name).filter((n) => !config.networks.some((c) => c.name === n));
   return {
-    healthy: networks.every((n) => n.problems.length === 0),
+    healthy: networks.every((n) => n.problems.length === 0) && unconfigured.length === 0,
     autoRule: AUTO_RULE,
     networks,
+    unconfigured,
     listener,
     configWarnings: config.warnings,
   };

@@ -44,6 +44,9 @@ function networkLines(n: NetworkStatus): string[] {
 export function renderStatusText(r: StatusReport): string {
   const out: string[] = [];
   for (const n of r.networks) out.push(...networkLines(n), '');
+  for (const name of r.unconfigured) {
+    out.push(`network ${name}: DEGRADED: still applied but no longer configured (\`natnet-hook down ${name}\` removes it)`, '');
+  }
   const l = r.listener;
   if (!l) out.push('listener: never ran on this host');
   else {

@@ -22,6 +22,7 @@ function report(degraded: boolean): StatusReport {
     healthy: !degraded,
     autoRule: 'auto = ...',
     configWarnings: degraded ? ['domain "old" <metadata>: lease[0].ip: ... (metadata lease ignored)'] : [],
+    unconfigured: degraded ? ['oldnet'] : [],
     listener: degraded
       ? null
       : {
