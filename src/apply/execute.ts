@@ -1,7 +1,7 @@
 import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { Context } from '../engine/context.js';
 import { NatnetError } from '../errors.js';
-import { isOurDnsmasq, pidAlive, readPidFile } from '../observe/procfs.js';
+import { isOurDnsmasq, processArgv, readPidFile } from '../observe/procfs.js';
 import { describeStep, type Step } from '../plan/steps.js';
 import { writeFileAtomic } from './atomic-write.js';
 
@@ -61,8 +61,9 @@ async function run(ctx: Context, step: Step): Promise<StepOutcome> {
       return {};
     case 'dnsmasq-stop':
       if (ctx.dryRun || !signal(step.pid, 'SIGTERM')) return {};
-      if (!(await waitFor(() => !pidAlive(step.pid), 3000))) signal(step.pid, 'SIGKILL');
-      await waitFor(() => !pidAlive(step.pid), 1000);
+      // gone = exited; a zombie waiting for init to reap it counts as gone (processArgv)
+      if (!(await waitFor(() => processArgv(step.pid) === null, 3000))) signal(step.pid, 'SIGKILL');
+      await waitFor(() => processArgv(step.pid) === null, 1000);
       return {};
     case 'dnsmasq-start':
       await startDnsmasq(ctx, step.conf, step.pidFile);
