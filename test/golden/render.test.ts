@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { golden } from './golden.js';
 import { parseMainConfig } from '../../src/config/parse.js';
 import { Problems } from '../../src/config/problems.js';
 import { reservationsFor } from '../../src/plan/reservations.js';
@@ -9,14 +10,6 @@ import { renderIptablesRestore, renderIptablesRemoval, iptablesJumps } from '../
 import { renderNftScript } from '../../src/render/nft.js';
 
 const here = new URL('.', import.meta.url).pathname;
-const update = process.env.UPDATE_GOLDEN === '1';
-
-/** Compare with test/golden/expected/<name>; UPDATE_GOLDEN=1 rewrites the file (review the diff!). */
-function golden(name: string, actual: string) {
-  const path = join(here, 'expected', name);
-  if (update) writeFileSync(path, actual);
-  expect(actual).toBe(readFileSync(path, 'utf8'));
-}
 
 const paths = (net: string) => ({
   conf: `/run/natnet-hook/dnsmasq/${net}.conf`,

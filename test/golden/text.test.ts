@@ -1,19 +1,11 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
+import { golden } from './golden.js';
 import { parseMainConfig } from '../../src/config/parse.js';
 import { Problems } from '../../src/config/problems.js';
 import type { StatusReport } from '../../src/engine/status.js';
 import { renderLeaseFile } from '../../src/render/lease-file.js';
 import { renderStatusText } from '../../src/render/status-text.js';
 import { formatTable } from '../../src/selftest/table.js';
-
-const here = new URL('.', import.meta.url).pathname;
-function golden(name: string, actual: string) {
-  const path = join(here, 'expected', name);
-  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(path, actual);
-  expect(actual).toBe(readFileSync(path, 'utf8'));
-}
 
 const [net] = parseMainConfig('', new Problems('f')).networks;
 
