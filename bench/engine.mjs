@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { exec, median, round } from './lib.mjs';
+import { exec, median, ratioRow, round } from './lib.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(REPO, 'bin', 'natnet-hook');
@@ -75,15 +75,7 @@ async function idleUp() {
     const o = median(overhead);
     const value = median(up) - o;
     const baseline = median(node) - o;
-    return {
-      name: '`up`, nothing to change (vs `node -e 0`)',
-      value: round(value),
-      unit: 'ms',
-      baseline: round(baseline),
-      ratio: round(value / baseline, 2),
-      goal: '≤ 1.6×',
-      ok: value / baseline <= 1.6,
-    };
+    return ratioRow('`up`, nothing to change (vs `node -e 0`)', value, baseline, 1.6);
   });
 }
 
@@ -141,15 +133,7 @@ async function coldUp() {
       }
     }
   }
-  const row = (name, value, baseline) => ({
-    name,
-    value: round(value),
-    unit: 'ms',
-    baseline: round(baseline),
-    ratio: round(value / baseline, 2),
-    goal: '≤ 1.3×',
-    ok: value / baseline <= 1.3,
-  });
+  const row = (name, value, baseline) => ratioRow(name, value, baseline, 1.3);
   return [
     ownsRecipeNames
       ? row(`${title} as written)`, median(engineWithNs), median(bashAsWritten))

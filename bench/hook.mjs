@@ -10,7 +10,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { median, round, sleep } from './lib.mjs';
+import { median, ratioRow, sleep } from './lib.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const HOOK = join(REPO, 'hooks', 'qemu');
@@ -44,10 +44,7 @@ function compare(baseline, subject, runs = RUNS) {
   return { baseline: median(b), value: median(s) };
 }
 
-function row(name, { value, baseline }, goal) {
-  const ratio = round(value / baseline, 2);
-  return { name, value: round(value), unit: 'ms', baseline: round(baseline), ratio, goal: `≤ ${goal}×`, ok: ratio <= goal };
-}
+const row = (name, { value, baseline }, goal) => ratioRow(name, value, baseline, goal);
 
 function tempLab() {
   const dir = mkdtempSync(join(tmpdir(), 'nn-bench-hook-'));

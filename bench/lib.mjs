@@ -29,3 +29,16 @@ export function exec(argv, { env = {}, input } = {}) {
     }
   });
 }
+
+/** A table row for a time measured against a baseline from the same run; met when value/baseline <= goal. */
+export function ratioRow(name, value, baseline, goal) {
+  return {
+    name,
+    value: round(value),
+    unit: 'ms',
+    baseline: round(baseline),
+    ratio: round(value / baseline, 2),
+    goal: `≤ ${goal}×`,
+    ok: value / baseline <= goal,
+  };
+}
