@@ -12,8 +12,7 @@ describe.skipIf(!req.ok)(`listener with neither NetworkManager nor firewalld: th
   beforeAll(async () => {
     assertBuilt();
     ll = await ListenerLab.create({ nm: false, firewalld: false }, '[listener]\ninterval = 1\n');
-    const up = await ll.lab.cli(['up']);
-    if (up.code !== 0) throw new Error(`up failed: ${up.all}`);
+    await ll.lab.mustCli(['up']);
     await ll.startListener();
     // the start-up repair must be over, or it (not the periodic check) repairs the drift below
     if (!(await waitFor(() => ll.status()?.lastRepair?.reason === 'listener start', 15_000, 50))) {
@@ -37,9 +36,9 @@ describe.skipIf(!req.ok)(`listener with neither NetworkManager nor firewalld: th
     const ipt = ll.saveCmd().replace('-save', '');
     await ll.lab.mustRun([ipt, '-w', '-t', 'nat', '-F', `NATNET-POST-${BRIDGE}`]);
     await ll.lab.mustRun([ipt, '-w', '-t', 'filter', '-F', 'FORWARD']);
-    expect(await ll.rulesPresent()).toBe(false);
+    expect(await ll.rulesPresent(), `rules gone right after the flush; status ${JSON.stringify(ll.status()?.lastRepair)}`).toBe(false);
     expect(await waitFor(() => ll.rulesPresent(), 15_000, 100), `log ${ll.listenerLog()}`).toBe(true);
-    expect(ll.status()?.lastRepair?.reason).toBe('periodic check');
+    expect(ll.status()?.lastRepair?.reason, `log ${ll.listenerLog()}`).toBe('periodic check');
   });
 
   it('a killed dnsmasq is restarted', async () => {

@@ -27,8 +27,7 @@ describe.skipIf(!req.ok)(`listener with real NetworkManager and firewalld on a p
   beforeAll(async () => {
     assertBuilt();
     ll = await ListenerLab.create({ nm: true, firewalld: true });
-    const up = await ll.lab.cli(['up']);
-    if (up.code !== 0) throw new Error(`up failed: ${up.all}`);
+    await ll.lab.mustCli(['up']);
     await ll.startListener();
     guest = await ll.lab.addGuest();
     const ip = await ll.lab.dhcp(guest);

@@ -107,6 +107,13 @@ export class Lab {
     return { ...r, all: r.stdout + r.stderr };
   }
 
+  /** The CLI, for set-up steps that must succeed: throws with its output otherwise. */
+  async mustCli(args: string[], opts: { env?: Record<string, string>; ns?: string } = {}): Promise<CliResult> {
+    const r = await this.cli(args, opts);
+    if (r.code !== 0) throw new Error(`${args.join(' ')} failed: ${r.all}`);
+    return r;
+  }
+
   /** Runs argv inside namespace ns (default: the router). */
   run(argv: string[], ns = this.router): Promise<ExecResult> {
     return exec(inNs(ns, argv));

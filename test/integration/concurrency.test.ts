@@ -16,8 +16,7 @@ describe.skipIf(!req.ok)(`${N} concurrent up + lease add runs end consistent${re
     assertBuilt();
     lab = await Lab.create();
     lab.writeConfig(networkToml({ firewall: 'iptables' }));
-    const r = await lab.cli(['up']);
-    if (r.code !== 0) throw new Error(`up failed: ${r.all}`);
+    await lab.mustCli(['up']);
     healthy = await lab.snapshot();
   });
   afterAll(async () => {

@@ -18,8 +18,7 @@ describe.skipIf(!req.ok)(`guests on the default network: reservations, pool, NAT
     lab = await Lab.create();
     // Empty config = the built-in default network; one reservation in the config, none for g2.
     lab.writeConfig(`# built-in default network\n${leaseToml({ vm: 'vm1', ip: '192.168.100.10', mac: '52:54:00:aa:bb:01', hostname: 'vm1' })}`);
-    const r = await lab.cli(['up']);
-    if (r.code !== 0) throw new Error(`up failed: ${r.all}`);
+    await lab.mustCli(['up']);
     g1 = await lab.addGuest({ mac: '52:54:00:aa:bb:01' });
     g2 = await lab.addGuest({ mac: '52:54:00:aa:bb:02' });
   });

@@ -14,8 +14,7 @@ describe.skipIf(!req.ok)(`a killed dnsmasq is restarted by up with its leases ke
     assertBuilt();
     lab = await Lab.create();
     lab.writeConfig(networkToml() + leaseToml({ vm: 'vm1', ip: '192.168.100.10', mac: '52:54:00:aa:bb:01' }));
-    const r = await lab.cli(['up']);
-    if (r.code !== 0) throw new Error(`up failed: ${r.all}`);
+    await lab.mustCli(['up']);
     g1 = await lab.addGuest({ mac: '52:54:00:aa:bb:01' });
     g2 = await lab.addGuest({ mac: '52:54:00:aa:bb:02' });
   });

@@ -13,8 +13,7 @@ describe.skipIf(!req.ok)(`iptables backend on a host whose FORWARD policy is DRO
     // Like Docker does: policy DROP in the router namespace, before natnet-hook comes.
     await lab.mustRun([`iptables-${hostIptablesVariant()}`, '-w', '-P', 'FORWARD', 'DROP']);
     lab.writeConfig(networkToml({ firewall: 'iptables' }) + leaseToml({ vm: 'vm1', ip: '192.168.100.10', mac: '52:54:00:aa:bb:01' }));
-    const r = await lab.cli(['up']);
-    if (r.code !== 0) throw new Error(`up failed: ${r.all}`);
+    await lab.mustCli(['up']);
   });
   afterAll(async () => {
     await lab?.cleanup();

@@ -40,8 +40,7 @@ describe.skipIf(!req.ok)(`a deleted rule is reported by status and repaired by u
         assertBuilt();
         lab = await Lab.create();
         lab.writeConfig(networkToml({ firewall: backend.firewall }));
-        const r = await lab.cli(['up'], { env: backend.env });
-        if (r.code !== 0) throw new Error(`up failed: ${r.all}`);
+        await lab.mustCli(['up'], { env: backend.env });
       });
       afterAll(async () => {
         await lab?.cleanup();

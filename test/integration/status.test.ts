@@ -28,8 +28,7 @@ describe.skipIf(!req.ok)(`status shows every piece and exits non-zero when degra
     assertBuilt();
     lab = await Lab.create();
     lab.writeConfig(leaseToml({ vm: 'vm1', ip: '192.168.100.10', mac: '52:54:00:aa:bb:01', hostname: 'vm1' }));
-    const r = await lab.cli(['up']);
-    if (r.code !== 0) throw new Error(`up failed: ${r.all}`);
+    await lab.mustCli(['up']);
     g1 = await lab.addGuest({ mac: '52:54:00:aa:bb:01' });
     if ((await lab.dhcp(g1)) !== '192.168.100.10') throw new Error(`no reserved lease: ${lab.guestLog(g1)}`);
   });
