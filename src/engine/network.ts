@@ -22,8 +22,8 @@ function sameRecord(a: AppliedRecord, b: AppliedRecord): boolean {
 }
 
 /** A record whose network moved to another bridge or backend, or an old name on our bridge, is torn down first. */
-function staleRecords(ctx: Context, net: Network, backend: string, variant: string | null): AppliedRecord[] {
-  return readRecords(ctx).filter((r) =>
+function staleRecords(records: AppliedRecord[], net: Network, backend: string, variant: string | null): AppliedRecord[] {
+  return records.filter((r) =>
     r.network.name === net.name
       ? r.network.bridge !== net.bridge || r.backend !== backend || r.iptablesVariant !== variant
       : r.network.bridge === net.bridge,
@@ -39,9 +39,9 @@ function runningTaps(config: LoadedConfig, net: Network) {
 export async function applyNetwork(ctx: Context, host: HostObserver, config: LoadedConfig, net: Network): Promise<string[]> {
   const choice = chooseBackend(net);
   const actions: string[] = [];
-  for (const stale of staleRecords(ctx, net, choice.backend, choice.variant)) {
-    actions.push(...(await teardownRecord(ctx, host, stale)));
-  }
+  const records = readRecords(ctx);
+  const stale = staleRecords(records, net, choice.backend, choice.variant);
+  for (const rec of stale) actions.push(...(await teardownRecord(ctx, host, rec)));
   const paths = dnsmasqPaths(ctx, net);
   const closed = firstUnsearchableDir(paths.hosts);
   if (closed) {
@@ -49,7 +49,8 @@ export async function applyNetwork(ctx: Context, host: HostObserver, config: Loa
       `${closed} is not searchable by other users: dnsmasq re-reads ${paths.hosts} as 'nobody' after SIGHUP and would drop every reservation (chmod o+x ${closed}, or use another --state-dir)`,
     );
   }
-  const previous = readRecords(ctx).find((r) => r.network.name === net.name) ?? null;
+  // a record of this name that was just torn down (bridge or backend moved) is no longer previous
+  const previous = records.find((r) => r.network.name === net.name && !stale.includes(r)) ?? null;
   const { reservations, pending } = reservationsFor(net, config.leases, config.domains);
   for (const p of pending) ctx.log.debug({ vm: p.lease.vm }, p.why);
   const observed = await host.network(net, choice, paths, previous);
