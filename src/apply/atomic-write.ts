@@ -1,6 +1,8 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
+export { isTempFile } from '../state/layout.js';
+
 /**
  * Write a file atomically: temp file in the same directory, fsync, rename, fsync of the directory.
  * Readers see the old or the new content, never a torn one. The temp name starts
@@ -43,6 +45,3 @@ function syncDirectory(dir: string): void {
   }
 }
 
-export function isTempFile(name: string): boolean {
-  return name.startsWith('.') && name.endsWith('.tmp');
-}

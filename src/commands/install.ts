@@ -2,12 +2,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Context, DEFAULT_CONFIG } from '../engine/context.js';
 import { NatnetError } from '../errors.js';
-import { applyInstall, InstallError } from '../hook/install/apply.js';
-import { DefaultNetworkError, disableDefaultNetwork } from '../hook/install/default-network.js';
-import { installedLibvirtVersion, supportsHookDirs } from '../hook/install/libvirt-version.js';
-import { installFiles } from '../hook/install/plan.js';
-import { ShimError } from '../hook/install/render.js';
-import { reloadHookDaemons } from '../hook/install/signal.js';
+import { applyInstall, InstallError } from '../install/apply.js';
+import { DefaultNetworkError, disableDefaultNetwork } from '../install/default-network.js';
+import { installedLibvirtVersion, supportsHookDirs } from '../install/libvirt-version.js';
+import { installFiles } from '../install/plan.js';
+import { ShimError } from '../install/render.js';
+import { reloadHookDaemons } from '../install/signal.js';
 
 export interface InstallCommandOptions {
   /** Install below this directory instead of / (tests, packaging). */

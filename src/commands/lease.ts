@@ -6,7 +6,7 @@ import { leaseFiles, loadConfig } from '../config/load.js';
 import { normaliseLease } from '../config/lease.js';
 import { Problems } from '../config/problems.js';
 import { networkOfIp } from '../config/validate.js';
-import { encodeFileStem } from '../model/file-names.js';
+import { fileStem } from '../state/layout.js';
 import type { Context } from '../engine/context.js';
 import { appliedNetworks, upLocked, validateBeforeFirstLock } from '../engine/index.js';
 import { ConfigError, UsageError } from '../errors.js';
@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 
 /** leases.d/<vm>.toml; the name is encoded so any libvirt VM name is a safe file name. */
 export function leaseFileFor(ctx: Context, vm: string): string {
-  return join(ctx.leasesDir, `${encodeFileStem(vm)}.toml`);
+  return join(ctx.leasesDir, `${fileStem(vm)}.toml`);
 }
 
 /** Re-apply live to networks that are up (hostsfile + SIGHUP); networks that are down stay down. */

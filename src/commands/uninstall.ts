@@ -1,10 +1,10 @@
 import { existsSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { type Context, makeContext } from '../engine/context.js';
-import { applyUninstall } from '../hook/install/apply.js';
-import { LISTENER_UNIT, reloadSystemd, stopListenerUnit } from '../hook/install/listener-unit.js';
-import { manifestPath, readManifest } from '../hook/install/manifest.js';
-import { reloadHookDaemons } from '../hook/install/signal.js';
+import { applyUninstall } from '../install/apply.js';
+import { LISTENER_UNIT, reloadSystemd, stopListenerUnit } from '../install/listener-unit.js';
+import { manifestPath, readManifest } from '../install/manifest.js';
+import { reloadHookDaemons } from '../install/signal.js';
 
 export interface UninstallCommandOptions {
   root?: string;
@@ -58,8 +58,7 @@ export async function runUninstall(ctx: Context, opts: UninstallCommandOptions =
   for (const p of r.kept) print(`kept ${p}`);
   if (listener.ran) await reloadSystemd(ctx.runner);
   if (opts.purge) {
-    const logDir = m.stateDir ? join(m.stateDir, 'log') : '/var/log/natnet-hook';
-    const state = ownsState ? [hookCtx.libDir, hookCtx.runDir, logDir] : [];
+    const state = ownsState ? [hookCtx.libDir, hookCtx.runDir, hookCtx.logDir] : [];
     for (const d of state) {
       rmSync(d, { recursive: true, force: true });
       print(`purged ${d}`);

@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { isTempFile } from '../apply/atomic-write.js';
+import { isTempFile } from '../state/layout.js';
 import type { Context } from '../engine/context.js';
 import { readDomainRecords } from '../engine/domains.js';
 import { ConfigError } from '../errors.js';

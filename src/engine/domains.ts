@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { isTempFile, writeFileAtomic } from '../apply/atomic-write.js';
-import { domainFileName } from '../model/file-names.js';
+import { writeFileAtomic } from '../apply/atomic-write.js';
+import { domainFile, domainsDir as domainsDirOf, isTempFile } from '../state/layout.js';
 import type { DomainRecord } from '../model/types.js';
 import type { Context } from './context.js';
 
@@ -10,10 +10,8 @@ import type { Context } from './context.js';
  * kept in <libDir>/domains/<encoded vm>.json. Callers hold the engine lock when writing.
  */
 export function domainsDir(ctx: Context): string {
-  return join(ctx.libDir, 'domains');
+  return domainsDirOf(ctx);
 }
-
-export { domainFileName } from '../model/file-names.js';
 
 export function readDomainRecords(ctx: Context): DomainRecord[] {
   let names: string[];
@@ -36,7 +34,7 @@ export function readDomainRecords(ctx: Context): DomainRecord[] {
 
 export function readDomainRecord(ctx: Context, vm: string): DomainRecord | null {
   try {
-    return JSON.parse(readFileSync(join(domainsDir(ctx), domainFileName(vm)), 'utf8')) as DomainRecord;
+    return JSON.parse(readFileSync(domainFile(ctx, vm), 'utf8')) as DomainRecord;
   } catch {
     return null;
   }
@@ -44,13 +42,13 @@ export function readDomainRecord(ctx: Context, vm: string): DomainRecord | null 
 
 export function writeDomainRecord(ctx: Context, rec: DomainRecord): void {
   if (ctx.dryRun) return;
-  writeFileAtomic(join(domainsDir(ctx), domainFileName(rec.vm)), `${JSON.stringify(rec, null, 2)}\n`, 0o644);
+  writeFileAtomic(domainFile(ctx, rec.vm), `${JSON.stringify(rec, null, 2)}\n`, 0o644);
 }
 
 export function removeDomainRecord(ctx: Context, vm: string): void {
   if (ctx.dryRun) return;
   try {
-    unlinkSync(join(domainsDir(ctx), domainFileName(vm)));
+    unlinkSync(domainFile(ctx, vm));
   } catch {
     // not recorded
   }

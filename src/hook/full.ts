@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { engineLogFile } from '../state/layout.js';
 import pino from 'pino';
 import { makeContext } from '../engine/context.js';
 import type { HookEngine, HookEvent, HookOutcome } from './outcome.js';
@@ -21,7 +21,7 @@ export async function runFull(
   engine?: HookEngine,
 ): Promise<HookOutcome> {
   const log = safeLogger(() => {
-    const file = join(paths.logDir, 'engine.log');
+    const file = engineLogFile(paths);
     rotateIfLarge(file);
     const dest = pino.destination({ dest: file, mkdir: true, append: true, sync: true });
     // a failed write (ENOSPC, EIO) is emitted as 'error': unheard, that would throw

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { libvirtNetworksFile as libvirtNetworksFileOf } from '../state/layout.js';
 
 /**
  * libvirt network name → bridge, learned by the network hook (start/started/port-created).
@@ -7,7 +7,7 @@ import { join } from 'node:path';
  * network (`<source network='lv-net'/>`), its bridge appears from `start` on.
  */
 export function libvirtNetworksFile(libDir: string): string {
-  return join(libDir, 'libvirt-networks.json');
+  return libvirtNetworksFileOf({ libDir });
 }
 
 export function readLibvirtNetworks(libDir: string): Record<string, string> {

@@ -1,5 +1,5 @@
 import { appendFileSync, mkdirSync, renameSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { hooksLogFile } from '../state/layout.js';
 
 /**
  * One JSON line per hook invocation in <logDir>/hooks.log (default /var/log/natnet-hook/hooks.log),
@@ -27,7 +27,7 @@ export interface HookLogRecord {
 const MAX_BYTES = 4 * 1024 * 1024;
 
 export function hookLogFile(logDir: string): string {
-  return join(logDir, 'hooks.log');
+  return hooksLogFile({ logDir });
 }
 
 /** Keeps one old generation: past 4 MiB, `file` becomes `file.1`. Never throws. */

@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { networkCacheFile as networkCacheFileOf } from '../state/layout.js';
 import type { HookPaths } from './paths.js';
 
 /** What the hook's fast path needs of the config: which bridges are ours. */
@@ -26,7 +26,7 @@ export function configKey(path: string): string {
 }
 
 export function networkCacheFile(p: HookPaths): string {
-  return join(p.runDir, 'hook-networks.json');
+  return networkCacheFileOf(p);
 }
 
 /** The cached networks when the cache matches the config as it is now, else null. */

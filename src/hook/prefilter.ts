@@ -1,11 +1,10 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { domainFileName } from '../model/file-names.js';
+import { domainFile } from '../state/layout.js';
 import { scanInterfaces, scanNetworkBridge } from '../libvirt/scan.js';
 import { bridgeOfLibvirtNetwork, readLibvirtNetworks } from './libvirt-networks-read.js';
 import { appendHookRecord } from './log-record.js';
 import { type OurNetwork, readNetworkCache } from './network-cache.js';
-import { type HookOptions, type HookPaths, hookPaths, leasesDirOf } from './paths.js';
+import { type HookOptions, type HookPaths, hookPaths } from './paths.js';
 import { fastRecordEvent } from './fast-record.js';
 import { prepareUnchanged } from './prepare-fingerprint.js';
 import { readStdinSync } from './stdin.js';
@@ -35,7 +34,7 @@ export function hookEvent(argv: string[]): HookEvent {
 }
 
 export function domainRecordFile(libDir: string, vm: string): string {
-  return join(libDir, 'domains', domainFileName(vm));
+  return domainFile({ libDir }, vm);
 }
 
 /** Our networks a domain's interfaces name (by bridge, or by a libvirt network wrapping one), by regex. */
@@ -80,7 +79,7 @@ export async function decide(kind: HookKind, ev: HookEvent, xml: string, paths: 
     return action ? { action } : null;
   }
   const nets = networksNamed(xml, paths, networks);
-  const fp = { runDir: paths.runDir, configPath: paths.configPath, leasesDir: leasesDirOf(paths) };
+  const fp = { runDir: paths.runDir, configPath: paths.configPath, leasesDir: paths.leasesDir };
   if (nets.length === 0 || !prepareUnchanged(fp, ev.object, xml, nets)) return null;
   return { action: 'up (unchanged since the last prepare; bridge and dnsmasq alive)', networks: nets };
 }

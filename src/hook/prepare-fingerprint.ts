@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync, unlinkSync } from 'nod
 import { join } from 'node:path';
 // already in the prefilter bundle (fast-record.ts), and node:fs only
 import { writeFileAtomic } from '../apply/atomic-write.js';
-import { domainFileName } from '../model/file-names.js';
+import { appliedFile as appliedFileOf, fingerprintFile as fingerprintFileOf } from '../state/layout.js';
 
 /**
  * Lets a repeated `prepare` of an unchanged VM skip the engine (whose observe step spawns
@@ -42,7 +42,7 @@ function statKey(path: string): string {
 }
 
 export function fingerprintFile(runDir: string, vm: string): string {
-  return join(runDir, 'hook-prepared', domainFileName(vm));
+  return fingerprintFileOf({ runDir }, vm);
 }
 
 /** The XML itself, not a hash: loading node:crypto costs the hook's fast path ~3 ms. */
@@ -62,7 +62,7 @@ function leasesKey(dir: string): string {
 }
 
 function appliedFile(runDir: string, net: string): string {
-  return join(runDir, 'applied', `${net}.json`); // engine/records.ts
+  return appliedFileOf({ runDir }, net);
 }
 
 function appliedRecord(runDir: string, net: string): { network?: { bridge?: string }; dnsmasq?: { pid?: string; hosts?: string } } | null {

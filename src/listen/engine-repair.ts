@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { listenerAutostartFile } from '../state/layout.js';
 import { writeFileAtomic } from '../apply/atomic-write.js';
 import { loadConfig } from '../config/load.js';
 import type { Context } from '../engine/context.js';
@@ -12,7 +12,7 @@ import type { RepairFn } from './listener.js';
  * The marker lives in the run dir (tmpfs, emptied at boot).
  */
 export function autostartMarker(runDir: string): string {
-  return join(runDir, 'listener-autostart.done');
+  return listenerAutostartFile({ runDir });
 }
 
 /** Networks to keep right: those applied on this host, plus autostart ones at boot. */

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { listenerStatusFile } from '../state/layout.js';
 import { writeFileAtomic } from '../apply/atomic-write.js';
 import { pidAlive } from '../observe/procfs.js';
 
@@ -31,7 +31,7 @@ export interface ListenerStatusView extends ListenerStatus {
 export const LISTENER_STATUS_FILE = 'listener.json';
 
 export function listenerStatusPath(runDir: string): string {
-  return join(runDir, LISTENER_STATUS_FILE);
+  return listenerStatusFile({ runDir });
 }
 
 export function writeListenerStatus(runDir: string, status: ListenerStatus): void {

@@ -1,12 +1,8 @@
+import type { DnsmasqPaths } from '../state/layout.js';
 import type { Network, Reservation } from '../model/types.js';
 import { netmaskOf } from '../net/ipv4.js';
 
-export interface DnsmasqPaths {
-  conf: string;
-  pid: string;
-  hosts: string;
-  leases: string;
-}
+export type { DnsmasqPaths } from '../state/layout.js';
 
 /**
  * dnsmasq config for one network: DHCP + DNS on the bridge only (bind-dynamic, never lo or

@@ -7,8 +7,8 @@ import { APP_DIR, runInstall } from '../../src/commands/install.js';
 import { runUninstall } from '../../src/commands/uninstall.js';
 import { makeContext } from '../../src/engine/context.js';
 import { NatnetError } from '../../src/errors.js';
-import { unmanagedInterfaces } from '../../src/hook/install/plan.js';
-import { renderNmDropIn, renderShim } from '../../src/hook/install/render.js';
+import { unmanagedInterfaces } from '../../src/install/plan.js';
+import { renderNmDropIn, renderShim } from '../../src/install/render.js';
 import { silentLogger } from '../../src/log.js';
 import type { RunOptions, Runner } from '../../src/sys/runner.js';
 
@@ -201,7 +201,7 @@ describe('install renderers', () => {
 
 describe('libvirt version gate', () => {
   it('qemu.d/ and network.d/ need libvirt >= 6.5', async () => {
-    const { parseLibvirtVersion, supportsHookDirs } = await import('../../src/hook/install/libvirt-version.js');
+    const { parseLibvirtVersion, supportsHookDirs } = await import('../../src/install/libvirt-version.js');
     expect(parseLibvirtVersion('libvirtd (libvirt) 9.0.0\n')).toEqual([9, 0, 0]);
     expect(parseLibvirtVersion('virtqemud (libvirt) 10.10.0')).toEqual([10, 10, 0]);
     expect(parseLibvirtVersion('nonsense')).toBeNull();

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../apply/atomic-write.js';
+import { writeFileAtomic } from '../apply/atomic-write.js';
+import { INSTALL_MANIFEST } from '../state/layout.js';
 
 /** What `install` wrote, so `uninstall` removes exactly that: <root>/var/lib/natnet-hook/install.json. */
 export type InstalledKind = 'hook' | 'config' | 'system' | 'unit';
@@ -23,7 +24,7 @@ export interface Manifest {
 }
 
 export function manifestPath(root: string): string {
-  return join(root, 'var/lib/natnet-hook/install.json');
+  return join(root, INSTALL_MANIFEST);
 }
 
 export function sha256(text: string | Buffer): string {

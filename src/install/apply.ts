@@ -1,5 +1,5 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmdirSync, unlinkSync } from 'node:fs';
-import { writeFileAtomic } from '../../apply/atomic-write.js';
+import { writeFileAtomic } from '../apply/atomic-write.js';
 import { type InstalledFile, type Manifest, manifestPath, readManifest, sha256, writeManifest } from './manifest.js';
 import { type InstallFile, neededDirs } from './plan.js';
 import { HOOK_MARKER } from './render.js';

@@ -1,4 +1,4 @@
-import type { Runner } from '../../sys/runner.js';
+import type { Runner } from '../sys/runner.js';
 
 /** libvirt runs hooks from qemu.d/ and network.d/ since 6.5.0; before that only the single main script. */
 export const MIN_HOOK_DIRS = [6, 5, 0] as const;

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parseMainConfig } from '../../config/parse.js';
-import { Problems } from '../../config/problems.js';
+import { parseMainConfig } from '../config/parse.js';
+import { Problems } from '../config/problems.js';
 import type { InstalledKind } from './manifest.js';
 import { renderNmDropIn, renderShim, renderUnit } from './render.js';
 

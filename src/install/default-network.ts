@@ -1,4 +1,4 @@
-import type { Runner } from '../../sys/runner.js';
+import type { Runner } from '../sys/runner.js';
 
 export class DefaultNetworkError extends Error {}
 

@@ -1,0 +1,128 @@
+/**
+ * The ONE home of every path natnet-hook reads or writes. No project imports: the hook's
+ * CommonJS prefilter bundle, the engine, the listener, install and the tests all use it.
+ * Paths are derived from the config path, the state dir and validated names (network names,
+ * VM names through fileStem) — never taken from a record read back from disk.
+ */
+import { dirname, join, resolve } from 'node:path';
+
+export const DEFAULT_CONFIG = '/etc/natnet-hook/config.toml';
+export const DEFAULT_RUN_DIR = '/run/natnet-hook';
+export const DEFAULT_LIB_DIR = '/var/lib/natnet-hook';
+export const DEFAULT_LOG_DIR = '/var/log/natnet-hook';
+
+export interface LayoutOptions {
+  config?: string;
+  stateDir?: string;
+}
+
+/** Where one invocation's files live. */
+export interface Layout {
+  configPath: string;
+  /** Per-VM lease files: always beside the config file in use. */
+  leasesDir: string;
+  /** --state-dir / NATNET_HOOK_STATE_DIR, or null for the system paths. */
+  stateDir: string | null;
+  /** Volatile state: pid files, applied records, caches (/run/natnet-hook). */
+  runDir: string;
+  /** Persistent state: dnsmasq lease files, domain records (/var/lib/natnet-hook). */
+  libDir: string;
+  /** hooks.log, engine.log (/var/log/natnet-hook). */
+  logDir: string;
+}
+
+/** --config > NATNET_HOOK_CONFIG > default; --state-dir > NATNET_HOOK_STATE_DIR > /run, /var/lib, /var/log. */
+export function layoutOf(opts: LayoutOptions = {}, env: NodeJS.ProcessEnv = process.env): Layout {
+  const configPath = resolve(opts.config ?? env.NATNET_HOOK_CONFIG ?? DEFAULT_CONFIG);
+  const sd = opts.stateDir ?? env.NATNET_HOOK_STATE_DIR;
+  const stateDir = sd ? resolve(sd) : null;
+  return {
+    configPath,
+    leasesDir: join(dirname(configPath), 'leases.d'),
+    stateDir,
+    runDir: stateDir ? join(stateDir, 'run') : DEFAULT_RUN_DIR,
+    libDir: stateDir ? join(stateDir, 'lib') : DEFAULT_LIB_DIR,
+    logDir: stateDir ? join(stateDir, 'log') : DEFAULT_LOG_DIR,
+  };
+}
+
+type RunDir = Pick<Layout, 'runDir'>;
+type LibDir = Pick<Layout, 'libDir'>;
+type LogDir = Pick<Layout, 'logDir'>;
+
+/** File names longer than this (in bytes) are hashed: NAME_MAX is 255 and temp files add a suffix. */
+export const MAX_STEM_BYTES = 200;
+
+/** 128 bits from four seeded FNV-1a passes: no node:crypto in the hook's fast path. */
+export function nameHash(text: string): string {
+  let out = '';
+  for (const seed of [0x811c9dc5, 0x01000193, 0x9e3779b9, 0x85ebca6b]) {
+    let h = seed >>> 0;
+    for (let i = 0; i < text.length; i++) {
+      h ^= text.charCodeAt(i);
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+    out += h.toString(16).padStart(8, '0');
+  }
+  return out;
+}
+
+/**
+ * A VM (or other free-form) name as a safe, reversible file stem; names whose encoding would
+ * exceed MAX_STEM_BYTES become a readable prefix plus a hash (the record inside names the VM).
+ */
+export function fileStem(name: string): string {
+  const enc = encodeURIComponent(name.normalize('NFC')).replace(/\./g, '%2E');
+  if (enc.length <= MAX_STEM_BYTES) return enc;
+  return `${enc.slice(0, 96).replace(/%[0-9A-F]?$/, '')}~${nameHash(name.normalize('NFC'))}`;
+}
+
+// ---- volatile state (runDir) ----
+export const appliedDir = (l: RunDir) => join(l.runDir, 'applied');
+/** What `up` applied for one network (engine/records.ts). */
+export const appliedFile = (l: RunDir, network: string) => join(appliedDir(l), `${network}.json`);
+export const dnsmasqDir = (l: RunDir) => join(l.runDir, 'dnsmasq');
+export const fingerprintsDir = (l: RunDir) => join(l.runDir, 'hook-prepared');
+/** A successful prepare's inputs, so an unchanged VM's next prepare skips the engine. */
+export const fingerprintFile = (l: RunDir, vm: string) => join(fingerprintsDir(l), `${fileStem(vm)}.json`);
+/** The configured networks (name, bridge), cached for the hook's fast path. */
+export const networkCacheFile = (l: RunDir) => join(l.runDir, 'hook-networks.json');
+export const listenerStatusFile = (l: RunDir) => join(l.runDir, 'listener.json');
+export const listenerAutostartFile = (l: RunDir) => join(l.runDir, 'listener-autostart.done');
+
+/** The per-network dnsmasq files; the lease database is persistent, the rest volatile. */
+export interface DnsmasqPaths {
+  conf: string;
+  pid: string;
+  hosts: string;
+  leases: string;
+}
+
+export function dnsmasqPaths(l: RunDir & LibDir, network: string): DnsmasqPaths {
+  const dir = dnsmasqDir(l);
+  return {
+    conf: join(dir, `${network}.conf`),
+    pid: join(dir, `${network}.pid`),
+    hosts: join(dir, `${network}.hosts`),
+    leases: join(l.libDir, `${network}.leases`),
+  };
+}
+
+// ---- persistent state (libDir) ----
+export const domainsDir = (l: LibDir) => join(l.libDir, 'domains');
+/** What the hooks learned about one VM (engine/domains.ts). */
+export const domainFile = (l: LibDir, vm: string) => join(domainsDir(l), `${fileStem(vm)}.json`);
+/** libvirt network name → bridge, learned by the network hook. */
+export const libvirtNetworksFile = (l: LibDir) => join(l.libDir, 'libvirt-networks.json');
+/** What `install` wrote (relative to the install root). */
+export const INSTALL_MANIFEST = 'var/lib/natnet-hook/install.json';
+
+// ---- logs ----
+export const hooksLogFile = (l: LogDir) => join(l.logDir, 'hooks.log');
+export const engineLogFile = (l: LogDir) => join(l.logDir, 'engine.log');
+
+/** A record that failed validation is moved aside to <file>.bad (never read again, never trusted). */
+export const quarantineFile = (file: string) => `${file}.bad`;
+
+/** Temp files of atomic writes: "." prefix, ".tmp" suffix, so scanners skip them. */
+export const isTempFile = (name: string) => name.startsWith('.') && name.endsWith('.tmp');
