@@ -1,0 +1,225 @@
+/**
+ * Schemas of every JSON file natnet-hook reads back from its state directories. Anything read
+ * back is untrusted input (a full disk, a kill mid-write by an older version, a hand edit, an
+ * attacker with write access): it is validated like user input, and names that later become
+ * files, interfaces or hostsfile lines (MACs, bridges, taps, VM names) are checked strictly.
+ * Pure: no I/O. Small imports only: the hook's CommonJS fast path uses the domain record schema.
+ */
+import { vmNameProblem } from '../config/lease.js';
+import { NatnetError } from '../errors.js';
+import type { AppliedRecord } from '../model/applied.js';
+import type { DomainNic, DomainRecord, Network } from '../model/types.js';
+import { parseIPv4 } from '../net/ipv4.js';
+import { isMulticastMac, normaliseMac } from '../net/mac.js';
+import { isValidDomain, isValidIfName, isValidLeaseTime } from '../net/names.js';
+
+/** Why a value read back from disk is not what we wrote; `at` is the field path. */
+export class SchemaError extends NatnetError {
+  constructor(
+    readonly at: string,
+    readonly expected: string,
+  ) {
+    super(`${at || 'document'}: expected ${expected}`);
+  }
+}
+
+type Obj = Record<string, unknown>;
+
+function fail(at: string, expected: string): never {
+  throw new SchemaError(at, expected);
+}
+
+export function object(v: unknown, at: string): Obj {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) fail(at, 'an object');
+  return v as Obj;
+}
+
+export function array(v: unknown, at: string): unknown[] {
+  if (!Array.isArray(v)) fail(at, 'an array');
+  return v;
+}
+
+export function string(v: unknown, at: string): string {
+  if (typeof v !== 'string') fail(at, 'a string');
+  return v;
+}
+
+export function boolean(v: unknown, at: string): boolean {
+  if (typeof v !== 'boolean') fail(at, 'true or false');
+  return v;
+}
+
+export function integer(v: unknown, at: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(at, `an integer from ${min} to ${max}`);
+  return v;
+}
+
+export function oneOf<T extends string>(v: unknown, at: string, values: readonly T[]): T {
+  if (typeof v !== 'string' || !values.includes(v as T)) fail(at, `one of ${values.join(', ')}`);
+  return v as T;
+}
+
+export function ifName(v: unknown, at: string): string {
+  if (typeof v !== 'string' || !isValidIfName(v)) fail(at, 'an interface name (1-15 of A-Z a-z 0-9 _ . @ + -)');
+  return v;
+}
+
+export function ipv4(v: unknown, at: string): string {
+  if (typeof v !== 'string' || parseIPv4(v) === null) fail(at, 'an IPv4 address');
+  return v;
+}
+
+/** A unicast MAC in lower-case colon form, exactly as we write them. */
+export function unicastMac(v: unknown, at: string): string {
+  const mac = typeof v === 'string' ? normaliseMac(v) : null;
+  if (mac === null || mac !== v || isMulticastMac(mac) || mac === '00:00:00:00:00:00') fail(at, 'a unicast MAC like 52:54:00:aa:bb:01');
+  return mac;
+}
+
+export function vmName(v: unknown, at: string): string {
+  if (typeof v !== 'string') fail(at, 'a VM name');
+  const why = vmNameProblem(v);
+  if (why) fail(at, why.replace(/^expected /, ''));
+  return v;
+}
+
+function optional<T>(o: Obj, key: string, at: string, check: (v: unknown, at: string) => T): T | undefined {
+  return o[key] === undefined ? undefined : check(o[key], `${at}.${key}`);
+}
+
+/** <libDir>/domains/<vm>.json: what the hooks learned about a VM. */
+export function domainRecord(v: unknown, at = ''): DomainRecord {
+  const o = object(v, at);
+  const nics: DomainNic[] = array(o.nics, `${at}.nics`).map((n, i) => {
+    const f = `${at}.nics[${i}]`;
+    const nic = object(n, f);
+    const out: DomainNic = { mac: unicastMac(nic.mac, `${f}.mac`), bridge: ifName(nic.bridge, `${f}.bridge`) };
+    const tap = optional(nic, 'tap', f, ifName);
+    if (tap !== undefined) out.tap = tap;
+    return out;
+  });
+  // contents are re-validated as leases on every load (config/load.ts metadataLeases); here only their shape
+  const metadataLeases = array(o.metadataLeases, `${at}.metadataLeases`).map((m, i) => {
+    const f = `${at}.metadataLeases[${i}]`;
+    const l = object(m, f);
+    const lease: DomainRecord['metadataLeases'][number] = { ip: string(l.ip, `${f}.ip`) };
+    const mac = optional(l, 'mac', f, string);
+    const hostname = optional(l, 'hostname', f, string);
+    if (mac !== undefined) lease.mac = mac;
+    if (hostname !== undefined) lease.hostname = hostname;
+    return lease;
+  });
+  const rec: DomainRecord = {
+    vm: vmName(o.vm, `${at}.vm`),
+    nics,
+    metadataLeases,
+    running: boolean(o.running, `${at}.running`),
+    updated: string(o.updated, `${at}.updated`),
+  };
+  const uuid = optional(o, 'uuid', at, string);
+  if (uuid !== undefined) {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(uuid)) fail(`${at}.uuid`, 'a UUID');
+    rec.uuid = uuid;
+  }
+  return rec;
+}
+
+/** The desired state an applied record was made from. */
+export function network(v: unknown, at: string): Network {
+  const o = object(v, at);
+  const f = (k: string) => `${at}.${k}`;
+  const name = string(o.name, f('name'));
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) fail(f('name'), 'a network name');
+  const leaseTime = string(o.leaseTime, f('leaseTime'));
+  if (!isValidLeaseTime(leaseTime)) fail(f('leaseTime'), 'a dnsmasq lease time');
+  const domain = string(o.domain, f('domain'));
+  if (!isValidDomain(domain)) fail(f('domain'), 'a DNS domain');
+  return {
+    name,
+    bridge: ifName(o.bridge, f('bridge')),
+    mac: unicastMac(o.mac, f('mac')),
+    gateway: ipv4(o.gateway, f('gateway')),
+    prefix: integer(o.prefix, f('prefix'), 8, 30),
+    subnet: ipv4(o.subnet, f('subnet')),
+    dummy: o.dummy === null ? null : ifName(o.dummy, f('dummy')),
+    stp: boolean(o.stp, f('stp')),
+    forwardDelay: integer(o.forwardDelay, f('forwardDelay'), 0, 30),
+    firewall: oneOf(o.firewall, f('firewall'), ['iptables', 'nftables', 'auto'] as const),
+    outbound: o.outbound === null ? null : ifName(o.outbound, f('outbound')),
+    dhcpStart: ipv4(o.dhcpStart, f('dhcpStart')),
+    dhcpEnd: ipv4(o.dhcpEnd, f('dhcpEnd')),
+    leaseTime,
+    domain,
+    autostart: boolean(o.autostart, f('autostart')),
+    downWhenIdle: boolean(o.downWhenIdle, f('downWhenIdle')),
+  };
+}
+
+const JUMP_CHAINS = ['nat POSTROUTING', 'filter FORWARD', 'filter INPUT'] as const;
+
+/**
+ * <runDir>/applied/<network>.json: what `up` applied. `file` is the network name the file is
+ * named after; a record claiming another network is rejected. Paths in it are not trusted:
+ * callers derive every path from the layout and the network name.
+ */
+export function appliedRecord(v: unknown, networkName: string, at = ''): AppliedRecord {
+  const o = object(v, at);
+  const net = network(o.network, `${at}.network`);
+  if (net.name !== networkName) fail(`${at}.network.name`, JSON.stringify(networkName));
+  const address = o.address === null ? null : string(o.address, `${at}.address`);
+  if (address !== null && address !== `${net.gateway}/${net.prefix}`) fail(`${at}.address`, `null or ${net.gateway}/${net.prefix}`);
+  let dummy: AppliedRecord['dummy'] = null;
+  if (o.dummy !== null) {
+    const d = object(o.dummy, `${at}.dummy`);
+    dummy = { name: ifName(d.name, `${at}.dummy.name`), created: boolean(d.created, `${at}.dummy.created`) };
+  }
+  const dnsmasq = object(o.dnsmasq, `${at}.dnsmasq`);
+  const backend = oneOf(o.backend, `${at}.backend`, ['iptables', 'nftables'] as const);
+  const iptablesVariant = o.iptablesVariant === null ? null : oneOf(o.iptablesVariant, `${at}.iptablesVariant`, ['nft', 'legacy'] as const);
+  if ((backend === 'iptables') !== (iptablesVariant !== null)) fail(`${at}.iptablesVariant`, 'a variant exactly when the backend is iptables');
+  return {
+    network: net,
+    backend,
+    iptablesVariant,
+    createdBridge: boolean(o.createdBridge, `${at}.createdBridge`),
+    address,
+    dummy,
+    dummyUnsupported: o.dummyUnsupported === null ? null : string(o.dummyUnsupported, `${at}.dummyUnsupported`),
+    iptablesTablesCreated: array(o.iptablesTablesCreated, `${at}.iptablesTablesCreated`).map((t, i) =>
+      oneOf(t, `${at}.iptablesTablesCreated[${i}]`, ['nat', 'filter'] as const),
+    ),
+    iptablesChainsCreated: array(o.iptablesChainsCreated, `${at}.iptablesChainsCreated`).map((c, i) =>
+      oneOf(c, `${at}.iptablesChainsCreated[${i}]`, JUMP_CHAINS),
+    ),
+    enabledForwarding: boolean(o.enabledForwarding, `${at}.enabledForwarding`),
+    dnsmasq: {
+      conf: string(dnsmasq.conf, `${at}.dnsmasq.conf`),
+      pid: string(dnsmasq.pid, `${at}.dnsmasq.pid`),
+      hosts: string(dnsmasq.hosts, `${at}.dnsmasq.hosts`),
+      leases: string(dnsmasq.leases, `${at}.dnsmasq.leases`),
+    },
+    appliedAt: string(o.appliedAt, `${at}.appliedAt`),
+  };
+}
+
+/** <libDir>/libvirt-networks.json: libvirt network name → our bridge. */
+export function libvirtNetworks(v: unknown, at = ''): Record<string, string> {
+  const o = object(v, at);
+  const out: Record<string, string> = Object.create(null);
+  for (const [name, bridge] of Object.entries(o)) out[name] = ifName(bridge, `${at}[${JSON.stringify(name)}]`);
+  return out;
+}
+
+/** <runDir>/hook-networks.json: the configured networks, cached for the hook's fast path. */
+export function networkCache(v: unknown, at = ''): { config: string; key: string; networks: { name: string; bridge: string; downWhenIdle: boolean }[] } {
+  const o = object(v, at);
+  return {
+    config: string(o.config, `${at}.config`),
+    key: string(o.key, `${at}.key`),
+    networks: array(o.networks, `${at}.networks`).map((n, i) => {
+      const f = `${at}.networks[${i}]`;
+      const x = object(n, f);
+      return { name: string(x.name, `${f}.name`), bridge: ifName(x.bridge, `${f}.bridge`), downWhenIdle: boolean(x.downWhenIdle, `${f}.downWhenIdle`) };
+    }),
+  };
+}
