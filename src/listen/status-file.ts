@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { listenerStatusFile } from '../state/layout.js';
+import { array, boolean, integer, object, string } from '../state/schema.js';
+import { readRecord } from '../state/store.js';
 import { writeFileAtomic } from '../apply/atomic-write.js';
 import { pidAlive } from '../observe/procfs.js';
 
@@ -38,16 +39,47 @@ export function writeListenerStatus(runDir: string, status: ListenerStatus): voi
   writeFileAtomic(listenerStatusPath(runDir), `${JSON.stringify(status, null, 2)}\n`, 0o644);
 }
 
-/** The last status the listener wrote, or null when it never ran (or the file is unreadable). */
+/** The shape the listener writes; anything else in the file is not trusted (status shows it). */
+function listenerStatus(v: unknown): ListenerStatus {
+  const o = object(v, '');
+  const nullable = <T>(x: unknown, at: string, check: (x: unknown, at: string) => T): T | null => (x === null ? null : check(x, at));
+  const bus = object(o.bus, '.bus');
+  const services = object(o.services, '.services');
+  const event = nullable(o.lastEvent, '.lastEvent', object);
+  const repair = nullable(o.lastRepair, '.lastRepair', object);
+  const map = <T>(x: unknown, at: string, check: (x: unknown, at: string) => T) =>
+    Object.fromEntries(Object.entries(object(x, at)).map(([k, val]) => [k, check(val, `${at}[${JSON.stringify(k)}]`)]));
+  const status: ListenerStatus = {
+    pid: integer(o.pid, '.pid', 1, 2 ** 22),
+    started: string(o.started, '.started'),
+    updated: string(o.updated, '.updated'),
+    bus: {
+      address: string(bus.address, '.bus.address'),
+      connected: boolean(bus.connected, '.bus.connected'),
+      uniqueName: nullable(bus.uniqueName, '.bus.uniqueName', string),
+      reconnects: integer(bus.reconnects, '.bus.reconnects', 0, Number.MAX_SAFE_INTEGER),
+    },
+    services: { networkManager: boolean(services.networkManager, '.services.networkManager'), firewalld: boolean(services.firewalld, '.services.firewalld') },
+    lastEvent: event && { time: string(event.time, '.lastEvent.time'), what: string(event.what, '.lastEvent.what') },
+    lastRepair: repair && {
+      time: string(repair.time, '.lastRepair.time'),
+      reason: string(repair.reason, '.lastRepair.reason'),
+      actions: array(repair.actions, '.lastRepair.actions').map((a, i) => string(a, `.lastRepair.actions[${i}]`)),
+      ...(repair.error === undefined ? {} : { error: string(repair.error, '.lastRepair.error') }),
+    },
+    repairs: integer(o.repairs, '.repairs', 0, Number.MAX_SAFE_INTEGER),
+    nmManaged: map(o.nmManaged, '.nmManaged', (x, at) => nullable(x, at, boolean)),
+    firewalldZone: map(o.firewalldZone, '.firewalldZone', (x, at) => nullable(x, at, string)),
+  };
+  if (o.stopped !== undefined) status.stopped = string(o.stopped, '.stopped');
+  return status;
+}
+
+/** The last status the listener wrote, or null when it never ran or the file is not what it writes. */
 export function readListenerStatus(runDir: string): ListenerStatusView | null {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(listenerStatusPath(runDir), 'utf8'));
-  } catch {
-    return null;
-  }
-  if (!parsed || typeof parsed !== 'object') return null;
-  const status = parsed as ListenerStatus;
-  const running = Number.isInteger(status.pid) && status.pid > 0 && !status.stopped && pidAlive(status.pid);
+  const r = readRecord(listenerStatusPath(runDir), listenerStatus);
+  if (r.kind !== 'ok') return null;
+  const status = r.value;
+  const running = !status.stopped && pidAlive(status.pid);
   return { ...status, running };
 }
