@@ -50,7 +50,7 @@ function listenerStatus(v: unknown): ListenerStatus {
   const map = <T>(x: unknown, at: string, check: (x: unknown, at: string) => T) =>
     Object.fromEntries(Object.entries(object(x, at)).map(([k, val]) => [k, check(val, `${at}[${JSON.stringify(k)}]`)]));
   const status: ListenerStatus = {
-    pid: integer(o.pid, '.pid', 1, 2 ** 22),
+    pid: integer(o.pid, '.pid', 1, 2 ** 31 - 1),
     started: string(o.started, '.started'),
     updated: string(o.updated, '.updated'),
     bus: {
@@ -80,6 +80,7 @@ export function readListenerStatus(runDir: string): ListenerStatusView | null {
   const r = readRecord(listenerStatusPath(runDir), listenerStatus);
   if (r.kind !== 'ok') return null;
   const status = r.value;
-  const running = !status.stopped && pidAlive(status.pid);
+  // pid_max is at most 2^22: a larger recorded pid is no live listener
+  const running = !status.stopped && status.pid <= 2 ** 22 && pidAlive(status.pid);
   return { ...status, running };
 }
