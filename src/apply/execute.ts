@@ -1,7 +1,7 @@
 import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { Context } from '../engine/context.js';
 import { NatnetError } from '../errors.js';
-import { findOurDnsmasq, isOurDnsmasq } from '../observe/procfs.js';
+import { findOurDnsmasq, isOurDnsmasq, processArgv } from '../observe/procfs.js';
 import { describeStep, type Step } from '../plan/steps.js';
 import { writeFileAtomic } from './atomic-write.js';
 
@@ -63,9 +63,11 @@ async function run(ctx: Context, step: Step): Promise<StepOutcome> {
       // signalled only while /proc still shows our dnsmasq under this pid: never a reused pid
       const ours = () => isOurDnsmasq(step.pid, step.conf);
       if (ctx.dryRun || !ours() || !signal(step.pid, 'SIGTERM')) return {};
-      // gone = exited; a zombie waiting for init to reap it counts as gone (processArgv)
-      if (!(await waitFor(() => !ours(), 3000)) && ours()) signal(step.pid, 'SIGKILL');
-      await waitFor(() => !ours(), 1000);
+      // gone = exited; a zombie waiting for init to reap it counts as gone. Not "argv no longer
+      // ours": an exiting process loses its argv before it closes its sockets.
+      const gone = () => processArgv(step.pid) === null;
+      if (!(await waitFor(gone, 3000)) && ours()) signal(step.pid, 'SIGKILL');
+      await waitFor(gone, 1000);
       return {};
     }
     case 'dnsmasq-start':
