@@ -99,6 +99,8 @@ export async function applyNetwork(ctx: Context, host: HostObserver, config: Loa
   const records = readRecords(ctx);
   const stale = staleRecords(records, net, choice.backend, choice.variant);
   for (const rec of stale) actions.push(...(await teardownRecord(ctx, host, rec)));
+  // e.g. a switch away from iptables-nft: the tables and chains it created go once empty, as on down
+  if (stale.length) actions.push(...(await releaseHostChanges(ctx, host, false)));
   const paths = dnsmasqPaths(ctx, net);
   const closed = firstUnsearchableDir(paths.hosts);
   if (closed) {
