@@ -21,7 +21,8 @@ export function domainsDir(ctx: Context): string {
 function validatorFor(fileName: string) {
   return (v: unknown): DomainRecord => {
     const rec = domainRecord(v);
-    if (`${fileStem(rec.vm)}.json` !== fileName.replace(/\.bad$/, '')) throw new SchemaError('.vm', `the VM this file is named after (${fileName})`);
+    const own = fileName.replace(/\.bad$/, '');
+    if (`${fileStem(rec.vm)}.json` !== own) throw new SchemaError('.vm', `the VM this file is named after (${own})`);
     return rec;
   };
 }
