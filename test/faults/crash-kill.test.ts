@@ -45,11 +45,12 @@ function upKilledAfter(lab: Lab, delayMs: number): Promise<{ killed: boolean; co
 }
 
 describe.skipIf(!req.ok)(`up killed at random moments, then up and down: the host is as it began${req.reason}`, () => {
+  describe.each(['auto', 'nftables'] as const)('firewall = %s', (firewall) => {
   let lab: Lab;
   beforeAll(async () => {
     assertBuilt();
     lab = await Lab.create();
-    lab.writeConfig(networkToml());
+    lab.writeConfig(networkToml({ firewall }));
   });
   afterAll(async () => {
     await lab?.cleanup();
@@ -87,7 +88,8 @@ describe.skipIf(!req.ok)(`up killed at random moments, then up and down: the hos
       expect(down.code, `${why}: down: ${down.all}`).toBe(0);
       expect(await hostState(), why).toEqual(start);
     }
-    console.log(`crash-kill: seed ${seed}, first up ${Math.round(upMs)} ms, ${hit}/${KILLS} kills hit a running up, delays ${delays.join(' ')}`);
+    console.log(`crash-kill (${firewall}): seed ${seed}, first up ${Math.round(upMs)} ms, ${hit}/${KILLS} kills hit a running up, delays ${delays.join(' ')}`);
     expect(hit, 'most kills land while up runs').toBeGreaterThan(KILLS / 2);
   });
+});
 });
