@@ -46,50 +46,49 @@ function upKilledAfter(lab: Lab, delayMs: number): Promise<{ killed: boolean; co
 
 describe.skipIf(!req.ok)(`up killed at random moments, then up and down: the host is as it began${req.reason}`, () => {
   describe.each(['auto', 'nftables'] as const)('firewall = %s', (firewall) => {
-  let lab: Lab;
-  beforeAll(async () => {
-    assertBuilt();
-    lab = await Lab.create();
-    lab.writeConfig(networkToml({ firewall }));
-  });
-  afterAll(async () => {
-    await lab?.cleanup();
-  });
+    let lab: Lab;
+    beforeAll(async () => {
+      assertBuilt();
+      lab = await Lab.create();
+      lab.writeConfig(networkToml({ firewall }));
+    });
+    afterAll(async () => {
+      await lab?.cleanup();
+    });
 
-  const hostState = async () => ({
-    ...(await lab.snapshot()),
-    ipForward: (await lab.mustRun(['cat', '/proc/sys/net/ipv4/ip_forward'])).trim(),
-    dnsmasq: await lab.dnsmasqPids(),
-  });
+    const hostState = async () => ({
+      ...(await lab.snapshot()),
+      ipForward: (await lab.mustRun(['cat', '/proc/sys/net/ipv4/ip_forward'])).trim(),
+      dnsmasq: await lab.dnsmasqPids(),
+    });
 
-  it(`${KILLS} kills`, { timeout: 30_000 + KILLS * 10_000 }, async () => {
-    const start = await hostState();
-    // how long a first up takes here, so the kills spread over its whole run
-    let t0 = performance.now();
-    await lab.mustCli(['up']);
-    const upMs = performance.now() - t0;
-    await lab.mustCli(['down']);
-    expect(await hostState()).toEqual(start);
+    it(`${KILLS} kills`, { timeout: 30_000 + KILLS * 10_000 }, async () => {
+      const start = await hostState();
+      // how long a first up takes here, so the kills spread over its whole run
+      const t0 = performance.now();
+      await lab.mustCli(['up']);
+      const upMs = performance.now() - t0;
+      await lab.mustCli(['down']);
+      expect(await hostState()).toEqual(start);
 
-    const seed = Number(process.env.NATNET_CRASH_SEED ?? Date.now() % 100000);
-    const random = prng(seed);
-    let hit = 0;
-    const delays: number[] = [];
-    for (let i = 0; i < KILLS; i++) {
-      const delay = Math.round(random() * upMs * 1.1);
-      delays.push(delay);
-      t0 = performance.now();
-      const r = await upKilledAfter(lab, delay);
-      if (r.killed) hit++;
-      const why = `seed ${seed}, kill ${i + 1} after ${delay} ms (up takes ~${Math.round(upMs)} ms)`;
-      const up = await lab.cli(['up']);
-      expect(up.code, `${why}: up after the kill: ${up.all}`).toBe(0);
-      const down = await lab.cli(['down']);
-      expect(down.code, `${why}: down: ${down.all}`).toBe(0);
-      expect(await hostState(), why).toEqual(start);
-    }
-    console.log(`crash-kill (${firewall}): seed ${seed}, first up ${Math.round(upMs)} ms, ${hit}/${KILLS} kills hit a running up, delays ${delays.join(' ')}`);
-    expect(hit, 'most kills land while up runs').toBeGreaterThan(KILLS / 2);
+      const seed = Number(process.env.NATNET_CRASH_SEED ?? Date.now() % 100000);
+      const random = prng(seed);
+      let hit = 0;
+      const delays: number[] = [];
+      for (let i = 0; i < KILLS; i++) {
+        const delay = Math.round(random() * upMs * 1.1);
+        delays.push(delay);
+        const r = await upKilledAfter(lab, delay);
+        if (r.killed) hit++;
+        const why = `seed ${seed}, kill ${i + 1} after ${delay} ms (up takes ~${Math.round(upMs)} ms)`;
+        const up = await lab.cli(['up']);
+        expect(up.code, `${why}: up after the kill: ${up.all}`).toBe(0);
+        const down = await lab.cli(['down']);
+        expect(down.code, `${why}: down: ${down.all}`).toBe(0);
+        expect(await hostState(), why).toEqual(start);
+      }
+      console.log(`crash-kill (${firewall}): seed ${seed}, first up ${Math.round(upMs)} ms, ${hit}/${KILLS} kills hit a running up, delays ${delays.join(' ')}`);
+      expect(hit, 'most kills land while up runs').toBeGreaterThan(KILLS / 2);
+    });
   });
-});
 });
