@@ -1,7 +1,7 @@
 import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { Context } from '../engine/context.js';
 import { NatnetError } from '../errors.js';
-import { isOurDnsmasq, processArgv, readPidFile } from '../observe/procfs.js';
+import { findOurDnsmasq, isOurDnsmasq, processArgv } from '../observe/procfs.js';
 import { describeStep, type Step } from '../plan/steps.js';
 import { writeFileAtomic } from './atomic-write.js';
 
@@ -59,19 +59,24 @@ async function run(ctx: Context, step: Step): Promise<StepOutcome> {
     case 'remove-file':
       if (!ctx.dryRun && existsSync(step.path)) unlinkSync(step.path);
       return {};
-    case 'dnsmasq-stop':
-      if (ctx.dryRun || !signal(step.pid, 'SIGTERM')) return {};
-      // gone = exited; a zombie waiting for init to reap it counts as gone (processArgv)
-      if (!(await waitFor(() => processArgv(step.pid) === null, 3000))) signal(step.pid, 'SIGKILL');
-      await waitFor(() => processArgv(step.pid) === null, 1000);
+    case 'dnsmasq-stop': {
+      // signalled only while /proc still shows our dnsmasq under this pid: never a reused pid
+      const ours = () => isOurDnsmasq(step.pid, step.conf);
+      if (ctx.dryRun || !ours() || !signal(step.pid, 'SIGTERM')) return {};
+      // gone = exited; a zombie waiting for init to reap it counts as gone. Not "argv no longer
+      // ours": an exiting process loses its argv before it closes its sockets.
+      const gone = () => processArgv(step.pid) === null;
+      if (!(await waitFor(gone, 3000)) && ours()) signal(step.pid, 'SIGKILL');
+      await waitFor(gone, 1000);
       return {};
+    }
     case 'dnsmasq-start':
       await startDnsmasq(ctx, step.conf, step.pidFile);
       return {};
     case 'dnsmasq-reload':
       if (ctx.dryRun) return {};
       // it died since we looked: a fresh start reads the new hostsfile anyway
-      if (!signal(step.pid, 'SIGHUP')) await startDnsmasq(ctx, step.conf, step.pidFile);
+      if (!isOurDnsmasq(step.pid, step.conf) || !signal(step.pid, 'SIGHUP')) await startDnsmasq(ctx, step.conf, step.pidFile);
       return {};
   }
 }
@@ -91,9 +96,8 @@ async function startDnsmasq(ctx: Context, conf: string, pidFile: string): Promis
   // dnsmasq forks; its parent exits only after the child has bound its sockets
   await ctx.runner.run(['dnsmasq', `--conf-file=${conf}`]);
   if (ctx.dryRun) return;
-  const ok = await waitFor(() => {
-    const pid = readPidFile(pidFile);
-    return pid !== null && isOurDnsmasq(pid, conf);
-  }, 3000);
-  if (!ok) throw new NatnetError(`dnsmasq --conf-file=${conf} did not write ${pidFile}`);
+  // the pid file is a hint; /proc (our --conf-file in its argv) is the proof
+  if (!(await waitFor(() => findOurDnsmasq(conf, pidFile).length > 0, 3000))) {
+    throw new NatnetError(`dnsmasq --conf-file=${conf} exited at once or is not running (see its log lines in the system journal)`);
+  }
 }

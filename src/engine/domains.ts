@@ -1,43 +1,53 @@
-import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { unlinkSync } from 'node:fs';
 import { writeFileAtomic } from '../apply/atomic-write.js';
-import { domainFile, domainsDir as domainsDirOf, isTempFile } from '../state/layout.js';
 import type { DomainRecord } from '../model/types.js';
+import { domainFile, domainsDir as domainsDirOf, fileStem } from '../state/layout.js';
+import { domainRecord, SchemaError } from '../state/schema.js';
+import { type BadRecord, describeQuarantined, readRecord, recordNames } from '../state/store.js';
 import type { Context } from './context.js';
+import { setAside } from './records.js';
 
 /**
  * What the hooks learned about each VM (MACs on our bridges, taps, metadata leases),
- * kept in <libDir>/domains/<encoded vm>.json. Callers hold the engine lock when writing.
+ * kept in <libDir>/domains/<file stem of the vm>.json. Callers hold the engine lock when writing.
+ * Read back through the schema: a bad record (truncated, `null`, a MAC that is not a unicast
+ * MAC, a VM name that is not this file's) is logged and set aside, never used.
  */
 export function domainsDir(ctx: Context): string {
   return domainsDirOf(ctx);
 }
 
+/** The schema, plus: the record names the VM its file is named after. */
+function validatorFor(fileName: string) {
+  return (v: unknown): DomainRecord => {
+    const rec = domainRecord(v);
+    const own = fileName.replace(/\.bad$/, '');
+    if (`${fileStem(rec.vm)}.json` !== own) throw new SchemaError('.vm', `the VM this file is named after (${own})`);
+    return rec;
+  };
+}
+
 export function readDomainRecords(ctx: Context): DomainRecord[] {
-  let names: string[];
-  try {
-    names = readdirSync(domainsDir(ctx));
-  } catch {
-    return [];
-  }
   const out: DomainRecord[] = [];
-  for (const name of names.sort()) {
-    if (isTempFile(name) || !name.endsWith('.json')) continue;
-    try {
-      out.push(JSON.parse(readFileSync(join(domainsDir(ctx), name), 'utf8')) as DomainRecord);
-    } catch (e) {
-      ctx.log.warn({ file: name, err: String(e) }, 'unreadable domain record skipped');
-    }
+  for (const name of recordNames(domainsDir(ctx))) {
+    const r = readRecord(`${domainsDir(ctx)}/${name}`, validatorFor(name));
+    if (r.kind === 'ok') out.push(r.value);
+    else if (r.kind === 'bad') setAside(ctx, r.bad);
   }
   return out;
 }
 
 export function readDomainRecord(ctx: Context, vm: string): DomainRecord | null {
-  try {
-    return JSON.parse(readFileSync(domainFile(ctx, vm), 'utf8')) as DomainRecord;
-  } catch {
-    return null;
-  }
+  const file = domainFile(ctx, vm);
+  const r = readRecord(file, validatorFor(file.slice(domainsDir(ctx).length + 1)));
+  if (r.kind === 'ok') return r.value;
+  if (r.kind === 'bad') setAside(ctx, r.bad);
+  return null;
+}
+
+/** Quarantined domain records, each with why, for status. */
+export function describeBadDomains(ctx: Context): BadRecord[] {
+  return describeQuarantined(domainsDir(ctx), validatorFor);
 }
 
 export function writeDomainRecord(ctx: Context, rec: DomainRecord): void {

@@ -3,16 +3,15 @@
  * desired state (config) -> observed state -> plan -> apply, under one host-wide lock.
  */
 import { withEngineLock } from '../apply/lock.js';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { type LoadOptions, loadConfig, type LoadedConfig } from '../config/load.js';
-import { UsageError } from '../errors.js';
+import { NatnetError, UsageError } from '../errors.js';
 import type { DomainRecord, Network } from '../model/types.js';
-import { readIpForward } from '../observe/procfs.js';
 import type { Context } from './context.js';
 import { readDomainRecords, writeDomainRecord } from './domains.js';
-import { applyNetwork, teardownRecord } from './network.js';
+import { applyNetwork, releaseHostChanges, teardownFromEvidence, teardownRecord } from './network.js';
 import { HostObserver } from './observe.js';
-import { readRecords } from './records.js';
+import { quarantinedNetworks, readRecords } from './records.js';
 
 export interface UpOptions {
   /** Network names; default: every configured network. */
@@ -89,29 +88,50 @@ export interface DownOptions {
   onlyIfIdle?: boolean;
 }
 
-/** Remove what `up` recorded for these networks (default: all applied). The lease database stays. */
+/**
+ * Remove what `up` recorded for these networks (default: all applied, including those whose
+ * record was bad and set aside). The lease database stays.
+ */
 export async function down(ctx: Context, opts: DownOptions = {}): Promise<NetworkChange[]> {
   return withEngineLock(ctx, async () => {
     const records = readRecords(ctx);
-    let names = opts.networks?.length ? opts.networks : records.map((r) => r.network.name);
+    const bad = quarantinedNetworks(ctx).filter((n) => !records.some((r) => r.network.name === n));
+    // a bad record names no bridge we trust: the config's network of that name does
+    const configured = bad.length ? configuredNetworks(ctx) : [];
+    const bridgeOf = (name: string) =>
+      records.find((r) => r.network.name === name)?.network.bridge ?? configured.find((n) => n.name === name)?.bridge ?? '';
+    let names = opts.networks?.length ? opts.networks : [...records.map((r) => r.network.name), ...bad];
     if (opts.onlyIfIdle) {
       const busy = new Set(readDomainRecords(ctx).filter((d) => d.running).flatMap((d) => d.nics.map((n) => n.bridge)));
-      names = names.filter((n) => !busy.has(records.find((r) => r.network.name === n)?.network.bridge ?? ''));
+      names = names.filter((n) => !busy.has(bridgeOf(n)));
     }
     const host = new HostObserver(ctx);
     const changes: NetworkChange[] = [];
     for (const name of names) {
       const rec = records.find((r) => r.network.name === name);
-      changes.push({ network: name, actions: rec ? await teardownRecord(ctx, host, rec) : [] });
+      let actions: string[] = [];
+      if (rec) actions = await teardownRecord(ctx, host, rec);
+      else if (bad.includes(name)) actions = await teardownFromEvidence(ctx, host, name, configured.find((n) => n.name === name) ?? null);
+      changes.push({ network: name, actions });
     }
-    const left = readRecords(ctx);
-    const enabledByUs = records.some((r) => r.enabledForwarding && names.includes(r.network.name));
-    if (left.length === 0 && enabledByUs && readIpForward() && !ctx.dryRun) {
-      writeFileSync('/proc/sys/net/ipv4/ip_forward', '0\n');
-      changes.at(-1)?.actions.push('restore net.ipv4.ip_forward=0 (it was 0 before up)');
+    const released = await releaseHostChanges(ctx, host, readRecords(ctx).length === 0);
+    if (released.length) {
+      if (changes.length === 0) changes.push({ network: '(host)', actions: [] });
+      changes.at(-1)!.actions.push(...released);
     }
     return changes;
   });
+}
+
+/** The configured networks, or none when the config cannot be loaded (down must still work). */
+function configuredNetworks(ctx: Context): Network[] {
+  try {
+    return loadConfig(ctx).networks;
+  } catch (e) {
+    if (!(e instanceof NatnetError)) throw e;
+    ctx.log.warn({ err: e.message }, 'config unreadable: a network whose applied record was bad is torn down by name only');
+    return [];
+  }
 }
 
 /** Names of networks this host currently has applied (recorded by up, removed by down). */

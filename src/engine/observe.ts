@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import type { AppliedRecord } from '../model/applied.js';
 import type { Network } from '../model/types.js';
-import { type IptablesDump, type IptablesVariant, observeIptables } from '../observe/iptables.js';
+import { availableIptablesVariants, type IptablesDump, type IptablesVariant, observeIptables } from '../observe/iptables.js';
 import { type LinkState, observeLinks } from '../observe/links.js';
 import { observeNftTable } from '../observe/nft.js';
-import { isOurDnsmasq, readIpForward, readPidFile } from '../observe/procfs.js';
+import { findOurDnsmasq, readIpForward, scanOurDnsmasq } from '../observe/procfs.js';
 import { type FirewallDrift, iptablesDrift, nftDrift } from '../plan/firewall-drift.js';
 import type { NetworkObservation } from '../plan/plan-network.js';
-import type { TeardownObservation } from '../plan/plan-teardown.js';
+import type { FirewallFound, TeardownObservation } from '../plan/plan-teardown.js';
 import { nftTable } from '../render/names.js';
 import type { DnsmasqPaths } from '../render/dnsmasq.js';
 import type { BackendChoice } from './backend.js';
@@ -52,9 +52,9 @@ export class HostObserver {
     return iptablesDrift(net, await this.iptables(choice.variant!));
   }
 
+  /** Our dnsmasq for these paths (pid file as a hint, /proc as the proof), or null. */
   dnsmasqPid(paths: DnsmasqPaths): number | null {
-    const pid = readPidFile(paths.pid);
-    return pid !== null && isOurDnsmasq(pid, paths.conf) ? pid : null;
+    return findOurDnsmasq(paths.conf, paths.pid)[0] ?? null;
   }
 
   async network(net: Network, choice: BackendChoice, paths: DnsmasqPaths, record: AppliedRecord | null): Promise<NetworkObservation> {
@@ -70,10 +70,26 @@ export class HostObserver {
     };
   }
 
-  async teardown(rec: AppliedRecord): Promise<TeardownObservation> {
-    const links = await this.getLinks();
-    const iptables = rec.backend === 'iptables' && rec.iptablesVariant ? await this.iptables(rec.iptablesVariant) : null;
-    const nftTablePresent = rec.backend === 'nftables' && (await observeNftTable(this.ctx.runner, nftTable(rec.network))) !== null;
-    return { links, iptables, nftTablePresent, dnsmasqPid: this.dnsmasqPid(rec.dnsmasq) };
+  /**
+   * What a teardown needs. `everyBackend`: the record was bad, so the backend it used is
+   * unknown: look for our rules in nftables and in each available iptables variant.
+   */
+  async teardown(rec: AppliedRecord, paths: DnsmasqPaths, everyBackend = false): Promise<TeardownObservation> {
+    const net = rec.network;
+    const wanted: ({ backend: 'nftables' } | { backend: 'iptables'; variant: IptablesVariant })[] = everyBackend
+      ? [{ backend: 'nftables' }, ...availableIptablesVariants().map((variant) => ({ backend: 'iptables' as const, variant }))]
+      : [rec.backend === 'nftables' || !rec.iptablesVariant ? { backend: 'nftables' } : { backend: 'iptables', variant: rec.iptablesVariant }];
+    const [links, firewalls] = await Promise.all([
+      this.getLinks(),
+      Promise.all(
+        wanted.map(async (w): Promise<FirewallFound> =>
+          w.backend === 'nftables'
+            ? { backend: 'nftables', tablePresent: (await observeNftTable(this.ctx.runner, nftTable(net))) !== null }
+            : { backend: 'iptables', variant: w.variant, dump: await this.iptables(w.variant) },
+        ),
+      ),
+    ]);
+    // a teardown stops every dnsmasq of ours (an orphan of an earlier run included), not just the pid file's
+    return { links, firewalls, dnsmasqPids: scanOurDnsmasq(paths.conf) };
   }
 }

@@ -12,7 +12,9 @@ import { AUTO_RULE, chooseBackend } from './backend.js';
 import type { Context } from './context.js';
 import { selectNetworks } from './index.js';
 import { HostObserver, readTextOrNull } from './observe.js';
-import { dnsmasqPaths, readRecords } from './records.js';
+import { describeBadDomains } from './domains.js';
+import { describeBadApplied, dnsmasqPaths, readRecords } from './records.js';
+import type { BadRecord } from '../state/store.js';
 
 export interface NetworkStatus {
   name: string;
@@ -49,6 +51,8 @@ export interface StatusReport {
   configWarnings: string[];
   /** Networks still applied on this host that the config no longer has (`down NAME` removes them). */
   unconfigured: string[];
+  /** State records that failed validation and were set aside (*.bad), until an admin removes them. */
+  badRecords: BadRecord[];
 }
 
 async function networkStatus(ctx: Context, host: HostObserver, config: LoadedConfig, net: Network, rec: AppliedRecord | null, ss: string) {
@@ -143,8 +147,11 @@ export async function getStatus(ctx: Context, names?: string[]): Promise<StatusR
     networks.push(status);
   }
   const unconfigured = names?.length ? [] : records.map((r) => r.network.name).filter((n) => !config.networks.some((c) => c.name === n));
+  // after the reads above, which set aside what they found bad
+  const badRecords = [...describeBadApplied(ctx), ...describeBadDomains(ctx)].map(({ file, why }) => ({ file, why }));
   return {
-    healthy: networks.every((n) => n.problems.length === 0) && unconfigured.length === 0,
+    healthy: networks.every((n) => n.problems.length === 0) && unconfigured.length === 0 && badRecords.length === 0,
+    badRecords,
     autoRule: AUTO_RULE,
     networks,
     unconfigured,

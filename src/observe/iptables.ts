@@ -27,6 +27,11 @@ export function detectIptablesVariant(env = process.env): IptablesVariant | null
   return null;
 }
 
+/** Variants whose save/restore binaries exist (a teardown without a trustworthy record cleans each). */
+export function availableIptablesVariants(): IptablesVariant[] {
+  return (['nft', 'legacy'] as const).filter((v) => ['save', 'restore'].every((t) => SBIN.some((d) => existsSync(`${d}/iptables-${v}-${t}`))));
+}
+
 export interface IptablesDump {
   /** table → chain names declared */
   chains: Map<string, Set<string>>;

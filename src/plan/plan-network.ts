@@ -5,6 +5,7 @@ import { type DnsmasqPaths, renderDnsmasqConf } from '../render/dnsmasq.js';
 import { renderIptablesRestore } from '../render/iptables.js';
 import { renderNftScript } from '../render/nft.js';
 import { type FirewallDrift, isClean } from './firewall-drift.js';
+import { notOurLink } from './ownership.js';
 import type { Step } from './steps.js';
 
 export interface NetworkObservation {
@@ -27,7 +28,7 @@ export interface DesiredNetwork {
   /** Taps of running VMs on this bridge (from the hooks), put back if the bridge was recreated. */
   taps?: { name: string; mac: string }[];
   /** A dummy we created under another name (renamed or disabled since): removed. */
-  staleDummy?: string | null;
+  staleDummy?: { name: string; mac: string } | null;
 }
 
 export class PlanConflict extends Error {}
@@ -65,7 +66,8 @@ function planLinks(d: DesiredNetwork, o: NetworkObservation): Step[] {
     }
   }
 
-  if (d.staleDummy && o.links.has(d.staleDummy)) lines.push(`link del ${d.staleDummy}`);
+  const stale = d.staleDummy ? o.links.get(d.staleDummy.name) : undefined;
+  if (stale && d.staleDummy && !notOurLink(stale, 'dummy', d.staleDummy.mac)) lines.push(`link del ${stale.name}`);
   const steps: Step[] = [];
   if (lines.length) steps.push({ kind: 'ip-batch', why: br ? `repair bridge ${net.bridge}` : `create bridge ${net.bridge}`, lines });
   if (net.dummy && !o.record?.dummyUnsupported) {
@@ -109,7 +111,7 @@ function planDnsmasq(d: DesiredNetwork, o: NetworkObservation): Step[] {
   if (o.dnsmasqPid === null) {
     steps.push({ kind: 'dnsmasq-start', why: `start dnsmasq for ${d.net.name}`, conf: d.paths.conf, pidFile: d.paths.pid });
   } else if (confChanged) {
-    steps.push({ kind: 'dnsmasq-stop', why: 'dnsmasq config changed', pid: o.dnsmasqPid });
+    steps.push({ kind: 'dnsmasq-stop', why: 'dnsmasq config changed', pid: o.dnsmasqPid, conf: d.paths.conf });
     steps.push({ kind: 'dnsmasq-start', why: `restart dnsmasq for ${d.net.name}`, conf: d.paths.conf, pidFile: d.paths.pid });
   } else if (hostsChanged) {
     steps.push({ kind: 'dnsmasq-reload', why: 'reload reservations (SIGHUP)', pid: o.dnsmasqPid, conf: d.paths.conf, pidFile: d.paths.pid });

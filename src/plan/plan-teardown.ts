@@ -1,73 +1,134 @@
-import type { AppliedRecord } from '../model/applied.js';
+import type { AppliedRecord, Backend, HostChanges } from '../model/applied.js';
+import type { Network } from '../model/types.js';
 import { emptyChains, emptyTables, type IptablesDump } from '../observe/iptables.js';
 import type { LinkState } from '../observe/links.js';
-import { renderIptablesRemoval } from '../render/iptables.js';
+import type { DnsmasqPaths } from '../render/dnsmasq.js';
+import { iptablesJumps, renderIptablesRemoval } from '../render/iptables.js';
 import { iptablesChains } from '../render/names.js';
-import { iptablesJumps } from '../render/iptables.js';
 import { renderNftRemoval } from '../render/nft.js';
+import { notOurLink } from './ownership.js';
 import type { Step } from './steps.js';
+
+/** One firewall backend as found on the host. */
+export type FirewallFound =
+  | { backend: 'nftables'; tablePresent: boolean }
+  | { backend: 'iptables'; variant: 'nft' | 'legacy'; dump: IptablesDump };
 
 export interface TeardownObservation {
   links: Map<string, LinkState>;
-  iptables: IptablesDump | null;
-  nftTablePresent: boolean;
-  dnsmasqPid: number | null;
+  /** The backends to clean: the record's, or every available one when the record was bad. */
+  firewalls: FirewallFound[];
+  /** Our dnsmasq processes, found by their --conf-file in /proc. */
+  dnsmasqPids: number[];
 }
 
-/** Remove exactly what the record says `up` applied; the lease database stays. Pure. */
-export function planTeardown(rec: AppliedRecord, o: TeardownObservation): Step[] {
-  const net = rec.network;
-  const steps: Step[] = [];
-  if (o.dnsmasqPid !== null) steps.push({ kind: 'dnsmasq-stop', why: `stop dnsmasq of ${net.name}`, pid: o.dnsmasqPid });
-  if (rec.backend === 'nftables' && o.nftTablePresent) {
-    steps.push({ kind: 'firewall', why: `remove nft table of ${net.name}`, argv: ['nft', '-f', '-'], input: renderNftRemoval(net) });
-  }
-  if (rec.backend === 'iptables' && o.iptables) {
-    const dump = o.iptables;
-    const jumps = iptablesJumps(net).flatMap((j) => {
-      const n = (dump.rules.get(j.table) ?? []).filter((l) => l === `-A ${j.from} -j ${j.to}`).length;
-      return Array.from({ length: n }, () => j);
-    });
-    const c = iptablesChains(net);
-    const chains = [
-      { table: 'nat', chain: c.post },
-      { table: 'filter', chain: c.fwd },
-      { table: 'filter', chain: c.inp },
-    ].filter((x) => dump.chains.get(x.table)?.has(x.chain));
-    if (jumps.length || chains.length) {
-      steps.push({
-        kind: 'firewall',
-        why: `remove iptables rules of ${net.name}`,
-        argv: [`iptables-${rec.iptablesVariant}-restore`, '-w', '--noflush'],
-        input: renderIptablesRemoval(net, jumps, chains),
-      });
-    }
-  }
-  const lines: string[] = [];
-  if (rec.dummy?.created && o.links.has(rec.dummy.name)) lines.push(`link del ${rec.dummy.name}`);
-  const br = o.links.get(net.bridge);
-  if (br && rec.createdBridge) lines.push(`link del ${net.bridge}`);
-  else if (rec.address && br?.addresses.includes(rec.address)) lines.push(`addr del ${rec.address} dev ${net.bridge}`);
-  if (lines.length) steps.push({ kind: 'ip-batch', why: `remove links of ${net.name}`, lines });
-  for (const path of [rec.dnsmasq.conf, rec.dnsmasq.hosts, rec.dnsmasq.pid]) {
-    steps.push({ kind: 'remove-file', why: 'dnsmasq runtime file', path });
-  }
-  return steps;
+export interface Teardown {
+  steps: Step[];
+  /** What stays, and why (a link that is not what we created, a fact no record vouches for). */
+  left: string[];
 }
 
 /**
- * iptables-nft creates the `ip nat`/`ip filter` tables and built-in chains it needs; what our
- * first up created is removed again once nothing is in it, so the ruleset ends as it began.
+ * Remove what the record says `up` applied; the lease database stays. Paths are the layout's
+ * (never the record's), and a link is deleted only when it is the kind and MAC we created. Pure.
+ */
+export function planTeardown(rec: AppliedRecord, paths: DnsmasqPaths, o: TeardownObservation): Teardown {
+  const net = rec.network;
+  const links = planLinkRemoval(rec, o.links);
+  return {
+    steps: [
+      ...o.dnsmasqPids.map((pid): Step => ({ kind: 'dnsmasq-stop', why: `stop dnsmasq of ${net.name}`, pid, conf: paths.conf })),
+      ...o.firewalls.flatMap((f) => planFirewallRemoval(net, f)),
+      ...links.steps,
+      ...planFileRemoval(paths),
+    ],
+    left: links.left,
+  };
+}
+
+/** The dnsmasq runtime files of a network (conf, hosts, pid); the lease database stays. */
+export function planFileRemoval(paths: DnsmasqPaths): Step[] {
+  return [paths.conf, paths.hosts, paths.pid].map((path): Step => ({ kind: 'remove-file', why: 'dnsmasq runtime file', path }));
+}
+
+/** Our nft table, or our iptables jumps and chains (all derived from the bridge name). */
+export function planFirewallRemoval(net: Network, f: FirewallFound): Step[] {
+  if (f.backend === 'nftables') {
+    return f.tablePresent ? [{ kind: 'firewall', why: `remove nft table of ${net.name}`, argv: ['nft', '-f', '-'], input: renderNftRemoval(net) }] : [];
+  }
+  const dump = f.dump;
+  const jumps = iptablesJumps(net).flatMap((j) => {
+    const n = (dump.rules.get(j.table) ?? []).filter((l) => l === `-A ${j.from} -j ${j.to}`).length;
+    return Array.from({ length: n }, () => j);
+  });
+  const c = iptablesChains(net);
+  const chains = [
+    { table: 'nat', chain: c.post },
+    { table: 'filter', chain: c.fwd },
+    { table: 'filter', chain: c.inp },
+  ].filter((x) => dump.chains.get(x.table)?.has(x.chain));
+  if (jumps.length === 0 && chains.length === 0) return [];
+  return [
+    {
+      kind: 'firewall',
+      why: `remove iptables rules of ${net.name}`,
+      argv: [`iptables-${f.variant}-restore`, '-w', '--noflush'],
+      input: renderIptablesRemoval(net, jumps, chains),
+    },
+  ];
+}
+
+function planLinkRemoval(rec: AppliedRecord, links: Map<string, LinkState>): Teardown {
+  const net = rec.network;
+  const lines: string[] = [];
+  const left: string[] = [];
+  const dummy = rec.dummy?.created ? links.get(rec.dummy.name) : undefined;
+  if (dummy) {
+    const why = notOurLink(dummy, 'dummy', net.mac);
+    if (why) left.push(`left ${dummy.name}: ${why}`);
+    else lines.push(`link del ${dummy.name}`);
+  }
+  const br = links.get(net.bridge);
+  const notOurs = br ? notOurLink(br, 'bridge', net.mac) : null;
+  if (br && rec.createdBridge && !notOurs) lines.push(`link del ${net.bridge}`);
+  else if (br) {
+    if (rec.createdBridge) left.push(`left ${net.bridge}: ${notOurs}`);
+    if (br.kind === 'bridge' && rec.address && br.addresses.includes(rec.address)) lines.push(`addr del ${rec.address} dev ${net.bridge}`);
+  }
+  return { steps: lines.length ? [{ kind: 'ip-batch', why: `remove links of ${net.name}`, lines }] : [], left };
+}
+
+/**
+ * What a network's `down` may remove when its applied record was bad: everything `up` could
+ * have created, each item only on the evidence that it is ours (names derived from the config;
+ * links of our kind with our pinned MAC). The teardown's link checks then decide. Pure.
+ */
+export function recordFromEvidence(net: Network, backend: Backend, iptablesVariant: 'nft' | 'legacy' | null): AppliedRecord {
+  return {
+    network: net,
+    backend,
+    iptablesVariant,
+    createdBridge: true,
+    address: `${net.gateway}/${net.prefix}`,
+    dummy: net.dummy ? { name: net.dummy, created: true } : null,
+    dummyUnsupported: null,
+    appliedAt: '',
+  };
+}
+
+/**
+ * iptables-nft creates the `ip nat`/`ip filter` tables and built-in chains it needs; those that
+ * up created are removed again once nothing is in them, so the ruleset ends as it began.
  * Emptiness comes from iptables-save (rules, policies); existence from nft itself, because
  * iptables-nft-save also prints built-in chains that do not exist. Pure.
  */
 export function planIptablesNftLeftovers(
-  rec: AppliedRecord,
+  changes: Pick<HostChanges, 'iptablesTablesCreated' | 'iptablesChainsCreated'>,
   dump: IptablesDump,
   existing: { tables: Set<string>; chains: Set<string> },
 ): Step[] {
-  const tables = emptyTables(dump, rec.iptablesTablesCreated ?? []).filter((t) => existing.tables.has(t));
-  const chains = emptyChains(dump, rec.iptablesChainsCreated ?? []).filter((c) => existing.chains.has(c) && !tables.includes(c.split(' ')[0]));
+  const tables = emptyTables(dump, changes.iptablesTablesCreated).filter((t) => existing.tables.has(t));
+  const chains = emptyChains(dump, changes.iptablesChainsCreated).filter((c) => existing.chains.has(c) && !tables.includes(c.split(' ')[0]));
   const step = (what: string, argv: string[]): Step => ({
     kind: 'firewall',
     why: `remove empty iptables-nft ${what} that up created`,

@@ -5,7 +5,8 @@ export type Step =
   | { kind: 'forwarding'; why: string }
   | { kind: 'firewall'; why: string; argv: string[]; input: string; tolerateFailure?: boolean }
   | { kind: 'write-file'; why: string; path: string; content: string; mode: number }
-  | { kind: 'dnsmasq-stop'; why: string; pid: number }
+  /** conf: the process is signalled only while its argv still names this --conf-file (pids get reused). */
+  | { kind: 'dnsmasq-stop'; why: string; pid: number; conf: string }
   | { kind: 'dnsmasq-start'; why: string; conf: string; pidFile: string }
   | { kind: 'dnsmasq-reload'; why: string; pid: number; conf: string; pidFile: string }
   | { kind: 'remove-file'; why: string; path: string };

@@ -47,6 +47,11 @@ export function renderStatusText(r: StatusReport): string {
   for (const name of r.unconfigured) {
     out.push(`network ${name}: DEGRADED: still applied but no longer configured (\`natnet-hook down ${name}\` removes it)`, '');
   }
+  if (r.badRecords.length) {
+    out.push(`state: ${r.badRecords.length} bad record${r.badRecords.length > 1 ? 's' : ''} set aside, never used (inspect, then remove):`);
+    for (const b of r.badRecords) out.push(`  ${b.file}: ${b.why}`);
+    out.push('');
+  }
   const l = r.listener;
   if (!l) out.push('listener: never ran on this host');
   else {

@@ -81,6 +81,8 @@ export function fileStem(name: string): string {
 export const appliedDir = (l: RunDir) => join(l.runDir, 'applied');
 /** What `up` applied for one network (engine/records.ts). */
 export const appliedFile = (l: RunDir, network: string) => join(appliedDir(l), `${network}.json`);
+/** Host-wide changes of `up` (ip_forward, iptables-nft tables) that the last `down` puts back (engine/records.ts). */
+export const hostChangesFile = (l: RunDir) => join(l.runDir, 'host-changes.json');
 export const dnsmasqDir = (l: RunDir) => join(l.runDir, 'dnsmasq');
 export const fingerprintsDir = (l: RunDir) => join(l.runDir, 'hook-prepared');
 /** A successful prepare's inputs, so an unchanged VM's next prepare skips the engine. */
@@ -123,6 +125,8 @@ export const engineLogFile = (l: LogDir) => join(l.logDir, 'engine.log');
 
 /** A record that failed validation is moved aside to <file>.bad (never read again, never trusted). */
 export const quarantineFile = (file: string) => `${file}.bad`;
+/** The network an applied record (or its quarantined copy) is named after: `<network>.json[.bad]`. */
+export const appliedNetworkOf = (fileName: string) => fileName.replace(/\.bad$/, '').replace(/\.json$/, '');
 
 /** Temp files of atomic writes: "." prefix, ".tmp" suffix, so scanners skip them. */
 export const isTempFile = (name: string) => name.startsWith('.') && name.endsWith('.tmp');

@@ -7,7 +7,7 @@
  */
 import { vmNameProblem } from '../config/lease.js';
 import { NatnetError } from '../errors.js';
-import type { AppliedRecord } from '../model/applied.js';
+import type { AppliedRecord, HostChanges } from '../model/applied.js';
 import type { DomainNic, DomainRecord, Network } from '../model/types.js';
 import { parseIPv4 } from '../net/ipv4.js';
 import { isMulticastMac, normaliseMac } from '../net/mac.js';
@@ -158,9 +158,9 @@ export function network(v: unknown, at: string): Network {
 const JUMP_CHAINS = ['nat POSTROUTING', 'filter FORWARD', 'filter INPUT'] as const;
 
 /**
- * <runDir>/applied/<network>.json: what `up` applied. `file` is the network name the file is
- * named after; a record claiming another network is rejected. Paths in it are not trusted:
- * callers derive every path from the layout and the network name.
+ * <runDir>/applied/<network>.json: what `up` applied. `networkName` is the network the file is
+ * named after; a record claiming another network is rejected. Fields of older versions (dnsmasq
+ * paths, host-wide changes) are ignored: paths derive from the layout and the network name.
  */
 export function appliedRecord(v: unknown, networkName: string, at = ''): AppliedRecord {
   const o = object(v, at);
@@ -173,7 +173,6 @@ export function appliedRecord(v: unknown, networkName: string, at = ''): Applied
     const d = object(o.dummy, `${at}.dummy`);
     dummy = { name: ifName(d.name, `${at}.dummy.name`), created: boolean(d.created, `${at}.dummy.created`) };
   }
-  const dnsmasq = object(o.dnsmasq, `${at}.dnsmasq`);
   const backend = oneOf(o.backend, `${at}.backend`, ['iptables', 'nftables'] as const);
   const iptablesVariant = o.iptablesVariant === null ? null : oneOf(o.iptablesVariant, `${at}.iptablesVariant`, ['nft', 'legacy'] as const);
   if ((backend === 'iptables') !== (iptablesVariant !== null)) fail(`${at}.iptablesVariant`, 'a variant exactly when the backend is iptables');
@@ -185,20 +184,21 @@ export function appliedRecord(v: unknown, networkName: string, at = ''): Applied
     address,
     dummy,
     dummyUnsupported: o.dummyUnsupported === null ? null : string(o.dummyUnsupported, `${at}.dummyUnsupported`),
+    appliedAt: string(o.appliedAt, `${at}.appliedAt`),
+  };
+}
+
+/** <runDir>/host-changes.json: host-wide changes `up` made (ip_forward, iptables-nft tables). */
+export function hostChanges(v: unknown, at = ''): HostChanges {
+  const o = object(v, at);
+  return {
+    enabledForwarding: boolean(o.enabledForwarding, `${at}.enabledForwarding`),
     iptablesTablesCreated: array(o.iptablesTablesCreated, `${at}.iptablesTablesCreated`).map((t, i) =>
       oneOf(t, `${at}.iptablesTablesCreated[${i}]`, ['nat', 'filter'] as const),
     ),
     iptablesChainsCreated: array(o.iptablesChainsCreated, `${at}.iptablesChainsCreated`).map((c, i) =>
       oneOf(c, `${at}.iptablesChainsCreated[${i}]`, JUMP_CHAINS),
     ),
-    enabledForwarding: boolean(o.enabledForwarding, `${at}.enabledForwarding`),
-    dnsmasq: {
-      conf: string(dnsmasq.conf, `${at}.dnsmasq.conf`),
-      pid: string(dnsmasq.pid, `${at}.dnsmasq.pid`),
-      hosts: string(dnsmasq.hosts, `${at}.dnsmasq.hosts`),
-      leases: string(dnsmasq.leases, `${at}.dnsmasq.leases`),
-    },
-    appliedAt: string(o.appliedAt, `${at}.appliedAt`),
   };
 }
 

@@ -4,7 +4,7 @@
  * reported, and `quarantine` moves it aside to <file>.bad so one broken record cannot disable
  * every command or refuse an unrelated VM. node: builtins only (used by the hook's fast path).
  */
-import { closeSync, fstatSync, openSync, readdirSync, readSync, renameSync, constants as fsc } from 'node:fs';
+import { closeSync, fstatSync, linkSync, openSync, readdirSync, readSync, renameSync, unlinkSync, constants as fsc } from 'node:fs';
 import { isTempFile, quarantineFile } from './layout.js';
 import { SchemaError } from './schema.js';
 
@@ -12,6 +12,8 @@ export interface BadRecord {
   file: string;
   /** One line: what is wrong with it. */
   why: string;
+  /** The bytes judged bad, when they could be read: quarantine checks it moves exactly these. */
+  bytes?: Buffer;
 }
 
 export type ReadResult<T> = { kind: 'absent' } | { kind: 'ok'; value: T } | { kind: 'bad'; bad: BadRecord };
@@ -55,35 +57,64 @@ function errText(e: unknown): string {
 
 /** Reads and validates one state file. Never throws. */
 export function readRecord<T>(file: string, validate: (v: unknown) => T): ReadResult<T> {
+  let buf: Buffer | null;
   let text: string;
   try {
-    const buf = readRegularFile(file);
+    buf = readRegularFile(file);
     if (buf === null) return { kind: 'absent' };
-    text = utf8.decode(buf);
   } catch (e) {
     return { kind: 'bad', bad: { file, why: errText(e) } };
+  }
+  const bad = (why: string): ReadResult<T> => ({ kind: 'bad', bad: { file, why, bytes: buf } });
+  try {
+    text = utf8.decode(buf);
+  } catch {
+    return bad('not UTF-8');
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    return { kind: 'bad', bad: { file, why: text.trim() === '' ? 'empty' : 'not valid JSON (truncated?)' } };
+    return bad(text.trim() === '' ? 'empty' : 'not valid JSON (truncated?)');
   }
   try {
     return { kind: 'ok', value: validate(parsed) };
   } catch (e) {
-    return { kind: 'bad', bad: { file, why: e instanceof SchemaError ? e.message : errText(e) } };
+    return bad(e instanceof SchemaError ? e.message : errText(e));
   }
 }
 
-/** Moves a bad record aside (<file>.bad), so it is reported once and never read again. Never throws. */
+/**
+ * Moves a bad record aside (<file>.bad), so it is reported once and never read again. Never
+ * throws. Readers need not hold the lock: when a writer replaced the file between our read and
+ * the rename (the moved bytes differ from the bad ones), the new file is put back.
+ */
 export function quarantine(bad: BadRecord): boolean {
+  const dest = quarantineFile(bad.file);
   try {
-    renameSync(bad.file, quarantineFile(bad.file));
-    return true;
+    renameSync(bad.file, dest);
   } catch {
     return false;
   }
+  if (bad.bytes === undefined) return true;
+  let moved: Buffer | null = null;
+  try {
+    moved = readRegularFile(dest);
+  } catch {
+    return true;
+  }
+  if (moved?.equals(bad.bytes)) return true;
+  try {
+    linkSync(dest, bad.file);
+  } catch {
+    // EEXIST: an even newer record is already in place
+  }
+  try {
+    unlinkSync(dest);
+  } catch {
+    // gone already
+  }
+  return false;
 }
 
 /** Names of the records in a directory (*.json, no temp files), sorted; [] when absent. */
@@ -107,4 +138,13 @@ export function quarantinedIn(dir: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** Each quarantined record in a directory with why it was set aside (re-validated: the reason is not stored). */
+export function describeQuarantined(dir: string, validatorFor: (fileName: string) => (v: unknown) => unknown): BadRecord[] {
+  return quarantinedIn(dir).map((file) => {
+    const r = readRecord(file, validatorFor(file.slice(dir.length + 1)));
+    const why = r.kind === 'bad' ? r.bad.why : r.kind === 'absent' ? 'removed meanwhile' : 'moved aside earlier; reads as valid now';
+    return { file, why };
+  });
 }

@@ -15,6 +15,12 @@ function report(degraded: boolean): StatusReport {
     autoRule: 'auto = ...',
     configWarnings: degraded ? ['domain "old" <metadata>: lease[0].ip: ... (metadata lease ignored)'] : [],
     unconfigured: degraded ? ['oldnet'] : [],
+    badRecords: degraded
+      ? [
+          { file: '/run/natnet-hook/applied/natnet.json.bad', why: 'not valid JSON (truncated?)' },
+          { file: '/var/lib/natnet-hook/domains/web.json.bad', why: '.nics[0].mac: expected a unicast MAC like 52:54:00:aa:bb:01' },
+        ]
+      : [],
     listener: degraded
       ? null
       : {

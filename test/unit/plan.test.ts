@@ -6,7 +6,7 @@ import { parseIptablesSave } from '../../src/observe/iptables.js';
 import type { LinkState } from '../../src/observe/links.js';
 import { iptablesDrift } from '../../src/plan/firewall-drift.js';
 import { type NetworkObservation, planNetwork } from '../../src/plan/plan-network.js';
-import { planTeardown } from '../../src/plan/plan-teardown.js';
+import { type FirewallFound, planIptablesNftLeftovers, planTeardown, recordFromEvidence } from '../../src/plan/plan-teardown.js';
 import { renderDnsmasqConf } from '../../src/render/dnsmasq.js';
 import { renderIptablesRestore } from '../../src/render/iptables.js';
 
@@ -110,9 +110,17 @@ describe('planner', () => {
   it('a dummy we created under an old name (renamed or disabled) is deleted', () => {
     const o = healthy();
     o.links.set('old-nic', { name: 'old-nic', kind: 'dummy', mac: net.mac, up: true, master: 'virbr10', addresses: [] });
-    const [batch] = planNetwork({ ...desired, staleDummy: 'old-nic' }, o);
+    const [batch] = planNetwork({ ...desired, staleDummy: { name: 'old-nic', mac: net.mac } }, o);
     expect(batch).toMatchObject({ kind: 'ip-batch', lines: ['link del old-nic'] });
-    expect(planNetwork({ ...desired, staleDummy: 'gone-nic' }, healthy())).toEqual([]);
+    expect(planNetwork({ ...desired, staleDummy: { name: 'gone-nic', mac: net.mac } }, healthy())).toEqual([]);
+  });
+
+  it('a stale dummy name that is now some other link (a veth, another MAC) is never deleted', () => {
+    const o = healthy();
+    o.links.set('old-nic', { name: 'old-nic', kind: 'veth', mac: net.mac, up: true, master: null, addresses: [] });
+    expect(planNetwork({ ...desired, staleDummy: { name: 'old-nic', mac: net.mac } }, o)).toEqual([]);
+    o.links.set('old-nic', { name: 'old-nic', kind: 'dummy', mac: '52:54:00:00:00:01', up: true, master: null, addresses: [] });
+    expect(planNetwork({ ...desired, staleDummy: { name: 'old-nic', mac: net.mac } }, o)).toEqual([]);
   });
 
   it('a non-bridge link with our name is a conflict, not silently reused', () => {
@@ -121,31 +129,74 @@ describe('planner', () => {
     expect(() => planNetwork(desired, o)).toThrow(/virbr10 exists and is a veth/);
   });
 
+  const record = (over: Partial<AppliedRecord> = {}): AppliedRecord => ({
+    network: net,
+    backend: 'iptables',
+    iptablesVariant: 'nft',
+    createdBridge: true,
+    address: '192.168.100.1/24',
+    dummy: null,
+    dummyUnsupported: 'x',
+    appliedAt: '',
+    ...over,
+  });
+  const iptablesFound = (): FirewallFound[] => [{ backend: 'iptables', variant: 'nft', dump: parseIptablesSave(appliedDump()) }];
+
   it('teardown removes what the record says, and keeps the lease file', () => {
-    const rec = {
-      network: net,
-      backend: 'iptables',
-      iptablesVariant: 'nft',
-      createdBridge: true,
-      address: '192.168.100.1/24',
-      dummy: null,
-      dummyUnsupported: 'x',
-      iptablesTablesCreated: [],
-      iptablesChainsCreated: [],
-      enabledForwarding: true,
-      dnsmasq: paths,
-      appliedAt: '',
-    } as AppliedRecord;
-    const steps = planTeardown(rec, { links: new Map([['virbr10', bridge]]), iptables: parseIptablesSave(appliedDump()), nftTablePresent: false, dnsmasqPid: 42 });
-    expect(steps.map((s) => s.kind)).toEqual(['dnsmasq-stop', 'firewall', 'ip-batch', 'remove-file', 'remove-file', 'remove-file']);
-    expect(steps.some((s) => s.kind === 'remove-file' && s.path === paths.leases)).toBe(false);
-    const fw = steps[1];
+    const t = planTeardown(record(), paths, { links: new Map([['virbr10', bridge]]), firewalls: iptablesFound(), dnsmasqPids: [42] });
+    expect(t.steps.map((s) => s.kind)).toEqual(['dnsmasq-stop', 'firewall', 'ip-batch', 'remove-file', 'remove-file', 'remove-file']);
+    expect(t.steps[0]).toMatchObject({ pid: 42, conf: paths.conf });
+    expect(t.steps.some((s) => s.kind === 'remove-file' && s.path === paths.leases)).toBe(false);
+    const fw = t.steps[1];
     if (fw.kind === 'firewall') expect(fw.input).toMatch(/-D FORWARD -j NATNET-FWD-virbr10\n/);
+    expect(t.left).toEqual([]);
+  });
+
+  it('files removed are the layout paths given, never paths a record names', () => {
+    const tampered = { ...record(), dnsmasq: { conf: '/etc/passwd', pid: '/etc/shadow', hosts: '/etc/hosts', leases: '/x' } } as AppliedRecord;
+    const t = planTeardown(tampered, paths, { links: new Map(), firewalls: [], dnsmasqPids: [] });
+    expect(t.steps.flatMap((s) => (s.kind === 'remove-file' ? [s.path] : []))).toEqual([paths.conf, paths.hosts, paths.pid]);
   });
 
   it('a bridge that existed before up is left in place, only our address goes', () => {
-    const rec = { network: net, backend: 'nftables', createdBridge: false, address: '192.168.100.1/24', dummy: null, dnsmasq: paths } as unknown as AppliedRecord;
-    const steps = planTeardown(rec, { links: new Map([['virbr10', bridge]]), iptables: null, nftTablePresent: true, dnsmasqPid: null });
-    expect(steps.find((s) => s.kind === 'ip-batch')).toMatchObject({ lines: ['addr del 192.168.100.1/24 dev virbr10'] });
+    const rec = record({ backend: 'nftables', iptablesVariant: null, createdBridge: false });
+    const t = planTeardown(rec, paths, { links: new Map([['virbr10', bridge]]), firewalls: [{ backend: 'nftables', tablePresent: true }], dnsmasqPids: [] });
+    expect(t.steps.find((s) => s.kind === 'ip-batch')).toMatchObject({ lines: ['addr del 192.168.100.1/24 dev virbr10'] });
+  });
+
+  it('a link the record names is deleted only when it is our kind with our pinned MAC', () => {
+    const veth: LinkState = { ...bridge, kind: 'veth', addresses: ['192.168.100.1/24'] };
+    let t = planTeardown(record(), paths, { links: new Map([['virbr10', veth]]), firewalls: [], dnsmasqPids: [] });
+    expect(t.steps.some((s) => s.kind === 'ip-batch')).toBe(false);
+    expect(t.left).toEqual(['left virbr10: it is a veth, not the bridge we created']);
+    t = planTeardown(record(), paths, { links: new Map([['virbr10', { ...bridge, mac: '52:54:00:00:00:01' }]]), firewalls: [], dnsmasqPids: [] });
+    expect(t.steps.find((s) => s.kind === 'ip-batch')).toMatchObject({ lines: ['addr del 192.168.100.1/24 dev virbr10'] });
+    expect(t.left[0]).toMatch(/its MAC 52:54:00:00:00:01 is not the 52:54:00:7e:27:af we pinned/);
+    const dummy: LinkState = { name: 'virbr10-nic', kind: 'veth', mac: net.mac, up: true, master: 'virbr10', addresses: [] };
+    t = planTeardown(record({ dummy: { name: 'virbr10-nic', created: true } }), paths, { links: new Map([['virbr10', bridge], ['virbr10-nic', dummy]]), firewalls: [], dnsmasqPids: [] });
+    expect(t.steps.find((s) => s.kind === 'ip-batch')).toMatchObject({ lines: ['link del virbr10'] });
+    expect(t.left).toEqual(['left virbr10-nic: it is a veth, not the dummy we created']);
+  });
+
+  it('a record made from evidence claims everything; the link checks decide', () => {
+    const rec = recordFromEvidence(net, 'nftables', null);
+    expect(rec).toMatchObject({ createdBridge: true, address: '192.168.100.1/24', dummy: { name: 'virbr10-nic', created: true } });
+    const t = planTeardown(rec, paths, {
+      links: new Map([['virbr10', bridge]]),
+      firewalls: [{ backend: 'nftables', tablePresent: true }, ...iptablesFound()],
+      dnsmasqPids: [7, 8],
+    });
+    expect(t.steps.map((s) => s.kind)).toEqual(['dnsmasq-stop', 'dnsmasq-stop', 'firewall', 'firewall', 'ip-batch', 'remove-file', 'remove-file', 'remove-file']);
+  });
+
+  it('iptables-nft tables up created are deleted once empty, never while in use', () => {
+    const changes = { iptablesTablesCreated: ['nat', 'filter'] as ('nat' | 'filter')[], iptablesChainsCreated: [] };
+    const existing = { tables: new Set(['nat', 'filter']), chains: new Set<string>() };
+    const empty = parseIptablesSave('*nat\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n');
+    expect(planIptablesNftLeftovers(changes, empty, existing).map((s) => (s.kind === 'firewall' ? s.argv.join(' ') : ''))).toEqual([
+      'nft delete table ip nat',
+      'nft delete table ip filter',
+    ]);
+    expect(planIptablesNftLeftovers(changes, parseIptablesSave(appliedDump()), existing)).toEqual([]);
   });
 });

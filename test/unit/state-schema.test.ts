@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { parseMainConfig } from '../../src/config/parse.js';
+import { Problems } from '../../src/config/problems.js';
+import { appliedRecord, domainRecord, hostChanges, SchemaError } from '../../src/state/schema.js';
+
+const [net] = parseMainConfig('', new Problems('f')).networks;
+
+const goodDomain = () => ({
+  vm: 'web',
+  nics: [{ mac: '52:54:00:aa:bb:01', bridge: 'virbr10', tap: 'vnet3' }],
+  metadataLeases: [],
+  running: true,
+  updated: '2026-11-30T00:00:00.000Z',
+});
+
+const goodApplied = () => ({
+  network: { ...net },
+  backend: 'iptables',
+  iptablesVariant: 'nft',
+  createdBridge: true,
+  address: '192.168.100.1/24',
+  dummy: { name: 'virbr10-nic', created: true },
+  dummyUnsupported: null,
+  appliedAt: '2026-11-30T00:00:00.000Z',
+});
+
+describe('domain record schema', () => {
+  it('accepts what the hooks write', () => {
+    expect(domainRecord(goodDomain())).toEqual(goodDomain());
+  });
+
+  it.each([
+    ['null', null, 'document: expected an object'],
+    ['{}', {}, '.nics: expected an array'],
+    ['an array', [], 'document: expected an object'],
+    ['a MAC smuggling a hostsfile line', { ...goodDomain(), nics: [{ mac: '52:54:00:aa:bb:01,id:*,192.168.100.9,evil\n', bridge: 'virbr10' }] }, '.nics[0].mac'],
+    ['a multicast MAC', { ...goodDomain(), nics: [{ mac: '01:00:5e:00:00:01', bridge: 'virbr10' }] }, '.nics[0].mac'],
+    ['an upper-case MAC (we write lower case)', { ...goodDomain(), nics: [{ mac: '52:54:00:AA:BB:01', bridge: 'virbr10' }] }, '.nics[0].mac'],
+    ['a bridge that is no interface name', { ...goodDomain(), nics: [{ mac: '52:54:00:aa:bb:01', bridge: '../etc' }] }, '.nics[0].bridge'],
+    ['running as a string', { ...goodDomain(), running: 'yes' }, '.running'],
+  ])('rejects %s, naming the field', (_name, value, field) => {
+    expect(() => domainRecord(value)).toThrow(SchemaError);
+    expect(() => domainRecord(value)).toThrow(field);
+  });
+});
+
+describe('applied record schema', () => {
+  it('accepts what up writes, and drops fields of older versions (paths are never taken from a record)', () => {
+    const old = { ...goodApplied(), dnsmasq: { conf: '/etc/passwd', pid: '/x', hosts: '/y', leases: '/z' }, enabledForwarding: true, iptablesTablesCreated: [] };
+    const rec = appliedRecord(old, 'natnet');
+    expect(rec).toEqual(goodApplied());
+    expect(rec).not.toHaveProperty('dnsmasq');
+  });
+
+  it.each([
+    ['{}', {}, '.network: expected an object'],
+    ['another network than its file', goodApplied(), '.network.name'],
+    ['a bridge that is no interface name', { ...goodApplied(), network: { ...net, bridge: 'a b' } }, '.network.bridge'],
+    ['an address not the gateway', { ...goodApplied(), address: '10.0.0.1/8' }, '.address'],
+    ['iptables without a variant', { ...goodApplied(), iptablesVariant: null }, '.iptablesVariant'],
+  ])('rejects %s', (name, value, field) => {
+    const file = name === 'another network than its file' ? 'other' : 'natnet';
+    expect(() => appliedRecord(value, file)).toThrow(field);
+  });
+});
+
+describe('host changes schema', () => {
+  it('accepts claims of ip_forward and iptables-nft tables/chains, nothing else', () => {
+    const h = { enabledForwarding: true, iptablesTablesCreated: ['nat'], iptablesChainsCreated: ['filter INPUT'] };
+    expect(hostChanges(h)).toEqual(h);
+    expect(() => hostChanges({ ...h, iptablesTablesCreated: ['raw'] })).toThrow('.iptablesTablesCreated[0]');
+    expect(() => hostChanges({ ...h, iptablesChainsCreated: ['filter OUTPUT'] })).toThrow('.iptablesChainsCreated[0]');
+    expect(() => hostChanges(null)).toThrow(SchemaError);
+  });
+});
