@@ -43,10 +43,10 @@ export async function runUninstall(ctx: Context, opts: UninstallCommandOptions =
   const hookCtx = makeContext({ config: m.config, stateDir: m.stateDir ?? undefined, log: ctx.log, runner: ctx.runner, env: {} });
   // under another root without its own state dir, the default state is the host's: not ours to touch
   const ownsState = root === '/' || m.stateDir !== null;
-  const { appliedNetworks, down } = await import('../engine/index.js');
-  const applied = ownsState ? appliedNetworks(hookCtx) : [];
-  if (applied.length > 0) {
-    for (const c of await down(hookCtx, { networks: applied, reason: 'uninstall' })) print(`down ${c.network}: ${c.actions.length} action(s)`);
+  const [{ appliedNetworks, down }, { quarantinedNetworks }] = await Promise.all([import('../engine/index.js'), import('../engine/records.js')]);
+  // every applied network, also one whose record was set aside as bad (down says what it left)
+  if (ownsState && (appliedNetworks(hookCtx).length > 0 || quarantinedNetworks(hookCtx).length > 0)) {
+    for (const c of await down(hookCtx, { reason: 'uninstall' })) print(`down ${c.network}: ${c.actions.length} action(s)`);
   }
   if (opts.purge) {
     rmSync(hookCtx.leasesDir, { recursive: true, force: true });
