@@ -7,11 +7,10 @@ import { buildProgram } from '../../src/program.js';
 async function viaCommander(argv: string[]): Promise<Invocation | { error: string }> {
   let got: Invocation | undefined;
   const silent = { writeOut: () => {}, writeErr: () => {}, outputError: () => {} };
-  const program = buildProgram({ run: async (inv) => {
-      got = inv;
-    },
-    output: silent,
-   });
+  const record = async (inv: Invocation) => {
+    got = inv;
+  };
+  const program = buildProgram({ run: record, output: silent });
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
