@@ -34,13 +34,18 @@ const cjs = {
 };
 
 await build({ ...cjs, entryPoints: ['scripts/pino-entry.cjs'], outfile: 'dist/fast/pino.cjs' });
-await build({ ...cjs, entryPoints: ['src/program.ts'], outfile: 'dist/fast/program.cjs', plugins: [siblings({ pino: './pino.cjs' })] });
+await build({
+  ...cjs,
+  entryPoints: ['src/program.ts'],
+  outfile: 'dist/fast/program.cjs',
+  plugins: [siblings({ pino: './pino.cjs', '../commands/hook.js': './hook-command.cjs' })],
+});
 await build({ ...cjs, entryPoints: ['src/commands/hook.ts'], outfile: 'dist/fast/hook-command.cjs', plugins: [siblings({ pino: './pino.cjs' })] });
 await build({
   ...cjs,
   entryPoints: ['src/cli.ts'],
   outfile: 'dist/fast/cli.cjs',
-  plugins: [siblings({ pino: './pino.cjs', './program.js': './program.cjs', './commands/hook.js': './hook-command.cjs' })],
+  plugins: [siblings({ pino: './pino.cjs', './program.js': './program.cjs', '../commands/hook.js': './hook-command.cjs' })],
 });
 
 await build({

@@ -1,19 +1,14 @@
-import { isHookCall, parseFastUp } from './fast-argv.js';
+import { parseFast } from './argv/fast.js';
 import { report } from './report.js';
 
 export async function main(argv: string[]): Promise<void> {
   try {
-    // The hook path skips commander entirely (start-up time: libvirtd waits for us).
-    if (isHookCall(argv.slice(2))) {
-      const { runHook } = await import('./commands/hook.js');
-      process.exitCode = await runHook(argv.slice(2));
-      return;
-    }
-    // `up` is what hooks, timers and admins run most: it skips commander too (~7 ms of start-up).
-    const fast = parseFastUp(argv.slice(2));
+    // `up` and the hook skip commander (start-up time: libvirtd waits for the hook; `up` is what
+    // hooks, timers and admins run most). Same grammar, same meaning: see src/argv/grammar.ts.
+    const fast = parseFast(argv.slice(2));
     if (fast) {
-      const [{ makeContext }, { runUp }] = await Promise.all([import('./engine/context.js'), import('./commands/up.js')]);
-      await runUp(makeContext(fast.context), fast.network);
+      const { runFastCommand } = await import('./argv/run-fast.js');
+      await runFastCommand(fast);
       return;
     }
     // everything else: commander (loaded only now)
@@ -23,4 +18,3 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = report(e);
   }
 }
-

@@ -1,133 +1,180 @@
 /** The commander wiring of every command. Loaded only when the fast path in cli.ts does not apply. */
-import { Command, Option } from 'commander';
+import { Argument, Command, InvalidArgumentError, Option, type OutputConfiguration } from 'commander';
+import { commanderFlags, GLOBAL_OPTIONS, type Globals, HOOK_KINDS, type Invocation, isRefusedValue } from './argv/grammar.js';
+import { NatnetError } from './errors.js';
 import type { ContextOptions } from './engine/context.js';
 import { report } from './report.js';
 import { VERSION } from './version.js';
 
-/** Global options → context options. Commands import their module lazily so the hook path stays small. */
-function globals(cmd: Command): ContextOptions {
-  const o = cmd.optsWithGlobals() as { config?: string; stateDir?: string; dryRun?: boolean; verbose?: boolean };
-  return { config: o.config, stateDir: o.stateDir, dryRun: o.dryRun, verbose: o.verbose };
+/** What an action does with what was parsed: runInvocation, or a recorder in tests. */
+export type RunInvocation = (inv: Invocation) => Promise<void>;
+
+export interface ProgramOptions {
+  run?: RunInvocation;
+  /** Where commander writes help and errors (tests silence it). */
+  output?: OutputConfiguration;
 }
 
-async function context(cmd: Command, extra: Partial<ContextOptions> = {}) {
-  const { makeContext } = await import('./engine/context.js');
-  return makeContext({ ...globals(cmd), ...extra });
+const GLOBAL_KEYS = new Set<string>(GLOBAL_OPTIONS.map((o) => o.key));
+
+/**
+ * The global options from the one grammar. Every command gets them (hidden below the program)
+ * because the program reads options only up to the command word: that lets `hook` pass libvirt's
+ * argv through untouched while `up --dry-run` keeps working.
+ */
+function addGlobals(cmd: Command, hidden: boolean): Command {
+  for (const o of GLOBAL_OPTIONS) {
+    const opt = new Option(commanderFlags(o), o.description);
+    if (o.value) {
+      opt.argParser((v: string) => {
+        if (isRefusedValue(o, v)) throw new InvalidArgumentError('must not be empty');
+        return v;
+      });
+    }
+    cmd.addOption(hidden ? opt.hideHelp() : opt);
+  }
+  return cmd;
 }
 
-export function buildProgram(): Command {
+/** The command path, its operands, its own options and the global options (the last one given wins). */
+function invocationOf(cmd: Command): Invocation {
+  const chain: Command[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) chain.unshift(c);
+  const globals: Globals = {};
+  const options: Record<string, unknown> = {};
+  for (const c of chain) {
+    for (const [k, v] of Object.entries(c.opts())) {
+      if (v === undefined) continue;
+      if (GLOBAL_KEYS.has(k)) Object.assign(globals, { [k]: v });
+      else if (c === cmd) options[k] = v;
+    }
+  }
+  return { command: chain.slice(1).map((c) => c.name()), operands: [...cmd.args], options, globals };
+}
+
+/** Runs what commander parsed. `up` and `hook` run exactly as on the fast path. */
+export async function runInvocation(inv: Invocation): Promise<void> {
+  const context = async (extra: Partial<ContextOptions> = {}) => {
+    const { makeContext } = await import('./engine/context.js');
+    return makeContext({ ...inv.globals, ...extra });
+  };
+  const [first, second] = inv.operands;
+  const o = inv.options;
+  switch (inv.command.join(' ')) {
+    case 'up':
+    case 'hook': {
+      const { runFastCommand } = await import('./argv/run-fast.js');
+      return runFastCommand(inv);
+    }
+    case 'plan': {
+      const { runUp } = await import('./commands/up.js');
+      return runUp(await context({ dryRun: true }), first);
+    }
+    case 'down': {
+      const { runDown } = await import('./commands/down.js');
+      return runDown(await context(), first);
+    }
+    case 'status': {
+      const { runStatus } = await import('./commands/status.js');
+      process.exitCode = await runStatus(await context({ quiet: true }), first, o as { json?: boolean });
+      return;
+    }
+    case 'lease add': {
+      const { runLeaseAdd } = await import('./commands/lease.js');
+      return runLeaseAdd(await context(), first, second, o as { mac?: string[]; hostname?: string });
+    }
+    case 'lease rm': {
+      const { runLeaseRm } = await import('./commands/lease.js');
+      return runLeaseRm(await context(), first);
+    }
+    case 'lease list': {
+      const { runLeaseList } = await import('./commands/lease.js');
+      return runLeaseList(await context({ quiet: true }), o as { json?: boolean });
+    }
+    case 'install': {
+      const { runInstall } = await import('./commands/install.js');
+      return runInstall(await context(), o as { root?: string; disableLibvirtDefaultNetwork?: boolean; libvirtUri?: string });
+    }
+    case 'uninstall': {
+      const { runUninstall } = await import('./commands/uninstall.js');
+      return runUninstall(await context(), o as { root?: string; purge?: boolean });
+    }
+    case 'listen': {
+      const { runListen } = await import('./commands/listen.js');
+      return runListen(await context(), o as { interval?: string; firewalldZone?: string });
+    }
+    case 'forget': {
+      const { runForget } = await import('./commands/forget.js');
+      return runForget(await context(), first);
+    }
+    case 'selftest': {
+      const { runSelftest } = await import('./commands/selftest.js');
+      process.exitCode = await runSelftest(await context(), o as { firewall?: 'iptables' | 'nftables' | 'auto' });
+      return;
+    }
+    default:
+      throw new NatnetError(`no action for ${inv.command.join(' ')}`);
+  }
+}
+
+export function buildProgram({ run = runInvocation, output }: ProgramOptions = {}): Command {
   const program = new Command('natnet-hook')
     .description('A NAT network for libvirt VMs that the host owner controls')
     .version(VERSION, '-V, --version')
-    .option('-c, --config <path>', 'config file (env NATNET_HOOK_CONFIG; default /etc/natnet-hook/config.toml)')
-    .option('--state-dir <dir>', 'state directory instead of /run/natnet-hook + /var/lib/natnet-hook (env NATNET_HOOK_STATE_DIR)')
-    .option('-n, --dry-run', 'print what would be done, change nothing')
-    .option('-v, --verbose', 'debug logs')
+    .enablePositionalOptions()
+    .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError()
     .exitOverride();
+  if (output) program.configureOutput(output);
+  addGlobals(program, false);
 
-  program
-    .command('up [network]')
-    .description('bring a network (default: all) to its configured state; idempotent')
-    .action(async (network: string | undefined, _o, cmd: Command) => {
-      const { runUp } = await import('./commands/up.js');
-      await runUp(await context(cmd), network);
-    });
-  program
-    .command('plan [network]')
-    .description('show what `up` would do (same as up --dry-run)')
-    .action(async (network: string | undefined, _o, cmd: Command) => {
-      const { runUp } = await import('./commands/up.js');
-      await runUp(await context(cmd, { dryRun: true }), network);
-    });
-  program
-    .command('down [network]')
-    .description('remove what `up` applied (rules, dnsmasq, dummy, bridge); leases are kept')
-    .action(async (network: string | undefined, _o, cmd: Command) => {
-      const { runDown } = await import('./commands/down.js');
-      await runDown(await context(cmd), network);
-    });
-  program
-    .command('status [network]')
-    .description('show every piece and what is wrong; exit 4 when degraded')
+  const act = (...args: unknown[]) => run(invocationOf(args[args.length - 1] as Command));
+  const command = (parent: Command, nameAndArgs: string, description: string) =>
+    addGlobals(parent.command(nameAndArgs).description(description), true);
+
+  command(program, 'up [network]', 'bring a network (default: all) to its configured state; idempotent').action(act);
+  command(program, 'plan [network]', 'show what `up` would do (same as up --dry-run)').action(act);
+  command(program, 'down [network]', 'remove what `up` applied (rules, dnsmasq, dummy, bridge); leases are kept').action(act);
+  command(program, 'status [network]', 'show every piece and what is wrong; exit 4 when degraded')
     .option('--json', 'machine-readable output')
-    .action(async (network: string | undefined, o: { json?: boolean }, cmd: Command) => {
-      const { runStatus } = await import('./commands/status.js');
-      process.exitCode = await runStatus(await context(cmd, { quiet: true }), network, o);
-    });
+    .action(act);
 
-  const lease = program.command('lease').description('static DHCP reservations in leases.d/');
-  lease
-    .command('add <vm> <ip>')
-    .description('reserve IP for VM (optionally pinned to MACs) and apply it live')
+  const lease = command(program, 'lease', 'static DHCP reservations in leases.d/');
+  command(lease, 'add <vm> <ip>', 'reserve IP for VM (optionally pinned to MACs) and apply it live')
     .addOption(new Option('--mac <mac>', 'MAC of the VM (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))
     .option('--hostname <name>', 'DNS name (default: from the VM name)')
-    .action(async (vm: string, ip: string, o: { mac?: string[]; hostname?: string }, cmd: Command) => {
-      const { runLeaseAdd } = await import('./commands/lease.js');
-      await runLeaseAdd(await context(cmd), vm, ip, o);
-    });
-  lease
-    .command('rm <vm>')
-    .description("remove the VM's leases.d file and apply it live")
-    .action(async (vm: string, _o, cmd: Command) => {
-      const { runLeaseRm } = await import('./commands/lease.js');
-      await runLeaseRm(await context(cmd), vm);
-    });
-  lease
-    .command('list')
-    .description('every reservation with its source')
-    .option('--json', 'machine-readable output')
-    .action(async (o: { json?: boolean }, cmd: Command) => {
-      const { runLeaseList } = await import('./commands/lease.js');
-      await runLeaseList(await context(cmd, { quiet: true }), o);
-    });
+    .action(act);
+  command(lease, 'rm <vm>', "remove the VM's leases.d file and apply it live").action(act);
+  command(lease, 'list', 'every reservation with its source').option('--json', 'machine-readable output').action(act);
 
-  program
-    .command('install')
-    .description('install the libvirt hooks, default config, NetworkManager drop-in, modprobe/sysctl files and the listener unit')
+  command(program, 'install', 'install the libvirt hooks, default config, NetworkManager drop-in, modprobe/sysctl files and the listener unit')
     .option('--root <dir>', 'install below DIR instead of / (packaging, tests)')
     .option('--disable-libvirt-default-network', "destroy and un-autostart libvirt's default network (refused while a running VM uses it)")
     .option('--libvirt-uri <uri>', 'libvirt connection for --disable-libvirt-default-network')
-    .action(async (o: { root?: string; disableLibvirtDefaultNetwork?: boolean; libvirtUri?: string }, cmd: Command) => {
-      const { runInstall } = await import('./commands/install.js');
-      await runInstall(await context(cmd), o);
-    });
-  program
-    .command('uninstall')
-    .description('remove everything install put in place and take our networks down; config stays unless --purge')
+    .action(act);
+  command(program, 'uninstall', 'remove everything install put in place and take our networks down; config stays unless --purge')
     .option('--root <dir>', 'the DIR given to install --root')
     .option('--purge', 'also remove /etc/natnet-hook and the lease database')
-    .action(async (o: { root?: string; purge?: boolean }, cmd: Command) => {
-      const { runUninstall } = await import('./commands/uninstall.js');
-      await runUninstall(await context(cmd), o);
-    });
-  program
-    .command('listen')
-    .description('watch NetworkManager and firewalld on the system D-Bus and keep networks right (runs as a service)')
+    .action(act);
+  command(program, 'listen', 'watch NetworkManager and firewalld on the system D-Bus and keep networks right (runs as a service)')
     .option('--interval <seconds>', 'periodic check interval (default 30; 0 = off; config [listener] interval)')
     .option('--firewalld-zone <zone>', 'firewalld zone for our bridges (default trusted; "none" = leave zones alone)')
-    .action(async (o: { interval?: string; firewalldZone?: string }, cmd: Command) => {
-      const { runListen } = await import('./commands/listen.js');
-      await runListen(await context(cmd), o);
-    });
-  program
-    .command('forget <vm>')
-    .description("drop what the hooks recorded about a VM (MACs, <metadata> leases), e.g. after virsh undefine")
-    .action(async (vm: string, _o, cmd: Command) => {
-      const { runForget } = await import('./commands/forget.js');
-      await runForget(await context(cmd), vm);
-    });
-  program
-    .command('selftest')
-    .description('build the default network in throw-away namespaces with two simulated VMs and check it')
+    .action(act);
+  command(program, 'forget <vm>', 'drop what the hooks recorded about a VM (MACs, <metadata> leases), e.g. after virsh undefine').action(act);
+  command(program, 'selftest', 'build the default network in throw-away namespaces with two simulated VMs and check it')
     .addOption(new Option('--firewall <backend>', 'test this backend instead of the default choice').choices(['iptables', 'nftables', 'auto']))
-    .action(async (o: { firewall?: 'iptables' | 'nftables' | 'auto' }, cmd: Command) => {
-      const { runSelftest } = await import('./commands/selftest.js');
-      process.exitCode = await runSelftest(await context(cmd), { firewall: o.firewall });
-    });
+    .action(act);
+
+  // libvirt's argv after the kind is passed through untouched (a VM may be called `-v`)
+  program
+    .command('hook')
+    .description('what the installed libvirt hooks run (domain or <hookData> XML on stdin); takes only --config and --state-dir, before `hook`')
+    .addArgument(new Argument('<kind>', 'which libvirt hook').choices(HOOK_KINDS))
+    .argument('[libvirt-args...]', 'OBJECT OPERATION SUB-OP EXTRA as libvirt passes them')
+    .passThroughOptions()
+    .action(act);
   return program;
 }
-
 
 /** Parses argv with commander and runs the command; errors go through the one handler. */
 export async function runProgram(argv: string[]): Promise<void> {

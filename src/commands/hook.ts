@@ -1,46 +1,12 @@
+import type { HookKind } from '../hook/main.js';
 import type { HookOptions } from '../hook/paths.js';
 
-const USAGE = 'usage: natnet-hook [--config PATH] [--state-dir DIR] hook qemu|network OBJECT OPERATION SUB-OP EXTRA';
-
-export interface ParsedHookArgs {
-  kind: string | undefined;
-  /** libvirt's argv: OBJECT OPERATION SUB-OP EXTRA */
-  rest: string[];
-  opts: HookOptions;
-}
-
-/** Leading --config/-c/--state-dir (also --x=v) and the word "hook" are ours; the rest is libvirt's. */
-export function parseHookArgs(args: string[], globals: HookOptions = {}): ParsedHookArgs {
-  const opts: HookOptions = { ...globals };
-  const rest = [...args];
-  for (;;) {
-    const a = rest[0];
-    const eq = a?.match(/^(--config|--state-dir)=(.*)$/);
-    if (eq) {
-      setOpt(opts, eq[1], eq[2]);
-      rest.shift();
-    } else if ((a === '--config' || a === '-c' || a === '--state-dir') && rest.length > 1) {
-      setOpt(opts, a, rest[1]);
-      rest.splice(0, 2);
-    } else if (a === 'hook') rest.shift();
-    else break;
-  }
-  return { kind: rest.shift(), rest, opts };
-}
-
-function setOpt(opts: HookOptions, name: string, value: string): void {
-  if (name === '--state-dir') opts.stateDir = value;
-  else opts.config = value;
-}
-
 /**
- * `natnet-hook [--config P] [--state-dir D] hook qemu|network ...`, parsed without commander
- * (start-up time: libvirtd waits for the hook). Returns the exit status.
+ * `natnet-hook [--config P] [--state-dir D] hook qemu|network OBJECT OPERATION SUB-OP EXTRA`
+ * (argv read by src/argv/fast.ts, or commander). Returns the exit status for libvirt; never
+ * throws (this is a sibling bundle: an error class from here would not be the caller's).
  */
-export async function runHook(args: string[], globals: HookOptions = {}): Promise<number> {
-  const { kind, rest, opts } = parseHookArgs(args, globals);
-  if (kind === 'qemu') return (await import('./hook-qemu.js')).runHookQemu(rest, opts);
-  if (kind === 'network') return (await import('./hook-network.js')).runHookNetwork(rest, opts);
-  process.stderr.write(`natnet-hook: ${USAGE}\n`);
-  return 2;
+export async function runHook(kind: HookKind, libvirtArgs: string[], opts: HookOptions = {}): Promise<number> {
+  if (kind === 'qemu') return (await import('./hook-qemu.js')).runHookQemu(libvirtArgs, opts);
+  return (await import('./hook-network.js')).runHookNetwork(libvirtArgs, opts);
 }

@@ -1,12 +1,10 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Context, DEFAULT_CONFIG } from '../engine/context.js';
-import { NatnetError } from '../errors.js';
 import { applyInstall, InstallError } from '../install/apply.js';
-import { DefaultNetworkError, disableDefaultNetwork } from '../install/default-network.js';
+import { disableDefaultNetwork } from '../install/default-network.js';
 import { installedLibvirtVersion, supportsHookDirs } from '../install/libvirt-version.js';
 import { installFiles } from '../install/plan.js';
-import { ShimError } from '../install/render.js';
 import { reloadHookDaemons } from '../install/signal.js';
 
 export interface InstallCommandOptions {
@@ -25,8 +23,6 @@ export interface InstallCommandOptions {
 
 /** The checkout or package: holds dist/, hooks/ and install/. */
 export const APP_DIR = fileURLToPath(new URL('../../', import.meta.url));
-
-class InstallFailed extends NatnetError {}
 
 /** Paths baked into the hooks, and the config file to create: see README "Install". */
 export function installPaths(ctx: Context, root: string) {
@@ -51,41 +47,25 @@ export async function runInstall(ctx: Context, opts: InstallCommandOptions = {})
   if (root === '/') {
     const v = await installedLibvirtVersion(ctx.runner);
     if (v && !supportsHookDirs(v)) {
-      throw new InstallFailed(
+      throw new InstallError(
         `libvirt ${v.join('.')} runs only /etc/libvirt/hooks/qemu and network (qemu.d/ and network.d/ need libvirt >= 6.5); natnet-hook does not replace those scripts: upgrade libvirt, or call hooks/qemu and hooks/network from your own scripts`,
       );
     }
   }
-  let files: ReturnType<typeof installFiles>;
-  try {
-    files = installFiles({ root, appDir: APP_DIR, node: opts.node ?? process.execPath, ...paths });
-  } catch (e) {
-    if (e instanceof ShimError) throw new InstallFailed(e.message);
-    throw e;
-  }
+  const files = installFiles({ root, appDir: APP_DIR, node: opts.node ?? process.execPath, ...paths });
   if (ctx.dryRun) {
     for (const f of files) print(`would write ${f.path} (${f.mode.toString(8)})`);
   } else {
-    try {
-      const r = applyInstall(root, files, { config: paths.configPath, stateDir: paths.bakedStateDir });
-      for (const p of r.written) print(`installed ${p}`);
-      for (const p of r.kept) print(`kept ${p}`);
-      for (const w of r.warnings) print(`warning: ${w}`);
-    } catch (e) {
-      if (e instanceof InstallError) throw new InstallFailed(e.message);
-      throw e;
-    }
+    const r = applyInstall(root, files, { config: paths.configPath, stateDir: paths.bakedStateDir });
+    for (const p of r.written) print(`installed ${p}`);
+    for (const p of r.kept) print(`kept ${p}`);
+    for (const w of r.warnings) print(`warning: ${w}`);
   }
   if (opts.signal ?? root === '/') {
     const hupped = ctx.dryRun ? [] : reloadHookDaemons();
     print(hupped.length ? `libvirt reloads hooks: SIGHUP ${hupped.join(', ')}` : 'no libvirt daemon running: hooks take effect when it starts');
   }
   if (opts.disableLibvirtDefaultNetwork) {
-    try {
-      for (const l of await disableDefaultNetwork(ctx.runner, opts.libvirtUri ?? 'qemu:///system')) print(l);
-    } catch (e) {
-      if (e instanceof DefaultNetworkError) throw new InstallFailed(e.message);
-      throw e;
-    }
+    for (const l of await disableDefaultNetwork(ctx.runner, opts.libvirtUri ?? 'qemu:///system')) print(l);
   }
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Context } from '../engine/context.js';
-import { UsageError } from '../errors.js';
+import { NatnetError, UsageError } from '../errors.js';
 import type { Exec } from '../selftest/exec.js';
 import type { FirewallChoice } from '../selftest/config.js';
 
@@ -39,5 +39,5 @@ function findBin(from: string): string {
     const bin = join(dir, 'bin', 'natnet-hook');
     if (existsSync(bin) && existsSync(join(dir, 'package.json'))) return bin;
   }
-  throw new Error(`no bin/natnet-hook above ${from}`);
+  throw new NatnetError(`no bin/natnet-hook above ${from}: run selftest from an installed or built natnet-hook`);
 }

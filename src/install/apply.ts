@@ -1,10 +1,11 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmdirSync, unlinkSync } from 'node:fs';
 import { writeFileAtomic } from '../apply/atomic-write.js';
+import { NatnetError } from '../errors.js';
 import { type InstalledFile, type Manifest, manifestPath, readManifest, sha256, writeManifest } from './manifest.js';
 import { type InstallFile, neededDirs } from './plan.js';
 import { HOOK_MARKER } from './render.js';
 
-export class InstallError extends Error {}
+export class InstallError extends NatnetError {}
 
 export interface InstallReport {
   written: string[];

@@ -1,6 +1,7 @@
+import { NatnetError } from '../errors.js';
 import type { Runner } from '../sys/runner.js';
 
-export class DefaultNetworkError extends Error {}
+export class DefaultNetworkError extends NatnetError {}
 
 /**
  * The handbook's step: `virsh net-destroy default` + `virsh net-autostart --disable default`,

@@ -1,4 +1,5 @@
 /** Pure renderers of what `natnet-hook install` writes. Golden-tested against install/. */
+import { NatnetError } from '../errors.js';
 
 export const HOOK_MARKER = "natnet-hook's libvirt";
 
@@ -12,7 +13,7 @@ export interface ShimValues {
   stateDir: string | null;
 }
 
-export class ShimError extends Error {}
+export class ShimError extends NatnetError {}
 
 /** hooks/qemu or hooks/network with node's absolute path in the shebang and INSTALL filled in. */
 export function renderShim(template: string, v: ShimValues): string {

@@ -1,3 +1,4 @@
+import { NatnetError } from '../errors.js';
 import { normaliseMac } from '../net/mac.js';
 import { type MetadataLease, metadataLeasesOf } from './metadata.js';
 import { attr, child, children, parseRoot, text } from './xml.js';
@@ -25,7 +26,7 @@ export interface DomainInfo {
   metadataProblems: string[];
 }
 
-export class DomainXmlError extends Error {}
+export class DomainXmlError extends NatnetError {}
 
 /** The domain XML libvirt writes on a qemu hook's stdin → what natnet-hook needs of it. */
 export function parseDomainXml(xml: string): DomainInfo {

@@ -1,3 +1,4 @@
+import { NatnetError } from '../errors.js';
 import { normaliseMac } from '../net/mac.js';
 import { attr, child, parseRoot, text } from './xml.js';
 
@@ -19,7 +20,7 @@ export interface NetworkHookInfo {
   port: NetworkPort | null;
 }
 
-export class NetworkXmlError extends Error {}
+export class NetworkXmlError extends NatnetError {}
 
 /** The <hookData> libvirt writes on a network hook's stdin. */
 export function parseNetworkHookXml(xml: string): NetworkHookInfo {

@@ -1,3 +1,4 @@
+import { NatnetError } from '../errors.js';
 import type { AppliedRecord, Backend } from '../model/applied.js';
 import type { Network } from '../model/types.js';
 import type { LinkState } from '../observe/links.js';
@@ -31,7 +32,7 @@ export interface DesiredNetwork {
   staleDummy?: { name: string; mac: string } | null;
 }
 
-export class PlanConflict extends Error {}
+export class PlanConflict extends NatnetError {}
 
 /** Bridge, address, dummy: `ip -batch` lines and the dummy creation. Pure. */
 function planLinks(d: DesiredNetwork, o: NetworkObservation): Step[] {

@@ -1,4 +1,6 @@
 /** How the lab starts processes: the product passes ctx.runner, tests pass node:child_process. */
+import { NatnetError } from '../errors.js';
+
 export interface ExecResult {
   code: number | null;
   stdout: string;
@@ -13,7 +15,7 @@ export interface ExecOptions {
 /** Runs an argv array to completion and never throws on a non-zero exit. */
 export type Exec = (argv: string[], opts?: ExecOptions) => Promise<ExecResult>;
 
-export class LabError extends Error {}
+export class LabError extends NatnetError {}
 
 /** Runs argv and throws a LabError naming the command when it fails. */
 export async function mustRun(exec: Exec, argv: string[], opts?: ExecOptions): Promise<ExecResult> {

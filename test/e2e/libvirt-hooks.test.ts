@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runInstall } from '../../src/commands/install.js';
 import { makeContext } from '../../src/engine/context.js';
-import { fileStem } from '../../src/state/layout.js';
-const domainFileName = (vm: string) => `${fileStem(vm)}.json`;
+import type { HookLogRecord } from '../../src/hook/log-record.js';
 import { NATNET_XMLNS } from '../../src/libvirt/metadata.js';
 import { silentLogger } from '../../src/log.js';
+import type { DomainRecord } from '../../src/model/types.js';
+import { appliedFile, dnsmasqPaths, domainFile, hooksLogFile, layoutOf } from '../../src/state/layout.js';
 import { buildGuestInitramfs, findGuestKernel } from '../helpers/guest-initramfs.js';
 import { bridgeInterface, guestDomainXml, LibvirtSandbox } from '../helpers/libvirtd.js';
 import { needs } from '../helpers/requirements.js';
@@ -40,11 +41,13 @@ describe.skipIf(!req.ok || !kernel)(`libvirt hooks with a real libvirtd${reason}
   let initrd: string;
   const config = () => join(lab, 'etc/config.toml');
   const stateDir = () => join(lab, 'nn-state');
+  const layout = () => layoutOf({ config: config(), stateDir: stateDir() }, {});
+  const record = (vm: string) => JSON.parse(readFileSync(domainFile(layout(), vm), 'utf8')) as DomainRecord;
   const hooksLog = () =>
-    readFileSync(join(stateDir(), 'log/hooks.log'), 'utf8')
+    readFileSync(hooksLogFile(layout()), 'utf8')
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+      .map((l) => JSON.parse(l) as HookLogRecord);
   const consoleOf = (vm: string) => join(lab, `console-${vm}.log`);
   const consoleText = (vm: string) => (existsSync(consoleOf(vm)) ? readFileSync(consoleOf(vm), 'utf8') : '');
 
@@ -102,14 +105,14 @@ describe.skipIf(!req.ok || !kernel)(`libvirt hooks with a real libvirtd${reason}
     expect(link.addr_info.map((a: { local: string }) => a.local)).toContain('192.168.100.1');
     const rules = `${(await sb.exec(['iptables-save'])).stdout}${(await sb.exec(['nft', 'list', 'ruleset'])).stdout}`;
     expect(rules).toMatch(/192\.168\.100\.0\/24/);
-    const hosts = readFileSync(join(stateDir(), 'run/dnsmasq/natnet.hosts'), 'utf8');
+    const hosts = readFileSync(dnsmasqPaths(layout(), 'natnet').hosts, 'utf8');
     expect(hosts).toContain(`${MAC1},id:*,${IP1},web`);
-    const pid = readFileSync(join(stateDir(), 'run/dnsmasq/natnet.pid'), 'utf8').trim();
+    const pid = readFileSync(dnsmasqPaths(layout(), 'natnet').pid, 'utf8').trim();
     expect((await sb.exec(['kill', '-0', pid])).code).toBe(0); // dnsmasq lives in the sandbox's PID namespace
 
     expect(await boundIp('vm1')).toBe(IP1);
     expect((await sb.exec(['busybox', 'ping', '-c', '1', '-W', '2', IP1])).code).toBe(0);
-    const rec = JSON.parse(readFileSync(join(stateDir(), 'lib/domains', domainFileName('vm1')), 'utf8'));
+    const rec = record('vm1');
     expect(rec).toMatchObject({ vm: 'vm1', running: true, nics: [{ mac: MAC1, bridge: 'virbr10' }] });
     expect(rec.nics[0].tap).toMatch(/^vnet\d+$/);
     const events = hooksLog().filter((r) => r.vm === 'vm1').map((r) => [r.event, r.action, r.exit]);
@@ -122,7 +125,7 @@ describe.skipIf(!req.ok || !kernel)(`libvirt hooks with a real libvirtd${reason}
 
   it('virsh destroy, then a second start: the VM gets the same address again', async () => {
     expect((await sb.virsh('destroy', 'vm1')).code).toBe(0);
-    const rec = JSON.parse(readFileSync(join(stateDir(), 'lib/domains', domainFileName('vm1')), 'utf8'));
+    const rec = record('vm1');
     expect(rec).toMatchObject({ running: false, nics: [{ mac: MAC1, bridge: 'virbr10' }] });
     expect((await sb.virsh('start', 'vm1')).code).toBe(0);
     expect(await boundIp('vm1', 2)).toBe(IP1);
@@ -136,8 +139,8 @@ describe.skipIf(!req.ok || !kernel)(`libvirt hooks with a real libvirtd${reason}
     writeFileSync(join(lab, 'natnet-lv.xml'), net);
     expect((await sb.virsh('net-define', join(lab, 'natnet-lv.xml'))).code).toBe(0);
     expect((await sb.virsh('net-start', 'natnet-lv')).code).toBe(0);
-    mkdirSync(join(lab, 'etc/leases.d'), { recursive: true });
-    writeFileSync(join(lab, 'etc/leases.d/netvm.toml'), 'vm = "netvm"\nip = "192.168.100.30"\n');
+    mkdirSync(layout().leasesDir, { recursive: true });
+    writeFileSync(join(layout().leasesDir, 'netvm.toml'), 'vm = "netvm"\nip = "192.168.100.30"\n');
     const iface = "<interface type='network'><mac address='52:54:00:e2:e0:03'/><source network='natnet-lv'/><model type='virtio'/></interface>";
     expect((await define('netvm', [iface])).code).toBe(0);
     const start = await sb.virsh('start', 'netvm');
@@ -158,7 +161,7 @@ describe.skipIf(!req.ok || !kernel)(`libvirt hooks with a real libvirtd${reason}
     expect((await define('other', [bridgeInterface('br-other', '52:54:00:e2:e0:99')])).code).toBe(0);
     const start = await sb.virsh('start', 'other');
     expect([start.code, start.stderr]).toEqual([0, '']);
-    expect(existsSync(join(stateDir(), 'lib/domains', domainFileName('other')))).toBe(false);
+    expect(existsSync(domainFile(layout(), 'other'))).toBe(false);
     expect(hooksLog().filter((r) => r.vm === 'other').map((r) => r.action)).toEqual([
       'ignored (not on our bridges)',
       'ignored (not on our bridges)',
@@ -168,15 +171,15 @@ describe.skipIf(!req.ok || !kernel)(`libvirt hooks with a real libvirtd${reason}
   });
 
   it('a VM whose metadata disagrees with its leases.d file is refused with our one-line message', async () => {
-    mkdirSync(join(lab, 'etc/leases.d'), { recursive: true });
-    writeFileSync(join(lab, 'etc/leases.d/bad.toml'), 'vm = "bad"\nip = "192.168.100.20"\n');
+    mkdirSync(layout().leasesDir, { recursive: true });
+    writeFileSync(join(layout().leasesDir, 'bad.toml'), 'vm = "bad"\nip = "192.168.100.20"\n');
     const meta = `<natnet:lease xmlns:natnet="${NATNET_XMLNS}" ip="192.168.100.21"/>`;
     expect((await define('bad', [bridgeInterface('virbr10', '52:54:00:e2:e0:02')], meta)).code).toBe(0);
     const start = await sb.virsh('start', 'bad');
     expect(start.code).not.toBe(0);
     expect(start.stderr).toMatch(/Hook script execution failed.*natnet-hook: VM "bad" not started: .*192\.168\.100\.21.*192\.168\.100\.20/);
     expect((await sb.virsh('domstate', 'bad')).stdout.trim()).toBe('shut off');
-    expect(readFileSync(join(stateDir(), 'run/dnsmasq/natnet.hosts'), 'utf8')).not.toContain('52:54:00:e2:e0:02');
+    expect(readFileSync(dnsmasqPaths(layout(), 'natnet').hosts, 'utf8')).not.toContain('52:54:00:e2:e0:02');
   });
 
   it('libvirtd restarted with the VM running: reconnect keeps it alive and the network up', async () => {
@@ -217,7 +220,7 @@ describe.skipIf(!req.ok || !kernel)(`libvirt hooks with a real libvirtd${reason}
     expect(existsSync(join(sb.state, 'etc/libvirt/hooks/network.d/natnet-hook'))).toBe(false);
     expect((await sb.exec(['ip', 'link', 'show', 'virbr10'])).code).not.toBe(0);
     expect((await sb.exec(['pgrep', '-x', 'dnsmasq'])).stdout.trim()).toBe('');
-    expect(existsSync(join(stateDir(), 'run/applied/natnet.json'))).toBe(false);
+    expect(existsSync(appliedFile(layout(), 'natnet'))).toBe(false);
     expect(existsSync(config())).toBe(true); // the config stays without --purge
     const pid = sb.daemonPid('libvirtd');
     expect((await sb.exec(['kill', '-HUP', String(pid)])).code).toBe(0); // what uninstall does for root /

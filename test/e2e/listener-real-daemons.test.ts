@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_FIREWALLD_ZONE } from '../../src/listen/options.js';
 import { assertBuilt, LAB_BINS } from '../helpers/lab-config.js';
 import type { Guest } from '../helpers/netns.js';
 import { pidAlive, run, sleep, waitFor } from '../helpers/private-bus.js';
@@ -40,13 +41,13 @@ describe.skipIf(!req.ok)(`listener with real NetworkManager and firewalld on a p
   });
 
   it('at start: our bridge is put in the trusted zone, NetworkManager leaves it unmanaged, NAT works', async () => {
-    expect(await waitFor(() => ll.status()?.firewalldZone[BRIDGE] === 'trusted', 10_000)).toBe(true);
+    expect(await waitFor(() => ll.status()?.firewalldZone[BRIDGE] === DEFAULT_FIREWALLD_ZONE, 10_000)).toBe(true);
     const st = ll.status()!;
     expect(st.running).toBe(true);
     expect(st.services).toEqual({ networkManager: true, firewalld: true });
     expect(st.nmManaged[BRIDGE]).toBe(false);
     const zone = await ll.bus.firewallCmd(['--get-zone-of-interface', BRIDGE]);
-    expect(zone.stdout.trim()).toBe('trusted');
+    expect(zone.stdout.trim()).toBe(DEFAULT_FIREWALLD_ZONE);
     await expectNat('at start');
   });
 
@@ -61,7 +62,7 @@ describe.skipIf(!req.ok)(`listener with real NetworkManager and firewalld on a p
       await expectNat(`after reload ${i + 1}`);
     }
     expect(ll.status()?.lastRepair?.reason).toMatch(/firewalld Reloaded/);
-    expect(ll.status()?.firewalldZone[BRIDGE]).toBe('trusted');
+    expect(ll.status()?.firewalldZone[BRIDGE]).toBe(DEFAULT_FIREWALLD_ZONE);
   });
 
   it('3 × firewalld restart: rules come back after it is RUNNING, NAT still works', async () => {
@@ -72,7 +73,7 @@ describe.skipIf(!req.ok)(`listener with real NetworkManager and firewalld on a p
       // the RUNNING-gated repair may land just after the rules were first seen back
       await waitFor(() => /state RUNNING/.test(ll.status()?.lastRepair?.reason ?? ''), 15_000);
       expect(await waitFor(() => ll.rulesPresent(), 10_000)).toBe(true);
-      expect(await waitFor(async () => (await ll.bus.firewallCmd(['--get-zone-of-interface', BRIDGE])).stdout.trim() === 'trusted', 10_000)).toBe(true);
+      expect(await waitFor(async () => (await ll.bus.firewallCmd(['--get-zone-of-interface', BRIDGE])).stdout.trim() === DEFAULT_FIREWALLD_ZONE, 10_000)).toBe(true);
       await expectNat(`after firewalld restart ${i + 1}`);
     }
   });

@@ -1,12 +1,13 @@
 /** TOML the integration tests write, and the requirements every lab suite shares. */
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Network } from '../../src/model/types.js';
 import { BIN, REPO } from './netns.js';
 
 /** Binaries every namespace suite needs (see .ci/run for the packages). */
 export const LAB_BINS = ['ip', 'ss', 'iptables-nft', 'iptables-legacy', 'nft', 'dnsmasq', 'udhcpc', 'busybox', 'socat', 'timeout'];
 
-export type Firewall = 'iptables' | 'nftables' | 'auto';
+export type Firewall = Network['firewall'];
 
 export interface NetworkOptions {
   firewall?: Firewall;

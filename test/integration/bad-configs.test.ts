@@ -1,6 +1,7 @@
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ExitCode } from '../../src/errors.js';
 import { assertBuilt, LAB_BINS, leaseToml } from '../helpers/lab-config.js';
 import { Lab, REPO } from '../helpers/netns.js';
 import { needs } from '../helpers/requirements.js';
@@ -50,7 +51,7 @@ describe.skipIf(!req.ok)(`bad configs: right error, exit 3, nothing written${req
       lab.writeConfig(f.text);
       const before = written(lab);
       const r = await lab.cli(['up']);
-      expect(r.code, r.all).toBe(3);
+      expect(r.code, r.all).toBe(ExitCode.config);
       expect(r.stdout).toBe('');
       for (const e of f.expects) expect(r.stderr).toContain(e);
       expect(written(lab)).toEqual(before);
@@ -77,7 +78,7 @@ describe.skipIf(!req.ok)(`bad configs: right error, exit 3, nothing written${req
       it(`lease add ${c.args.join(' ')}`, async () => {
         const before = written(lab);
         const r = await lab.cli(['lease', 'add', ...c.args]);
-        expect(r.code, r.all).toBe(3);
+        expect(r.code, r.all).toBe(ExitCode.config);
         expect(r.stderr).toContain(c.expect);
         expect(existsSync(lab.leasesDir) ? readdirSync(lab.leasesDir) : []).toEqual([]);
         expect(written(lab)).toEqual(before);
@@ -96,7 +97,7 @@ describe.skipIf(!req.ok)(`bad configs: right error, exit 3, nothing written${req
     const pids = await lab.dnsmasqPids();
     lab.writeConfig(readFileSync(join(CORPUS, 'all-problems-at-once.toml'), 'utf8'));
     const r = await lab.cli(['up']);
-    expect(r.code, r.all).toBe(3);
+    expect(r.code, r.all).toBe(ExitCode.config);
     expect(await lab.snapshot()).toEqual(running);
     expect(written(lab)).toEqual(files);
     expect(await lab.dnsmasqPids()).toEqual(pids);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ExitCode } from '../../src/errors.js';
 import { assertBuilt, LAB_BINS, leaseToml, networkToml } from '../helpers/lab-config.js';
 import { Lab } from '../helpers/netns.js';
 import { needs } from '../helpers/requirements.js';
@@ -55,7 +56,7 @@ describe.skipIf(!req.ok)(`two networks side by side; up/down by name${req.reason
 
   it('up of an unknown network is a usage error', async () => {
     const r = await lab.cli(['up', 'nope']);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(ExitCode.usage);
     expect(r.stderr).toContain('nope');
   });
 });

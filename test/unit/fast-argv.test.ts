@@ -1,38 +1,58 @@
 import { describe, expect, it } from 'vitest';
-import { isHookCall, parseFastUp } from '../../src/fast-argv.js';
+import { parseFast } from '../../src/argv/fast.js';
+import type { Invocation } from '../../src/argv/grammar.js';
+
+const up = (operands: string[], globals: Invocation['globals'] = {}): Invocation => ({ command: ['up'], operands, options: {}, globals });
+const hook = (operands: string[], globals: Invocation['globals'] = {}): Invocation => ({ command: ['hook'], operands, options: {}, globals });
 
 describe('fast argv for `up` (commander is skipped only when the meaning is certain)', () => {
-  const ok: [string[], ReturnType<typeof parseFastUp>][] = [
-    [['up'], { context: {}, network: undefined }],
-    [['up', 'natnet'], { context: {}, network: 'natnet' }],
-    [['--config', '/x/c.toml', '--state-dir', '/s', 'up'], { context: { config: '/x/c.toml', stateDir: '/s' }, network: undefined }],
-    [['-c', 'c.toml', '-v', 'up', 'n'], { context: { config: 'c.toml', verbose: true }, network: 'n' }],
-    [['--config=c.toml', '--state-dir=/s', 'up'], { context: { config: 'c.toml', stateDir: '/s' }, network: undefined }],
+  const ok: [string[], Invocation][] = [
+    [['up'], up([])],
+    [['up', 'natnet'], up(['natnet'])],
+    [['--config', '/x/c.toml', '--state-dir', '/s', 'up'], up([], { config: '/x/c.toml', stateDir: '/s' })],
+    [['-c', 'c.toml', '-v', 'up', 'n'], up(['n'], { config: 'c.toml', verbose: true })],
+    [['--config=c.toml', '--state-dir=/s', 'up'], up([], { config: 'c.toml', stateDir: '/s' })],
+    [['--dry-run', 'up'], up([], { dryRun: true })],
+    [['up', 'n', '-n'], up(['n'], { dryRun: true })],
+    [['-c', 'a', 'up', '--config', 'b'], up([], { config: 'b' })],
   ];
-  for (const [argv, want] of ok) it(argv.join(' '), () => expect(parseFastUp(argv)).toEqual(want));
+  for (const [argv, want] of ok) it(argv.join(' '), () => expect(parseFast(argv)).toEqual(want));
 
   const toCommander = [
     ['status'],
-    ['--dry-run', 'up'],
-    ['up', '--dry-run'],
     ['up', '--help'],
     ['up', 'a', 'b'],
     ['--config'],
     ['--config', 'up'],
+    ['--config=', 'up'],
+    ['-c', '-x', 'up'],
     ['--verbose=1', 'up'],
     ['-x', 'up'],
+    ['up', '--', 'n'],
+    ['-V'],
     [],
   ];
-  for (const argv of toCommander) it(`${argv.join(' ') || '(nothing)'} → commander`, () => expect(parseFastUp(argv)).toBeNull());
+  for (const argv of toCommander) it(`${argv.join(' ') || '(nothing)'} → commander`, () => expect(parseFast(argv)).toBeNull());
 });
 
-describe('hook calls go straight to the hook parser', () => {
+describe('fast argv for `hook`: global options before "hook", libvirt’s argv left alone', () => {
   it('with or without leading --config/--state-dir', () => {
-    expect(isHookCall(['hook', 'qemu', 'vm', 'prepare', 'begin', '-'])).toBe(true);
-    expect(isHookCall(['--config', '/c.toml', '--state-dir=/s', 'hook', 'qemu'])).toBe(true);
-    expect(isHookCall(['-v', 'hook', 'qemu'])).toBe(false);
-    expect(isHookCall(['up'])).toBe(false);
-    expect(isHookCall(['--config', 'hook'])).toBe(false);
+    expect(parseFast(['hook', 'qemu', 'vm', 'prepare', 'begin', '-'])).toEqual(hook(['qemu', 'vm', 'prepare', 'begin', '-']));
+    expect(parseFast(['--config', '/c.toml', '--state-dir=/s', 'hook', 'qemu', 'vm --config x', 'prepare', 'begin', '-'])).toEqual(
+      hook(['qemu', 'vm --config x', 'prepare', 'begin', '-'], { config: '/c.toml', stateDir: '/s' }),
+    );
+    expect(parseFast(['hook', 'network', 'hook', 'start', 'begin', '-'])).toEqual(hook(['network', 'hook', 'start', 'begin', '-']));
+  });
+  it('a VM called like an option is still libvirt’s', () => {
+    expect(parseFast(['hook', 'qemu', '-v', 'prepare', 'begin', '-'])).toEqual(hook(['qemu', '-v', 'prepare', 'begin', '-']));
+    expect(parseFast(['hook', 'qemu', '--config', '--help'])).toEqual(hook(['qemu', '--config', '--help']));
+  });
+  it('anything doubtful goes to commander', () => {
+    expect(parseFast(['hook'])).toBeNull();
+    expect(parseFast(['hook', 'up'])).toBeNull();
+    expect(parseFast(['hook', '--help'])).toBeNull();
+    expect(parseFast(['--config', 'hook'])).toBeNull();
+    expect(parseFast(['--bogus', 'hook', 'qemu'])).toBeNull();
   });
 });
 

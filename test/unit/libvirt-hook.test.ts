@@ -2,7 +2,6 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { parseHookArgs } from '../../src/commands/hook.js';
 import { makeContext } from '../../src/engine/context.js';
 import type { Context } from '../../src/engine/context.js';
 import type { DownOptions, NetworkChange, UpOptions } from '../../src/engine/index.js';
@@ -265,22 +264,6 @@ describe('network hook', () => {
       expect(await network(['lv-net', op, 'begin', '-'], fixture(`network-${op === 'updated' ? 'started' : op}`))).toBe(0);
     }
     expect(engine.calls).toEqual([]);
-  });
-});
-
-describe('natnet-hook hook ... (argv without commander)', () => {
-  it('takes global options before "hook" and leaves libvirt’s argv alone', () => {
-    expect(parseHookArgs(['--config', '/c.toml', '--state-dir=/s', 'hook', 'qemu', 'vm --config x', 'prepare', 'begin', '-'])).toEqual({
-      kind: 'qemu',
-      rest: ['vm --config x', 'prepare', 'begin', '-'],
-      opts: { config: '/c.toml', stateDir: '/s' },
-    });
-    expect(parseHookArgs(['network', 'hook', 'start', 'begin', '-'], { config: '/g' })).toEqual({
-      kind: 'network',
-      rest: ['hook', 'start', 'begin', '-'],
-      opts: { config: '/g' },
-    });
-    expect(parseHookArgs([]).kind).toBeUndefined();
   });
 });
 
