@@ -1,4 +1,7 @@
-/** How the lab starts processes: the product passes ctx.runner, tests pass node:child_process. */
+import { CommandError } from '../errors.js';
+import type { SpawnResult } from '../sys/spawn.js';
+
+/** How the lab starts processes: the product passes ctx.runner, tests test/helpers/exec.ts (both src/sys). */
 export interface ExecResult {
   code: number | null;
   stdout: string;
@@ -8,10 +11,21 @@ export interface ExecResult {
 export interface ExecOptions {
   env?: Record<string, string>;
   input?: string;
+  /** Seconds before the command is killed (the exec's default otherwise). */
+  timeoutSeconds?: number;
 }
 
 /** Runs an argv array to completion and never throws on a non-zero exit. */
 export type Exec = (argv: string[], opts?: ExecOptions) => Promise<ExecResult>;
+
+/**
+ * A spawn result as the lab sees it: the exit code (127 when the binary is missing, 128 after a
+ * signal or timeout), and when it did not simply exit, the one-line reason appended to stderr.
+ */
+export function execResult(r: SpawnResult): ExecResult {
+  const why = r.end && r.end.kind !== 'exit' ? `${new CommandError(r.argv, r.code, r.stderr, r.end).message}\n` : '';
+  return { code: r.code ?? 128, stdout: r.stdout, stderr: r.stderr + why };
+}
 
 export class LabError extends Error {}
 
