@@ -1,5 +1,5 @@
 import { CommandError } from '../errors.js';
-import type { SpawnResult } from '../sys/spawn.js';
+import { type SpawnResult, spawnBounded } from '../sys/spawn.js';
 
 /** How the lab starts processes: the product passes ctx.runner, tests test/helpers/exec.ts (both src/sys). */
 export interface ExecResult {
@@ -25,6 +25,12 @@ export type Exec = (argv: string[], opts?: ExecOptions) => Promise<ExecResult>;
 export function execResult(r: SpawnResult): ExecResult {
   const why = r.end && r.end.kind !== 'exit' ? `${new CommandError(r.argv, r.code, r.stderr, r.end).message}\n` : '';
   return { code: r.code ?? 128, stdout: r.stdout, stderr: r.stderr + why };
+}
+
+/** An Exec straight on the runner's spawn (no dry-run, no logging): what tests and helpers use. */
+export function boundedExec(defaultTimeoutSeconds: number): Exec {
+  return async (argv, opts = {}) =>
+    execResult(await spawnBounded(argv, { input: opts.input, env: opts.env, timeoutSeconds: opts.timeoutSeconds ?? defaultTimeoutSeconds }));
 }
 
 export class LabError extends Error {}

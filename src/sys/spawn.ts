@@ -4,6 +4,8 @@
  * and the hook paths that spawn nothing are measured against `node -e 0`.
  */
 import type { ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import type { ResultPromise } from 'execa';
 import { type CommandEnd, CommandError } from '../errors.js';
 import { COMMAND_TIMEOUT_FIX, KILL_AFTER_SECONDS } from './command-timeout.js';
 
@@ -17,8 +19,9 @@ function loadExeca(): Promise<Execa> {
 export interface SpawnOptions {
   /** Text written to stdin (which is closed after it; empty when absent). */
   input?: string;
-  /** Extra environment variables on top of ours. */
-  env?: Record<string, string>;
+  /** Environment variables on top of ours (or instead of ours with extendEnv: false). */
+  env?: Record<string, string | undefined>;
+  extendEnv?: boolean;
   /** Seconds until SIGTERM (then SIGKILL KILL_AFTER_SECONDS later). Required: every command is bounded. */
   timeoutSeconds: number;
 }
@@ -43,7 +46,7 @@ export async function spawnBounded(argv: string[], opts: SpawnOptions): Promise<
   const child = execa(argv[0], argv.slice(1), {
     input: opts.input ?? '',
     env: opts.env,
-    extendEnv: true,
+    extendEnv: opts.extendEnv ?? true,
     reject: false,
     timeout: timeoutMs,
     forceKillAfterDelay: killAfterMs,
@@ -90,7 +93,8 @@ function endOf(r: ExecaEnd, timeoutSeconds: number, code: number | null): Comman
 }
 
 export interface BackgroundOptions {
-  env?: Record<string, string>;
+  /** Environment variables on top of ours. */
+  env?: Record<string, string | undefined>;
   /** File that stdout and stderr are appended to (default: discarded). */
   logFile?: string;
   /** Own process group (survives our exit; the caller stops it by pid). */
@@ -107,17 +111,16 @@ export interface Background {
 /** Starts a long-running process (a daemon, a peer) without waiting for it and without a timeout. */
 export async function spawnBackground(argv: string[], opts: BackgroundOptions = {}): Promise<Background> {
   const { execa } = await loadExeca();
-  const output = opts.logFile === undefined ? 'ignore' : { file: opts.logFile, append: true };
-  const child = execa(argv[0], argv.slice(1), {
-    env: opts.env,
-    extendEnv: true,
-    reject: false,
-    stdin: 'ignore',
-    stdout: output,
-    stderr: output,
-    detached: opts.detached ?? false,
-    cleanup: !opts.detached,
-  });
+  // the daemon writes its log itself (no pipe through us that would die with this process)
+  const fd = opts.logFile === undefined ? undefined : openSync(opts.logFile, 'a', 0o640);
+  const common = { env: opts.env, extendEnv: true, reject: false, detached: opts.detached ?? false, cleanup: !opts.detached } as const;
+  let child: ResultPromise;
+  // execa's types list descriptors 1-9 only; any open descriptor is handed to the child as is
+  try {
+    child = fd === undefined ? execa(argv[0], argv.slice(1), { ...common, stdio: 'ignore' }) : execa(argv[0], argv.slice(1), { ...common, stdin: 'ignore', stdout: fd as 3, stderr: fd as 3 });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
   const exited = child.then((r) => (r.code === 'ENOENT' ? 127 : (r.exitCode ?? (r.signal ? 128 : null))));
   if (child.pid === undefined) {
     const r = await child;
