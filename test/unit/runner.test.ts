@@ -1,9 +1,13 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CommandError, ConfigError, NatnetError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { COMMAND_TIMEOUT_VARIABLE, commandTimeoutSeconds, DEFAULT_COMMAND_TIMEOUT_SECONDS } from '../../src/sys/command-timeout.js';
 import { makeRunner } from '../../src/sys/runner.js';
 import { spawnBackground, spawnBounded } from '../../src/sys/spawn.js';
+import { REPO } from '../helpers/netns.js';
 
 const runner = (env: NodeJS.ProcessEnv = {}) => makeRunner(silentLogger(), false, env);
 const failure = (p: Promise<unknown>) => p.then(() => expect.unreachable('it should have failed'), (e: unknown) => e as CommandError);
@@ -139,5 +143,26 @@ describe('spawnBounded / spawnBackground', () => {
     expect(bg.pid).toBeGreaterThan(0);
     expect(await bg.exited).toBe(7);
     await expect(spawnBackground(['/nonexistent/daemon'])).rejects.toThrow('/nonexistent/daemon: command not found');
+  });
+});
+
+describe('execa is loaded at the first spawn, not before', () => {
+  // signal-exit (only execa uses it) registers this global when its module body runs
+  const loadedMarker = "globalThis[Symbol.for('signal-exit emitter')] !== undefined";
+  const probe = (code: string, type: 'commonjs' | 'module' = 'commonjs') =>
+    execFileSync(process.execPath, [`--input-type=${type}`, '-e', code], { cwd: REPO, encoding: 'utf8' }).trim();
+  const fast = (f: string) => join(REPO, 'dist/fast', f);
+  if (!existsSync(fast('hook/prefilter.cjs'))) execFileSync('npm', ['run', 'build'], { cwd: REPO });
+
+  it('the marker shows execa loaded (control)', () => {
+    expect(probe(`await import('execa'); console.log(${loadedMarker})`, 'module')).toBe('true');
+  });
+
+  it.each(['cli.cjs', 'program.cjs', 'hook-command.cjs'])('requiring dist/fast/%s does not evaluate execa', (f) => {
+    expect(probe(`require(${JSON.stringify(fast(f))}); console.log(${loadedMarker})`)).toBe('false');
+  });
+
+  it('the hook prefilter bundle does not contain execa at all', () => {
+    expect(readFileSync(fast('hook/prefilter.cjs'), 'utf8')).not.toMatch(/execa|signal-exit/);
   });
 });
