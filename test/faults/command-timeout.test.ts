@@ -4,13 +4,20 @@
  * host lock: with NATNET_HOOK_COMMAND_TIMEOUT=2 it is killed, `up` fails with one line naming
  * the command and the timeout, and the next `up` (blocker gone) succeeds.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Background, spawnBackground } from '../../src/sys/spawn.js';
 import { assertBuilt, LAB_BINS, networkToml } from '../helpers/lab-config.js';
-import { sleep } from '../../src/selftest/exec.js';
-import { Lab } from '../helpers/netns.js';
+import { BIN, exec, Lab, REPO } from '../helpers/netns.js';
+import { inNs, sleep } from '../../src/selftest/exec.js';
 import { needs } from '../helpers/requirements.js';
+
+/** A VM with a NIC on our bridge (virbr10), as libvirt passes it to the qemu hook. */
+const PREPARE_XML = readFileSync(join(REPO, 'test/fixtures/libvirt/qemu-bridge-prepare.xml'), 'utf8');
+
+/** Lines of stderr that are not the progress log (JSON lines): what a user reads. */
+const userLines = (stderr: string) => stderr.split('\n').filter((l) => l !== '' && !l.startsWith('{"level":'));
 
 const req = needs({ root: true, bins: [...LAB_BINS, 'iptables-legacy-restore', 'flock'] });
 
@@ -61,8 +68,7 @@ describe.skipIf(!req.ok)(`a hung external command is killed after NATNET_HOOK_CO
 
     expect(hung.code, hung.all).not.toBe(0);
     expect(seconds, hung.all).toBeLessThan(15);
-    // stderr also carries the progress log (JSON lines); the failure itself is one line
-    const lines = hung.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('{"level":'));
+    const lines = userLines(hung.stderr);
     expect(lines, hung.stderr).toHaveLength(1);
     expect(lines[0]).toMatch(/^natnet-hook: iptables-legacy-restore -w --noflush: timed out after 2 s and was killed \(.*NATNET_HOOK_COMMAND_TIMEOUT/);
     expect(hung.stderr).not.toContain('    at ');
@@ -76,5 +82,31 @@ describe.skipIf(!req.ok)(`a hung external command is killed after NATNET_HOOK_CO
     expect(up.code, up.all).toBe(0);
     expect(await lab.iptablesSave('iptables-legacy-save')).toContain('MASQUERADE');
     expect((await lab.cli(['status'], { env: legacyEnv(lockFile) })).code).toBe(0);
+  });
+
+  it('a prepare hook for our VM exits 1 within seconds with one line, and the next prepare succeeds', async () => {
+    expect((await lab.cli(['down'])).code).toBe(0);
+    const lockFile = join(lab.dir, 'xtables.lock');
+    blocker = await holdLock(lockFile);
+    const prepare = (env: Record<string, string>) =>
+      exec(inNs(lab.router, [process.execPath, BIN, '--config', lab.configPath, '--state-dir', lab.stateDir, 'hook', 'qemu', 'lv-vm1', 'prepare', 'begin', '-']), {
+        input: PREPARE_XML,
+        env,
+      });
+
+    const started = Date.now();
+    const hung = await prepare({ ...legacyEnv(lockFile), NATNET_HOOK_COMMAND_TIMEOUT: '2' });
+    expect(hung.code, hung.stderr).toBe(1);
+    expect((Date.now() - started) / 1000, hung.stderr).toBeLessThan(15);
+    const lines = userLines(hung.stderr);
+    expect(lines, hung.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(/iptables-legacy-restore -w --noflush: timed out after 2 s/);
+    expect(hung.stderr).not.toContain('    at ');
+
+    stopGroup(blocker);
+    await blocker.exited;
+    blocker = undefined;
+    const again = await prepare(legacyEnv(lockFile));
+    expect(again.code, again.stderr).toBe(0);
   });
 });
