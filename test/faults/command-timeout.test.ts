@@ -1,8 +1,9 @@
 /**
  * Issue 7, item 2: a hung external command (here the real iptables-legacy-restore -w waiting for
  * the xtables lock, which a test-owned `flock` holds) must not hang `up` forever nor keep the
- * host lock: with NATNET_HOOK_COMMAND_TIMEOUT=2 it is killed, `up` fails with one line naming
- * the command and the timeout, and the next `up` (blocker gone) succeeds.
+ * host lock: with NATNET_HOOK_COMMAND_TIMEOUT=2 it is killed, `up` (or the qemu `prepare` hook of
+ * a VM on our bridge) fails with one line naming the command and the timeout, and the next run
+ * (blocker gone) succeeds.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
