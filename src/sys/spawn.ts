@@ -104,7 +104,7 @@ export interface BackgroundOptions {
 export interface Background {
   pid: number;
   child: ChildProcess;
-  /** Resolves with the exit code (128 + nothing after a signal, 127 when it could not start). */
+  /** Resolves with the exit code (128 after a signal). */
   exited: Promise<number | null>;
 }
 
