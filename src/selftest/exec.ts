@@ -1,6 +1,7 @@
-/** How the lab starts processes: the product passes ctx.runner, tests pass node:child_process. */
-import { NatnetError } from '../errors.js';
+import { CommandError, NatnetError } from '../errors.js';
+import { type SpawnResult, spawnBounded } from '../sys/spawn.js';
 
+/** How the lab starts processes: the product passes ctx.runner, tests test/helpers/exec.ts (both src/sys). */
 export interface ExecResult {
   code: number | null;
   stdout: string;
@@ -10,10 +11,27 @@ export interface ExecResult {
 export interface ExecOptions {
   env?: Record<string, string>;
   input?: string;
+  /** Seconds before the command is killed (the exec's default otherwise). */
+  timeoutSeconds?: number;
 }
 
 /** Runs an argv array to completion and never throws on a non-zero exit. */
 export type Exec = (argv: string[], opts?: ExecOptions) => Promise<ExecResult>;
+
+/**
+ * A spawn result as the lab sees it: the exit code (127 when the binary is missing, 128 after a
+ * signal or timeout), and when it did not simply exit, the one-line reason appended to stderr.
+ */
+export function execResult(r: SpawnResult): ExecResult {
+  const why = r.end && r.end.kind !== 'exit' ? `${new CommandError(r.argv, r.code, r.stderr, r.end).message}\n` : '';
+  return { code: r.code ?? 128, stdout: r.stdout, stderr: r.stderr + why };
+}
+
+/** An Exec straight on the runner's spawn (no dry-run, no logging): what tests and helpers use. */
+export function boundedExec(defaultTimeoutSeconds: number): Exec {
+  return async (argv, opts = {}) =>
+    execResult(await spawnBounded(argv, { input: opts.input, env: opts.env, timeoutSeconds: opts.timeoutSeconds ?? defaultTimeoutSeconds }));
+}
 
 export class LabError extends NatnetError {}
 

@@ -1,16 +1,19 @@
-import { spawn } from 'node:child_process';
 import { CommandError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { commandTimeoutSeconds } from './command-timeout.js';
+import { spawnBounded } from './spawn.js';
 
 export interface RunOptions {
   /** Text written to the command's stdin. */
   input?: string;
-  /** Resolve with the result instead of throwing on a non-zero exit. */
+  /** Resolve with the result instead of throwing on a non-zero exit or a missing binary (never on a timeout). */
   allowFailure?: boolean;
   /** The command only reads state: runs even in dry-run mode. */
   readOnly?: boolean;
   /** Extra environment variables. */
   env?: Record<string, string>;
+  /** Seconds before the command is killed; default NATNET_HOOK_COMMAND_TIMEOUT or 30. */
+  timeoutSeconds?: number;
 }
 
 export interface RunResult {
@@ -22,9 +25,8 @@ export interface RunResult {
 }
 
 /**
- * The one place that starts processes. Always an argv array, never a shell.
- * We use node:child_process rather than execa: importing execa costs ~65 ms,
- * more than Node's whole start-up, and the hook path is measured against `node -e 0`.
+ * The one place that runs commands: argv arrays, never a shell, each one time-bounded
+ * (see src/sys/spawn.ts; execa is loaded at the first command, not before).
  */
 export interface Runner {
   run(argv: string[], opts?: RunOptions): Promise<RunResult>;
@@ -33,8 +35,9 @@ export interface Runner {
   readonly planned: string[][];
 }
 
-export function makeRunner(log: Logger, dryRun = false): Runner {
+export function makeRunner(log: Logger, dryRun = false, env: NodeJS.ProcessEnv = process.env): Runner {
   const planned: string[][] = [];
+  let defaultTimeout: number | undefined;
   return {
     dryRun,
     planned,
@@ -44,38 +47,18 @@ export function makeRunner(log: Logger, dryRun = false): Runner {
         log.info({ argv, input: opts.input }, 'dry-run');
         return { argv, code: 0, stdout: '', stderr: '', ms: 0 };
       }
-      const result = await spawnArgv(argv, opts);
-      log.debug({ argv, code: result.code, ms: result.ms }, 'run');
-      if (result.code !== 0 && !opts.allowFailure) {
-        throw new CommandError(argv, result.code, result.stderr);
+      // read at the first command: a path that runs none never fails on a bad value
+      defaultTimeout ??= commandTimeoutSeconds(env);
+      const timeoutSeconds = opts.timeoutSeconds ?? defaultTimeout;
+      const { end, ...result } = await spawnBounded(argv, { input: opts.input, env: opts.env, timeoutSeconds });
+      log.debug({ argv, code: result.code, ms: result.ms, end: end ?? undefined }, 'run');
+      if (end && (end.kind === 'timeout' || !opts.allowFailure)) {
+        throw new CommandError(argv, result.code, result.stderr, end);
+      }
+      if (end?.kind === 'not-found' || end?.kind === 'cannot-run') {
+        return { ...result, stderr: new CommandError(argv, result.code, result.stderr, end).message };
       }
       return result;
     },
   };
-}
-
-function spawnArgv(argv: string[], opts: RunOptions): Promise<RunResult> {
-  const started = performance.now();
-  return new Promise((resolve) => {
-    const child = spawn(argv[0], argv.slice(1), {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: opts.env ? { ...process.env, ...opts.env } : process.env,
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    const finish = (code: number | null, extra = '') =>
-      resolve({
-        argv,
-        code,
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8') + extra,
-        ms: Math.round((performance.now() - started) * 10) / 10,
-      });
-    child.on('error', (e: NodeJS.ErrnoException) => finish(e.code === 'ENOENT' ? 127 : 126, `${argv[0]}: ${e.message}`));
-    child.on('close', (code) => finish(code));
-    child.stdin.on('error', () => {});
-    child.stdin.end(opts.input ?? '');
-  });
 }

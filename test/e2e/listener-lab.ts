@@ -70,7 +70,7 @@ export class ListenerLab {
       ? [process.execPath, BIN, '--config', this.lab.configPath, '--state-dir', this.lab.stateDir, 'listen', ...args]
       : [process.execPath, '--input-type=module', '-e', ENTRY, this.lab.configPath, this.lab.stateDir, ...args];
     const name = `listener-${++this.listenerRuns}`;
-    this.listener = this.bus.spawn(name, argv);
+    this.listener = await this.bus.spawn(name, argv);
     const pid = this.listener.pid;
     const ok = await waitFor(() => {
       const st = this.status();

@@ -1,21 +1,7 @@
-import { spawn } from 'node:child_process';
-import type { Exec, ExecResult } from '../../src/selftest/exec.js';
+import { boundedExec } from '../../src/selftest/exec.js';
 
-/** Tests' process starter: argv arrays via node:child_process, never a shell. */
-export const exec: Exec = (argv, opts = {}) =>
-  new Promise<ExecResult>((resolve) => {
-    const child = spawn(argv[0], argv.slice(1), {
-      env: opts.env ? { ...process.env, ...opts.env } : process.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    const done = (code: number | null, extra = '') =>
-      resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() + extra });
-    child.on('error', (e) => done(127, String(e)));
-    child.on('close', (code, signal) => done(code ?? (signal ? 128 : null)));
-    child.stdin.on('error', () => {});
-    child.stdin.end(opts.input ?? '');
-  });
+/** Generous: a lab command (a whole CLI run included) that takes longer is hung, and the test says so. */
+export const TEST_COMMAND_TIMEOUT = 120;
+
+/** Tests start processes through the product's runner (src/sys/spawn.ts): argv arrays, time-bounded. */
+export const exec = boundedExec(TEST_COMMAND_TIMEOUT);

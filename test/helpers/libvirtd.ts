@@ -1,9 +1,8 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import type { Exec as LabExec } from '../../src/selftest/exec.js';
+import { boundedExec, mustRun } from '../../src/selftest/exec.js';
 import { labId, sweepOrphans } from '../../src/selftest/topology.js';
+import { type Background, spawnBackground, spawnBounded } from '../../src/sys/spawn.js';
 
 /**
  * A real libvirtd (+ virtlogd) confined to a network + mount + PID namespace made for one test
@@ -11,13 +10,11 @@ import { labId, sweepOrphans } from '../../src/selftest/topology.js';
  * <lab>/state/etc/libvirt as /etc/libvirt and <lab>/state/run as /run; the root network namespace,
  * its sysctls and firewall are never touched. Everything is stopped by recorded pid in stop().
  */
-const run = promisify(execFile);
+// (bench/hook.mjs transpiles this file alone: import only from ../../src/, never a sibling helper)
+const labExec = boundedExec(120);
+const run = (argv: string[]) => mustRun(labExec, argv);
 const DAEMON_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const labExec: LabExec = (argv) =>
-  new Promise((resolve) =>
-    execFile(argv[0], argv.slice(1), (err, stdout, stderr) => resolve({ stdout, stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 })),
-  );
 
 export interface Exec {
   stdout: string;
@@ -29,7 +26,7 @@ export class LibvirtSandbox {
   /** "nnlv-<pid>-<hex>": a later run sweeps it (and what runs in it) if this process is killed. */
   readonly netns = labId('nnlv');
   readonly state: string;
-  private holder: ChildProcess | null = null;
+  private holder: Background | null = null;
   holderPid = 0;
 
   constructor(readonly lab: string) {
@@ -50,16 +47,15 @@ export class LibvirtSandbox {
     // the test's files live in a 0700 temp dir; no DAC relabelling of the host's files either
     appendFileSync(join(etc, 'qemu.conf'), '\nuser = "root"\ngroup = "root"\ndynamic_ownership = 0\nremember_owner = 0\n');
     await sweepOrphans(labExec, 'nnlv');
-    await run('ip', ['netns', 'add', this.netns]);
-    this.holder = spawn(
-      'ip',
-      ['netns', 'exec', this.netns, 'unshare', '--mount', '--pid', '--fork', '--mount-proc', '--propagation', 'private', join(import.meta.dirname, 'libvirtd-holder.sh'), this.state],
-      { stdio: 'ignore', detached: true },
+    await run(['ip', 'netns', 'add', this.netns]);
+    this.holder = await spawnBackground(
+      ['ip', 'netns', 'exec', this.netns, 'unshare', '--mount', '--pid', '--fork', '--mount-proc', '--propagation', 'private', join(import.meta.dirname, 'libvirtd-holder.sh'), this.state],
+      { detached: true },
     );
     for (let i = 0; i < 100 && !existsSync(join(this.state, 'holder.ready')); i++) await sleep(50);
     if (!existsSync(join(this.state, 'holder.ready'))) throw new Error('libvirtd sandbox: holder did not start');
     // the holder is unshare's child: PID 1 of the new PID namespace
-    const { stdout } = await run('pgrep', ['-P', String(this.holder.pid), '-f', 'libvirtd-holder.sh']);
+    const { stdout } = await run(['pgrep', '-P', String(this.holder.pid), '-f', 'libvirtd-holder.sh']);
     this.holderPid = Number(stdout.trim().split('\n')[0]);
     if (!this.holderPid) throw new Error('libvirtd sandbox: holder pid not found');
     await this.startDaemons(true);
@@ -67,17 +63,14 @@ export class LibvirtSandbox {
 
   /** argv inside the sandbox (its pid, mount and network namespaces). */
   async exec(argv: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Exec> {
-    return new Promise((resolve) => {
-      const child = execFile(
-        'nsenter',
-        ['-t', String(this.holderPid), '-p', '-m', '-n', '--', ...argv],
-        { env: opts.env ?? process.env, maxBuffer: 64 * 1024 * 1024 },
-        (err, stdout, stderr) => resolve({ stdout, stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 }),
-      );
-      // a command that never reads stdin may exit before we close it: EPIPE is not an error here
-      child.stdin?.on('error', () => {});
-      child.stdin?.end(opts.input ?? '');
+    // opts.env is the whole environment (the daemons get a scrubbed one, as under systemd)
+    const r = await spawnBounded(['nsenter', '-t', String(this.holderPid), '-p', '-m', '-n', '--', ...argv], {
+      input: opts.input,
+      env: opts.env ?? process.env,
+      extendEnv: false,
+      timeoutSeconds: 120,
     });
+    return { stdout: r.stdout, stderr: r.stderr, code: r.code ?? 128 };
   }
 
   async must(argv: string[]): Promise<string> {
@@ -149,7 +142,7 @@ export class LibvirtSandbox {
     } catch {
       // best effort; the netns goes anyway
     }
-    await run('ip', ['netns', 'del', this.netns]).catch(() => {});
+    await labExec(['ip', 'netns', 'del', this.netns]);
   }
 
   writeFile(rel: string, text: string): string {

@@ -4,7 +4,6 @@
  * with udhcpc and a test-owned script. Names are unique per run; cleanup() kills what the
  * lab started by pid and deletes the namespaces, and is safe to call after any failure.
  */
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -24,6 +23,7 @@ import {
   sweepOrphans,
 } from '../../src/selftest/topology.js';
 import { writeUdhcpcScript } from '../../src/selftest/udhcpc-script.js';
+import { spawnBackground } from '../../src/sys/spawn.js';
 import { exec } from './exec.js';
 
 export { exec } from './exec.js';
@@ -142,13 +142,12 @@ export class Lab {
   }
 
   /** udhcpc as a daemon (like a VM's DHCP client); renew() makes it renew (SIGUSR1). */
-  startDhcpDaemon(g: Guest, opts: { hostname?: string } = {}): number {
+  async startDhcpDaemon(g: Guest, opts: { hostname?: string } = {}): Promise<number> {
     const argv = udhcpcArgv(g, { oneShot: false, hostname: opts.hostname, tries: 30 });
-    const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, ...udhcpcEnv(g) }, stdio: 'ignore' });
-    if (child.pid === undefined) throw new Error(`could not start ${argv.join(' ')}`);
-    this.pids.add(child.pid);
-    g.daemon = child.pid;
-    return child.pid;
+    const { pid } = await spawnBackground(argv, { env: udhcpcEnv(g) });
+    this.pids.add(pid);
+    g.daemon = pid;
+    return pid;
   }
 
   renew(g: Guest): void {

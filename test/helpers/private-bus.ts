@@ -8,10 +8,11 @@
  *   firewalld on it (root). Nothing runs on the machine's real bus or in the root netns;
  *   every process is recorded by pid and stopped by that pid.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnBackground, spawnBounded } from '../../src/sys/spawn.js';
 
 export interface RunResult {
   code: number;
@@ -19,21 +20,10 @@ export interface RunResult {
   stderr: string;
 }
 
-export function run(argv: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      argv[0],
-      argv.slice(1),
-      { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 30_000, maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-      },
-    );
-    child.stdin?.on('error', () => {}); // EPIPE when the command exits without reading stdin
-    if (opts.input !== undefined) child.stdin?.end(opts.input);
-    else child.stdin?.end();
-  });
+/** argv to completion through the product's runner; code 128 after a signal or the timeout (default 30 s). */
+export async function run(argv: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  const r = await spawnBounded(argv, { env: opts.env, input: opts.input, timeoutSeconds: (opts.timeoutMs ?? 30_000) / 1000 });
+  return { code: r.code ?? 128, stdout: r.stdout, stderr: r.stderr };
 }
 
 export async function runOk(argv: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<string> {
@@ -94,17 +84,11 @@ export interface Owned {
   exited: Promise<number | null>;
 }
 
-export function spawnOwned(name: string, argv: string[], logDir: string, env: NodeJS.ProcessEnv = process.env): Owned {
+export async function spawnOwned(name: string, argv: string[], logDir: string, env: NodeJS.ProcessEnv = process.env): Promise<Owned> {
   mkdirSync(logDir, { recursive: true });
   const log = join(logDir, `${name}.log`);
-  const fd = openSync(log, 'a');
-  const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', fd, fd], detached: true });
-  const exited = new Promise<number | null>((resolve) => {
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : null)));
-    child.on('error', () => resolve(127));
-  });
-  if (!child.pid) throw new Error(`could not start ${argv[0]}`);
-  return { name, pid: child.pid, child, log, exited };
+  const { pid, child, exited } = await spawnBackground(argv, { env, logFile: log, detached: true });
+  return { name, pid, child, log, exited };
 }
 
 function uniqueName(prefix: string): string {
@@ -148,7 +132,7 @@ export async function startPlainBus(): Promise<PlainBus> {
   let owned: Owned | null = null;
   const start = async () => {
     rmSync(socket, { force: true });
-    owned = spawnOwned('dbus', ['dbus-daemon', `--config-file=${conf}`, '--nofork', '--nopidfile'], dir);
+    owned = await spawnOwned('dbus', ['dbus-daemon', `--config-file=${conf}`, '--nofork', '--nopidfile'], dir);
     const up = await waitFor(async () => (await run(['dbus-send', `--bus=${address}`, '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.GetId'])).code === 0, 10_000);
     if (!up) throw new Error(`private bus did not come up; log: ${readFileSync(join(dir, 'dbus.log'), 'utf8')}`);
   };
@@ -291,8 +275,8 @@ export class BusLab {
   }
 
   /** Start a process we own inside the namespace. */
-  spawn(name: string, argv: string[], env: NodeJS.ProcessEnv = this.env()): Owned {
-    const owned = spawnOwned(name, this.inNs(argv), this.logs, env);
+  async spawn(name: string, argv: string[], env: NodeJS.ProcessEnv = this.env()): Promise<Owned> {
+    const owned = await spawnOwned(name, this.inNs(argv), this.logs, env);
     this.procs.set(name, owned);
     return owned;
   }
@@ -323,7 +307,7 @@ export class BusLab {
 
   async startBus(): Promise<void> {
     rmSync(this.socket, { force: true });
-    this.spawn('dbus', ['dbus-daemon', `--config-file=${join(this.dir, 'conf/bus.conf')}`, '--nofork', '--nopidfile']);
+    await this.spawn('dbus', ['dbus-daemon', `--config-file=${join(this.dir, 'conf/bus.conf')}`, '--nofork', '--nopidfile']);
     const ok = await waitFor(
       async () => (await run(['dbus-send', `--bus=${this.address}`, '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.GetId'])).code === 0,
       10_000,
@@ -344,7 +328,7 @@ export class BusLab {
   }
 
   async startNm(): Promise<void> {
-    this.spawn('nm', ['sh', '-c', NM_WRAPPER, 'sh', this.dir]);
+    await this.spawn('nm', ['sh', '-c', NM_WRAPPER, 'sh', this.dir]);
     if (!(await waitFor(() => this.nmReady(), 20_000, 100))) throw new Error(`NetworkManager did not finish startup (${this.logs}/nm.log)`);
   }
 
@@ -354,7 +338,7 @@ export class BusLab {
   }
 
   async startFirewalld(): Promise<void> {
-    this.spawn('firewalld', ['sh', '-c', FW_WRAPPER, 'sh', this.dir]);
+    await this.spawn('firewalld', ['sh', '-c', FW_WRAPPER, 'sh', this.dir]);
     if (!(await waitFor(() => this.firewalldRunning(), 30_000, 100))) throw new Error(`firewalld did not come up (${this.logs}/firewalld.log)`);
   }
 

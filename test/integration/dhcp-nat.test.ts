@@ -31,7 +31,7 @@ describe.skipIf(!req.ok)(`guests on the default network: reservations, pool, NAT
   });
 
   it('a guest without one gets a pool IP', async () => {
-    lab.startDhcpDaemon(g2, { hostname: 'vm2' });
+    await lab.startDhcpDaemon(g2, { hostname: 'vm2' });
     const ip = await lab.waitForIp(g2, (ip) => ip !== null);
     expect(inPool(ip), `got ${ip}: ${lab.guestLog(g2)}`).toBe(true);
   });
