@@ -8,7 +8,13 @@ export const LISTENER_UNIT = 'natnet-hook-listen.service';
  * no systemd running only means there is nothing to stop. Returns what to tell the user.
  */
 export async function stopListenerUnit(runner: Runner): Promise<{ ran: boolean; line: string | null }> {
-  const r = await runner.run(['systemctl', 'disable', '--now', LISTENER_UNIT], { allowFailure: true });
+  let r: Awaited<ReturnType<Runner['run']>>;
+  try {
+    r = await runner.run(['systemctl', 'disable', '--now', LISTENER_UNIT], { allowFailure: true });
+  } catch (e) {
+    // a timed-out systemctl throws even with allowFailure: warn, and go on uninstalling
+    return { ran: true, line: `warning: ${e instanceof Error ? e.message : String(e)}` };
+  }
   if (r.code === 127) return { ran: false, line: null };
   if (r.code === 0) return { ran: true, line: `stopped and disabled ${LISTENER_UNIT}` };
   const why = r.stderr.trim().split('\n')[0] ?? '';
@@ -17,5 +23,9 @@ export async function stopListenerUnit(runner: Runner): Promise<{ ran: boolean; 
 
 /** After the unit file is removed, so systemd forgets it. */
 export async function reloadSystemd(runner: Runner): Promise<void> {
-  await runner.run(['systemctl', 'daemon-reload'], { allowFailure: true });
+  try {
+    await runner.run(['systemctl', 'daemon-reload'], { allowFailure: true });
+  } catch {
+    // a hung daemon-reload: systemd reloads on its own at the next boot
+  }
 }
