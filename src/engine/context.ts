@@ -30,7 +30,7 @@ export function makeContext(opts: ContextOptions = {}): Context {
   return {
     ...layoutOf(opts, env),
     dryRun,
-    runner: opts.runner ?? makeRunner(log, dryRun, env),
+    runner: opts.runner ?? makeRunner(log, dryRun),
     log,
   };
 }
