@@ -46,11 +46,10 @@ export function normaliseLease(raw: Raw, field: string, p: Problems, fixedVm?: s
   macsRaw.forEach((m, i) => {
     const mac = typeof m === 'string' ? normaliseMac(m) : null;
     const f = Array.isArray(raw.mac) ? joinField(field, `mac[${i}]`) : joinField(field, 'mac');
-    if (mac === null) return p.add(f, m, 'expected a MAC address like 52:54:00:aa:bb:01');
-    const why = macProblem(mac);
-    if (why) p.add(f, m, why);
-    else if (macs.includes(mac)) p.add(f, m, 'expected each MAC once');
-    else macs.push(mac);
+    const why = mac === null ? 'expected a MAC address like 52:54:00:aa:bb:01' : macProblem(mac);
+    if (why !== null) p.add(f, m, why);
+    else if (macs.includes(mac!)) p.add(f, m, 'expected each MAC once');
+    else macs.push(mac!);
   });
 
   let hostname: string | null = null;
