@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync, constants as fsc, type Stats } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync, constants as fsc, type Stats } from 'node:fs';
 import { describeErrno, isErrnoError } from '../errors.js';
 
 /** Why a config file cannot be used as text: one line, without the path (the caller names the file). */
@@ -23,7 +23,10 @@ export function readText(path: string): string | null {
   try {
     fd = openSync(path, fsc.O_RDONLY | fsc.O_NONBLOCK);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    // what open(2) says about a unix socket
+    if (code === 'ENXIO') throw new UnreadableFileError(`expected a regular file, found ${kindOf(statSync(path, { throwIfNoEntry: false }))}`);
     throw unreadable(e);
   }
   try {
@@ -68,7 +71,8 @@ function unreadable(e: unknown): Error {
   return e as Error;
 }
 
-function kindOf(st: Stats): string {
+function kindOf(st: Stats | undefined): string {
+  if (!st) return 'nothing (it vanished)';
   if (st.isDirectory()) return 'a directory';
   if (st.isFIFO()) return 'a FIFO (named pipe)';
   if (st.isSocket()) return 'a socket';
