@@ -99,9 +99,9 @@ export function loadConfig(ctx: Context, opts: LoadOptions = {}): LoadedConfig {
     p.list.push(...e.problems);
   }
   for (const file of files) {
-    if (override && file === override.file) continue;
     const text = readConfigText(file, p);
-    if (text !== null) fileLeases.push(...parseLeaseFile(text, p.forFile(file)));
+    // the file `lease add/rm` replaces: its content does not count, but a FIFO there is still reported
+    if (text !== null && file !== override?.file) fileLeases.push(...parseLeaseFile(text, p.forFile(file)));
   }
   if (override?.leases) fileLeases.push(...override.leases);
 

@@ -28,7 +28,8 @@ export function dirProblem(dir: string, euid: number): string | null {
     st = statSync(dir);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return null;
+    // absent, also below a file: creating it will fail and say so
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
     return `${dir}: cannot check who owns it (${code ?? String(e)})`;
   }
   if (!st.isDirectory()) return `${dir}: expected a directory; remove it or point natnet-hook elsewhere`;
