@@ -43,11 +43,15 @@ export function isValidLeaseTime(text: string): boolean {
   return leaseTimeProblem(text) === null;
 }
 
+const LOWER_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
 /**
  * Hostname dnsmasq will serve for a VM without an explicit one: the VM name lower-cased
  * with anything outside a DNS label turned into '-', or null when nothing usable is left.
  */
 export function hostnameFromVmName(vm: string): string | null {
+  // most VM names already are a DNS label: no folding needed (this runs per lease on every load)
+  if (LOWER_LABEL.test(vm)) return vm;
   // only non-ASCII names need folding (é → e); most are plain, and this runs per reservation
   const ascii = /^[\x20-\x7e]*$/.test(vm) ? vm : vm.normalize('NFKD').replace(/[\u0300-\u036f]/g, '');
   const label = ascii
