@@ -1,5 +1,5 @@
 import { isHookCall, parseFastUp } from './fast-argv.js';
-import { report } from './report.js';
+import { report, reportUncaught } from './report.js';
 
 export async function main(argv: string[]): Promise<void> {
   try {
@@ -9,6 +9,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = await runHook(argv.slice(2));
       return;
     }
+    reportUncaught();
     // `up` is what hooks, timers and admins run most: it skips commander too (~7 ms of start-up).
     const fast = parseFastUp(argv.slice(2));
     if (fast) {

@@ -1,3 +1,5 @@
+import { getSystemErrorMap } from 'node:util';
+
 /** Exit codes, documented in the README. */
 export const ExitCode = {
   ok: 0,
@@ -98,7 +100,7 @@ export function isErrnoError(e: unknown): e is NodeJS.ErrnoException & { syscall
  * The description is Node's own (libuv's strerror), the verb comes from the failed call.
  */
 export function describeErrno(e: NodeJS.ErrnoException & { syscall: string }): string {
-  const what = /^[A-Z0-9_]+: ([^,\n]+)/.exec(e.message)?.[1] ?? e.code!.toLowerCase();
+  const what = /^[A-Z0-9_]+: ([^,\n]+)/.exec(e.message)?.[1] ?? (e.errno === undefined ? undefined : getSystemErrorMap().get(e.errno)?.[1]) ?? e.code;
   const spawned = /^spawn (.+)$/.exec(e.syscall);
   const verb = spawned ? `cannot run ${spawned[1]}` : (ERRNO_VERB[e.syscall] ?? `${e.syscall} failed`);
   const dest = (e as { dest?: string }).dest;

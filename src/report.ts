@@ -25,3 +25,18 @@ export function unexpected(e: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
   return message.trim().split(/\s*\n\s*/).join('; ') || (e instanceof Error ? e.name : 'unknown error');
 }
+
+/**
+ * Errors nobody awaited (an 'error' event without a listener, a stray rejection) go through
+ * report() too, instead of Node's stack trace. A reader that closed our stdout (`lease list |
+ * head`) ends the run quietly, as it does for any Unix tool.
+ */
+export function reportUncaught(): void {
+  const fatal = (e: unknown) => {
+    // the only unawaited write is stdout's (children's stdin and the bus have listeners)
+    const readerGone = (e as NodeJS.ErrnoException)?.code === 'EPIPE' && (e as NodeJS.ErrnoException).syscall === 'write';
+    process.exit(readerGone ? (process.exitCode ?? ExitCode.ok) : report(e));
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
+}

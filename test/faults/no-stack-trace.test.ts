@@ -8,10 +8,11 @@
  * expected cannot touch the host's network.
  */
 import { chmodSync, chownSync, mkdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, LAB_BINS, leaseToml } from '../helpers/lab-config.js';
-import { Lab } from '../helpers/netns.js';
+import { BIN, Lab } from '../helpers/netns.js';
 import { needs } from '../helpers/requirements.js';
 import { type CaseDir, caseDir, expectOneLineFailure, mkfifo, mksocket, NOBODY, runCli, type RunOptions } from './cli-cases.js';
 
@@ -189,6 +190,24 @@ describe.skipIf(!req.ok)(`no stack trace reaches a user: every failure is one li
   });
 
   it('the table has cases', () => expect(CASES.length).toBeGreaterThan(30));
+
+  it('a reader that closes stdout early (lease list | head) ends the run quietly', async () => {
+    const c = caseDir(lab);
+    mkdirSync(c.leasesDir);
+    for (let i = 0; i < 3000; i++) writeFileSync(join(c.leasesDir, `vm${i}.toml`), `vm = "vm${i}"\nip = "10.64.${1 + Math.floor(i / 250)}.${1 + (i % 250)}"\n`);
+    writeFileSync(c.configPath, '[[network]]\naddress = "10.64.0.1/16"\ndhcp_range = "10.64.200.10-10.64.200.250"\n');
+    const child = spawn('ip', ['netns', 'exec', lab.router, process.execPath, BIN, '--config', c.configPath, '--state-dir', c.stateDir, 'lease', 'list'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b;
+    });
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+  });
 
   for (const k of CASES) {
     it(k.name, async () => {

@@ -53,6 +53,8 @@ describe('report: one line per problem, never a stack trace', () => {
     expect(reported(e)).toEqual({ code: ExitCode.failure, stderr: 'natnet-hook: /nonexistent/natnet/config.toml: cannot open: no such file or directory (ENOENT)\n' });
     const r = thrown(() => renameSync('/nonexistent/a', '/nonexistent/b'));
     expect(reported(r).stderr).toBe('natnet-hook: /nonexistent/a: cannot rename to /nonexistent/b: no such file or directory (ENOENT)\n');
+    const pipe = Object.assign(new Error('write EPIPE'), { code: 'EPIPE', errno: -32, syscall: 'write' });
+    expect(reported(pipe).stderr).toBe('natnet-hook: cannot write: broken pipe (EPIPE)\n');
     const d = thrown(() => readFileSync('/'));
     expect(reported(d).stderr).toBe('natnet-hook: cannot read: illegal operation on a directory (EISDIR)\n');
   });
