@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { type Dirent, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isTempFile } from '../state/layout.js';
 import { assertTrustedDirs } from '../state/trust.js';
@@ -29,31 +29,36 @@ export interface LoadOptions {
 }
 
 /**
- * leases.d/*.toml in name order; temp files of atomic writes are skipped. [] when leases.d does
- * not exist; a leases.d that cannot be listed (not a directory, no permission) is a config error.
+ * leases.d/*.toml in name order; temp files of atomic writes are skipped. `regular`: the listing
+ * says it is a regular file (else readText checks with fstat). [] when leases.d does not exist;
+ * a leases.d that cannot be listed (not a directory, no permission) is a config error.
  */
-export function leaseFiles(dir: string): string[] {
+export function leaseEntries(dir: string): { file: string; regular: boolean }[] {
   const base = resolve(dir);
-  let names: string[];
+  let entries: Dirent[];
   try {
-    names = readdirSync(base);
+    entries = readdirSync(base, { withFileTypes: true });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw new ConfigError([{ file: base, field: '', expected: isErrnoError(e) ? describeErrno(e) : String(e) }]);
   }
   return (
-    names
-      .filter((n) => n.endsWith('.toml') && !isTempFile(n))
-      .sort()
+    entries
+      .filter((d) => d.name.endsWith('.toml') && !isTempFile(d.name))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
       // plain concatenation: path.join's normalisation per file showed up with 10k files
-      .map((n) => `${base}/${n}`)
+      .map((d) => ({ file: `${base}/${d.name}`, regular: d.isFile() }))
   );
 }
 
+export function leaseFiles(dir: string): string[] {
+  return leaseEntries(dir).map((e) => e.file);
+}
+
 /** A config or leases.d file's text; null when absent or unusable (then a problem names the file and why). */
-function readConfigText(file: string, p: Problems): string | null {
+function readConfigText(file: string, p: Problems, listedAsRegular = false): string | null {
   try {
-    return readText(file);
+    return readText(file, listedAsRegular);
   } catch (e) {
     if (!(e instanceof UnreadableFileError)) throw e;
     p.forFile(file).add('', undefined, e.message);
@@ -91,15 +96,15 @@ export function loadConfig(ctx: Context, opts: LoadOptions = {}): LoadedConfig {
 
   const fileLeases: Lease[] = [...main.leases];
   const override = opts.leaseFileOverride;
-  let files: string[] = [];
+  let entries: ReturnType<typeof leaseEntries> = [];
   try {
-    files = leaseFiles(ctx.leasesDir);
+    entries = leaseEntries(ctx.leasesDir);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     p.list.push(...e.problems);
   }
-  for (const file of files) {
-    const text = readConfigText(file, p);
+  for (const { file, regular } of entries) {
+    const text = readConfigText(file, p, regular);
     // the file `lease add/rm` replaces: its content does not count, but a FIFO there is still reported
     if (text !== null && file !== override?.file) fileLeases.push(...parseLeaseFile(text, p.forFile(file)));
   }

@@ -17,8 +17,12 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * a FIFO return at once, and nothing is read before fstat says it is a regular file.
  * Open/fstat/read/close into one reused buffer: with 10,000 leases.d files this is ~25 % faster
  * than readFileSync (no buffer per file).
+ *
+ * `listedAsRegular`: the directory listing (d_type) already said "regular file", which stands in
+ * for fstat (~3 µs a file, 30 ms with 10,000 leases.d files). An entry swapped for a FIFO between
+ * listing and open still cannot block: with O_NONBLOCK its read ends at once (EOF or EAGAIN).
  */
-export function readText(path: string): string | null {
+export function readText(path: string, listedAsRegular = false): string | null {
   let fd: number;
   try {
     fd = openSync(path, fsc.O_RDONLY | fsc.O_NONBLOCK);
@@ -30,9 +34,13 @@ export function readText(path: string): string | null {
     throw unreadable(e);
   }
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new UnreadableFileError(`expected a regular file, found ${kindOf(st)}`);
-    const length = readAll(fd, st.size);
+    let size = 0;
+    if (!listedAsRegular) {
+      const st = fstatSync(fd);
+      if (!st.isFile()) throw new UnreadableFileError(`expected a regular file, found ${kindOf(st)}`);
+      size = st.size;
+    }
+    const length = readAll(fd, size);
     try {
       return utf8.decode(scratch.subarray(0, length));
     } catch {

@@ -40,6 +40,13 @@ describe('readText', () => {
     expect(why(fifo)).toBe('expected a regular file, found a FIFO (named pipe)');
   });
 
+  it('trusting a listing that said "regular file" (no fstat) still never blocks on a FIFO swapped in', () => {
+    const fifo = join(dir, 'swapped');
+    execFileSync('mkfifo', [fifo]);
+    expect(readText(fifo, true)).toBe(''); // O_NONBLOCK, no writer: EOF at once
+    expect(readText(join(dir, 'small'), true)).toBe('vm = "ü"\n');
+  });
+
   it('directories, sockets and devices are refused, naming what they are', async () => {
     mkdirSync(join(dir, 'adir'));
     expect(why(join(dir, 'adir'))).toBe('expected a regular file, found a directory');
