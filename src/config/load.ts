@@ -55,13 +55,17 @@ export function leaseFiles(dir: string): string[] {
   return leaseEntries(dir).map((e) => e.file);
 }
 
-/** A config or leases.d file's text; null when absent or unusable (then a problem names the file and why). */
-function readConfigText(file: string, p: Problems, listedAsRegular = false): string | null {
+/**
+ * A config or leases.d file's text; null when absent or unusable (then a problem names the file
+ * and why). `replacing`: the file `lease add/rm` replaces, whose content does not matter (bad
+ * bytes in it are what a new lease repairs) but which must still be a readable regular file.
+ */
+function readConfigText(file: string, p: Problems, listedAsRegular = false, replacing = false): string | null {
   try {
     return readText(file, listedAsRegular);
   } catch (e) {
     if (!(e instanceof UnreadableFileError)) throw e;
-    p.forFile(file).add('', undefined, e.message);
+    if (!(replacing && e.content)) p.forFile(file).add('', undefined, e.message);
     return null;
   }
 }
@@ -104,9 +108,9 @@ export function loadConfig(ctx: Context, opts: LoadOptions = {}): LoadedConfig {
     p.list.push(...e.problems);
   }
   for (const { file, regular } of entries) {
-    const text = readConfigText(file, p, regular);
-    // the file `lease add/rm` replaces: its content does not count, but a FIFO there is still reported
-    if (text !== null && file !== override?.file) fileLeases.push(...parseLeaseFile(text, p.forFile(file)));
+    const replacing = file === override?.file;
+    const text = readConfigText(file, p, regular, replacing);
+    if (text !== null && !replacing) fileLeases.push(...parseLeaseFile(text, p.forFile(file)));
   }
   if (override?.leases) fileLeases.push(...override.leases);
 

@@ -1,8 +1,18 @@
 import { closeSync, fstatSync, openSync, readSync, statSync, constants as fsc, type Stats } from 'node:fs';
 import { describeErrno, isErrnoError } from '../errors.js';
 
-/** Why a config file cannot be used as text: one line, without the path (the caller names the file). */
-export class UnreadableFileError extends Error {}
+/**
+ * Why a config file cannot be used as text: one line, without the path (the caller names the
+ * file). `content`: the file is there and readable, but what is in it is not usable text.
+ */
+export class UnreadableFileError extends Error {
+  constructor(
+    message: string,
+    readonly content = false,
+  ) {
+    super(message);
+  }
+}
 
 /** Config files are small; this keeps a mistaken path (a disk image, a log) from eating memory. */
 export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
@@ -44,7 +54,7 @@ export function readText(path: string, listedAsRegular = false): string | null {
     try {
       return utf8.decode(scratch.subarray(0, length));
     } catch {
-      throw new UnreadableFileError(`expected UTF-8 text, ${invalidUtf8Where(scratch.subarray(0, length))}`);
+      throw new UnreadableFileError(`expected UTF-8 text, ${invalidUtf8Where(scratch.subarray(0, length))}`, true);
     }
   } catch (e) {
     throw e instanceof UnreadableFileError ? e : unreadable(e);
@@ -72,7 +82,7 @@ function readAll(fd: number, size: number): number {
   }
 }
 
-const tooLarge = () => new UnreadableFileError(`expected a config file of at most ${MAX_CONFIG_BYTES / 1024 / 1024} MiB`);
+const tooLarge = () => new UnreadableFileError(`expected a config file of at most ${MAX_CONFIG_BYTES / 1024 / 1024} MiB`, true);
 
 function unreadable(e: unknown): Error {
   if (isErrnoError(e)) return new UnreadableFileError(describeErrno(e));

@@ -118,6 +118,16 @@ describe.skipIf(!req.ok)(`files in the config and leases.d, directory trust, log
       await refused(c, ['lease', 'list'], [`${c.configPath}: expected UTF-8 text, invalid byte 0xe9 at offset 22 (line 2)`]);
     });
 
+    it('lease add repairs its own file holding bytes that are not UTF-8 (a FIFO there is refused above)', async () => {
+      const c = caseDir(lab);
+      mkdirSync(c.leasesDir);
+      writeFileSync(join(c.leasesDir, 'vm1.toml'), Buffer.from([0xff, 0xfe, 0x00]));
+      expectOneLineFailure(await runCli(lab, c, ['lease', 'list']), { code: 3, lines: 1 });
+      const r = await runCli(lab, c, ['lease', 'add', 'vm1', '192.168.100.10']);
+      expect(r.code, r.all).toBe(0);
+      expect(readFileSync(join(c.leasesDir, 'vm1.toml'), 'utf8')).toContain('192.168.100.10');
+    });
+
     it('an unreadable file names the path, what failed and the code', async () => {
       const c = caseDir(lab);
       chmodSync(c.configPath, 0o600);
