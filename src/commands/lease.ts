@@ -1,4 +1,4 @@
-import { unlinkSync } from 'node:fs';
+import { mkdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../apply/atomic-write.js';
 import { withEngineLock } from '../apply/lock.js';
@@ -45,7 +45,11 @@ export async function runLeaseAdd(ctx: Context, vmGiven: string, ip: string, o: 
     // validated against everything else BEFORE anything is written
     const config = loadConfig(ctx, { leaseFileOverride: { file, leases: [lease] } });
     const replaced = readLeaseFile(file);
-    if (!ctx.dryRun) writeFileAtomic(file, renderLeaseFile(lease), 0o644);
+    if (!ctx.dryRun) {
+      // 0755 whatever the umask: a group-writable leases.d would be refused next time (state/trust.ts)
+      mkdirSync(ctx.leasesDir, { recursive: true, mode: 0o755 });
+      writeFileAtomic(file, renderLeaseFile(lease), 0o644);
+    }
     // the network the VM's old address was in (another one if it moved) and the new one
     for (const l of [...replaced, lease]) await applyLive(ctx, config, l);
   });
