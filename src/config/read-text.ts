@@ -1,11 +1,12 @@
 import { closeSync, fstatSync, openSync, readSync, statSync, constants as fsc, type Stats } from 'node:fs';
-import { describeErrno, isErrnoError } from '../errors.js';
+import { describeErrno, ExitCode, isErrnoError, NatnetError } from '../errors.js';
 
 /**
  * Why a config file cannot be used as text: one line, without the path (the caller names the
  * file). `content`: the file is there and readable, but what is in it is not usable text.
  */
-export class UnreadableFileError extends Error {
+export class UnreadableFileError extends NatnetError {
+  override readonly exitCode = ExitCode.config;
   constructor(
     message: string,
     readonly content = false,
