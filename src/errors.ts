@@ -1,3 +1,5 @@
+import { getSystemErrorMap } from 'node:util';
+
 /** Exit codes, documented in the README. */
 export const ExitCode = {
   ok: 0,
@@ -19,9 +21,10 @@ export interface ConfigProblem {
   expected: string;
 }
 
+/** `file: field = value: expected`; a problem of the whole file (field '') is `file: expected`. */
 export function formatProblem(p: ConfigProblem): string {
   const value = p.value === undefined ? '' : ` = ${JSON.stringify(p.value)}`;
-  return `${p.file}: ${p.field}${value}: ${p.expected}`;
+  return p.field || value ? `${p.file}: ${p.field}${value}: ${p.expected}` : `${p.file}: ${p.expected}`;
 }
 
 /** Invalid config or input: every problem found, one line each. */
@@ -88,4 +91,61 @@ export class LockError extends NatnetError {
 
 export class UsageError extends NatnetError {
   override readonly exitCode = ExitCode.usage;
+}
+
+/**
+ * Directories natnet-hook reads its config from or keeps its state in, owned by another user or
+ * writable by group/others (state/trust.ts): one line per directory, naming the fix.
+ */
+export class UnsafeDirError extends NatnetError {
+  override readonly exitCode = ExitCode.config;
+}
+
+const ERRNO_VERB: Record<string, string> = {
+  open: 'cannot open',
+  read: 'cannot read',
+  write: 'cannot write',
+  close: 'cannot close',
+  fsync: 'cannot sync',
+  mkdir: 'cannot create directory',
+  rmdir: 'cannot remove directory',
+  scandir: 'cannot list directory',
+  opendir: 'cannot list directory',
+  unlink: 'cannot remove',
+  rename: 'cannot rename',
+  stat: 'cannot stat',
+  lstat: 'cannot stat',
+  fstat: 'cannot stat',
+  chmod: 'cannot chmod',
+  fchmod: 'cannot chmod',
+  chown: 'cannot chown',
+  access: 'cannot access',
+  copyfile: 'cannot copy',
+  symlink: 'cannot create symlink',
+  link: 'cannot create link',
+  readlink: 'cannot read link',
+  utime: 'cannot set times of',
+};
+
+/** A Node system error (fs, spawn): has an errno code like "EACCES" and the call that failed. */
+export function isErrnoError(e: unknown): e is NodeJS.ErrnoException & { syscall: string } {
+  const err = e as NodeJS.ErrnoException;
+  return e instanceof Error && typeof err.code === 'string' && /^E[A-Z0-9]+$/.test(err.code) && typeof err.syscall === 'string';
+}
+
+/**
+ * One line for a system error, without the path: "cannot open: permission denied (EACCES)".
+ * The description is Node's own (libuv's strerror), the verb comes from the failed call.
+ */
+export function describeErrno(e: NodeJS.ErrnoException & { syscall: string }): string {
+  const what = /^[A-Z0-9_]+: ([^,\n]+)/.exec(e.message)?.[1] ?? (e.errno === undefined ? undefined : getSystemErrorMap().get(e.errno)?.[1]) ?? e.code;
+  const spawned = /^spawn (.+)$/.exec(e.syscall);
+  const verb = spawned ? `cannot run ${spawned[1]}` : (ERRNO_VERB[e.syscall] ?? `${e.syscall} failed`);
+  const dest = (e as { dest?: string }).dest;
+  return `${verb}${dest ? ` to ${dest}` : ''}: ${what} (${e.code})`;
+}
+
+/** A system error as one line naming its path: "/etc/natnet-hook/config.toml: cannot open: permission denied (EACCES)". */
+export function errnoLine(e: NodeJS.ErrnoException & { syscall: string }): string {
+  return e.path ? `${e.path}: ${describeErrno(e)}` : describeErrno(e);
 }

@@ -1,9 +1,9 @@
-import { unlinkSync } from 'node:fs';
+import { mkdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../apply/atomic-write.js';
 import { withEngineLock } from '../apply/lock.js';
 import { leaseFiles, loadConfig } from '../config/load.js';
-import { normaliseLease } from '../config/lease.js';
+import { normaliseLease, normaliseVmName } from '../config/lease.js';
 import { Problems } from '../config/problems.js';
 import { networkOfIp } from '../config/validate.js';
 import { fileStem } from '../state/layout.js';
@@ -13,7 +13,7 @@ import { ConfigError, UsageError } from '../errors.js';
 import type { Lease } from '../model/types.js';
 import { renderLeaseFile } from '../render/lease-file.js';
 import { parseLeaseFile } from '../config/parse.js';
-import { readFileSync } from 'node:fs';
+import { readText } from '../config/read-text.js';
 
 /** leases.d/<vm>.toml; the name is encoded so any libvirt VM name is a safe file name. */
 export function leaseFileFor(ctx: Context, vm: string): string {
@@ -28,7 +28,8 @@ async function applyLive(ctx: Context, config: ReturnType<typeof loadConfig>, le
   }
 }
 
-export async function runLeaseAdd(ctx: Context, vm: string, ip: string, o: { mac?: string[]; hostname?: string }): Promise<void> {
+export async function runLeaseAdd(ctx: Context, vmGiven: string, ip: string, o: { mac?: string[]; hostname?: string }): Promise<void> {
+  const vm = normaliseVmName(vmGiven);
   // replaces the VM's existing file, also a hand-written <vm>.toml (any other file of the
   // same VM makes validation name both)
   const file = ownLeaseFile(ctx, vm) ?? leaseFileFor(ctx, vm);
@@ -44,16 +45,21 @@ export async function runLeaseAdd(ctx: Context, vm: string, ip: string, o: { mac
     // validated against everything else BEFORE anything is written
     const config = loadConfig(ctx, { leaseFileOverride: { file, leases: [lease] } });
     const replaced = readLeaseFile(file);
-    if (!ctx.dryRun) writeFileAtomic(file, renderLeaseFile(lease), 0o644);
+    if (!ctx.dryRun) {
+      // 0755 whatever the umask: a group-writable leases.d would be refused next time (state/trust.ts)
+      mkdirSync(ctx.leasesDir, { recursive: true, mode: 0o755 });
+      writeFileAtomic(file, renderLeaseFile(lease), 0o644);
+    }
     // the network the VM's old address was in (another one if it moved) and the new one
     for (const l of [...replaced, lease]) await applyLive(ctx, config, l);
   });
   process.stdout.write(`${vm}: ${ip}${lease.macs.length ? ` (${lease.macs.join(', ')})` : ''} reserved in ${file}\n`);
 }
 
+/** The leases in one file; [] when it is absent or unusable (loadConfig reports why). Never blocks on a FIFO. */
 function readLeaseFile(file: string): Lease[] {
   try {
-    return parseLeaseFile(readFileSync(file, 'utf8'), new Problems(file));
+    return parseLeaseFile(readText(file) ?? '', new Problems(file));
   } catch {
     return [];
   }
@@ -80,7 +86,8 @@ function findLeaseFile(ctx: Context, vm: string): string | null {
   );
 }
 
-export async function runLeaseRm(ctx: Context, vm: string): Promise<void> {
+export async function runLeaseRm(ctx: Context, vmGiven: string): Promise<void> {
+  const vm = normaliseVmName(vmGiven);
   let file = leaseFileFor(ctx, vm);
   await withEngineLock(ctx, async () => {
     const found = findLeaseFile(ctx, vm);

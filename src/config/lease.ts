@@ -1,11 +1,20 @@
 import type { Lease } from '../model/types.js';
 import { parseIPv4 } from '../net/ipv4.js';
-import { normaliseMac } from '../net/mac.js';
+import { macProblem, normaliseMac } from '../net/mac.js';
 import { isValidHostname } from '../net/names.js';
 import { LEASE_KEYS } from './defaults.js';
 import { joinField, type Problems } from './problems.js';
 
 type Raw = Record<string, unknown>;
+
+/**
+ * The one form of a VM name inside natnet-hook: Unicode NFC, so "é" typed precomposed and as e +
+ * combining accent is one VM. Applied where a name enters: config, leases.d, `lease add/rm`,
+ * domain records.
+ */
+export function normaliseVmName(vm: string): string {
+  return vm.normalize('NFC');
+}
 
 /** libvirt refuses names with '/' and control characters; anything else (spaces, quotes, unicode) is legal. */
 export function vmNameProblem(vm: string): string | null {
@@ -22,7 +31,8 @@ export function normaliseLease(raw: Raw, field: string, p: Problems, fixedVm?: s
   for (const key of Object.keys(raw)) {
     if (!LEASE_KEYS.has(key)) p.add(joinField(field, key), raw[key], `unknown key (known: ${[...LEASE_KEYS].join(', ')})`);
   }
-  const vm = raw.vm ?? fixedVm;
+  const given = raw.vm ?? fixedVm;
+  const vm = typeof given === 'string' ? normaliseVmName(given) : given;
   if (typeof vm !== 'string') p.add(joinField(field, 'vm'), vm, 'expected the VM (libvirt domain) name as a string');
   else {
     const why = vmNameProblem(vm);
@@ -36,9 +46,10 @@ export function normaliseLease(raw: Raw, field: string, p: Problems, fixedVm?: s
   macsRaw.forEach((m, i) => {
     const mac = typeof m === 'string' ? normaliseMac(m) : null;
     const f = Array.isArray(raw.mac) ? joinField(field, `mac[${i}]`) : joinField(field, 'mac');
-    if (!mac) p.add(f, m, 'expected a MAC address like 52:54:00:aa:bb:01');
-    else if (macs.includes(mac)) p.add(f, m, 'expected each MAC once');
-    else macs.push(mac);
+    const why = mac === null ? 'expected a MAC address like 52:54:00:aa:bb:01' : macProblem(mac);
+    if (why !== null) p.add(f, m, why);
+    else if (macs.includes(mac!)) p.add(f, m, 'expected each MAC once');
+    else macs.push(mac!);
   });
 
   let hostname: string | null = null;

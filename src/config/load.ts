@@ -1,15 +1,16 @@
-import { readdirSync } from 'node:fs';
+import { type Dirent, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isTempFile } from '../state/layout.js';
+import { assertTrustedDirs } from '../state/trust.js';
 import type { Context } from '../engine/context.js';
 import { readDomainRecords } from '../engine/domains.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, describeErrno, isErrnoError } from '../errors.js';
 import { resolveListenerOptions } from '../listen/options.js';
 import type { Config, DomainRecord, Lease } from '../model/types.js';
-import { normaliseLease } from './lease.js';
+import { normaliseLease, normaliseVmName } from './lease.js';
 import { parseLeaseFile, parseMainConfig } from './parse.js';
 import { Problems } from './problems.js';
-import { readText } from './read-text.js';
+import { readText, UnreadableFileError } from './read-text.js';
 import { validateLeases, validateNetworks } from './validate.js';
 
 export interface LoadedConfig extends Config {
@@ -27,19 +28,45 @@ export interface LoadOptions {
   leaseFileOverride?: { file: string; leases: Lease[] | null };
 }
 
-/** leases.d/*.toml in name order; temp files of atomic writes are skipped. */
-export function leaseFiles(dir: string): string[] {
+/**
+ * leases.d/*.toml in name order; temp files of atomic writes are skipped. `regular`: the listing
+ * says it is a regular file (else readText checks with fstat). [] when leases.d does not exist;
+ * a leases.d that cannot be listed (not a directory, no permission) is a config error.
+ */
+export function leaseEntries(dir: string): { file: string; regular: boolean }[] {
   const base = resolve(dir);
+  let entries: Dirent[];
   try {
-    return (
-      readdirSync(base)
-        .filter((n) => n.endsWith('.toml') && !isTempFile(n))
-        .sort()
-        // plain concatenation: path.join's normalisation per file showed up with 10k files
-        .map((n) => `${base}/${n}`)
-    );
-  } catch {
-    return [];
+    entries = readdirSync(base, { withFileTypes: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new ConfigError([{ file: base, field: '', expected: isErrnoError(e) ? describeErrno(e) : String(e) }]);
+  }
+  return (
+    entries
+      .filter((d) => d.name.endsWith('.toml') && !isTempFile(d.name))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      // plain concatenation: path.join's normalisation per file showed up with 10k files
+      .map((d) => ({ file: `${base}/${d.name}`, regular: d.isFile() }))
+  );
+}
+
+export function leaseFiles(dir: string): string[] {
+  return leaseEntries(dir).map((e) => e.file);
+}
+
+/**
+ * A config or leases.d file's text; null when absent or unusable (then a problem names the file
+ * and why). `replacing`: the file `lease add/rm` replaces, whose content does not matter (bad
+ * bytes in it are what a new lease repairs) but which must still be a readable regular file.
+ */
+function readConfigText(file: string, p: Problems, listedAsRegular = false, replacing = false): string | null {
+  try {
+    return readText(file, listedAsRegular);
+  } catch (e) {
+    if (!(e instanceof UnreadableFileError)) throw e;
+    if (!(replacing && e.content)) p.forFile(file).add('', undefined, e.message);
+    return null;
   }
 }
 
@@ -57,8 +84,12 @@ export function metadataLeases(rec: DomainRecord): { leases: Lease[]; problems: 
  * Throws ConfigError with ALL problems; nothing should be applied then.
  */
 export function loadConfig(ctx: Context, opts: LoadOptions = {}): LoadedConfig {
+  assertTrustedDirs(ctx);
   const p = new Problems(ctx.configPath);
-  const main = parseMainConfig(readText(ctx.configPath) ?? '', p);
+  const mainText = readConfigText(ctx.configPath, p);
+  // an unreadable config is reported alone, not followed by problems of the default network
+  if (p.list.length > 0) throw new ConfigError(p.list);
+  const main = parseMainConfig(mainText ?? '', p);
   p.list.push(...validateNetworks(ctx.configPath, main.networks));
   try {
     resolveListenerOptions(main.listener, ctx.configPath);
@@ -69,23 +100,32 @@ export function loadConfig(ctx: Context, opts: LoadOptions = {}): LoadedConfig {
 
   const fileLeases: Lease[] = [...main.leases];
   const override = opts.leaseFileOverride;
-  for (const file of leaseFiles(ctx.leasesDir)) {
-    if (override && file === override.file) continue;
-    const text = readText(file);
-    if (text !== null) fileLeases.push(...parseLeaseFile(text, p.forFile(file)));
+  let entries: ReturnType<typeof leaseEntries> = [];
+  try {
+    entries = leaseEntries(ctx.leasesDir);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    p.list.push(...e.problems);
+  }
+  for (const { file, regular } of entries) {
+    const replacing = file === override?.file;
+    const text = readConfigText(file, p, regular, replacing);
+    if (text !== null && !replacing) fileLeases.push(...parseLeaseFile(text, p.forFile(file)));
   }
   if (override?.leases) fileLeases.push(...override.leases);
 
   const hard = validateLeases(main.networks, fileLeases);
   p.list.push(...hard);
 
-  let domains = readDomainRecords(ctx);
-  if (opts.domain) domains = [...domains.filter((d) => d.vm !== opts.domain!.vm), opts.domain];
+  // VM names are compared in one form (NFC), whatever form libvirt handed the hook
+  let domains = readDomainRecords(ctx).map(withNormalVmName);
+  const started = opts.domain && withNormalVmName(opts.domain);
+  if (started) domains = [...domains.filter((d) => d.vm !== started.vm), started];
   const warnings: string[] = [];
   const leases = [...fileLeases];
   const pinnedVms = new Set(fileLeases.map((l) => l.vm));
   for (const rec of domains) {
-    const strict = rec.vm === opts.domain?.vm;
+    const strict = rec.vm === started?.vm;
     const { leases: meta, problems: unreadable } = metadataLeases(rec);
     if (meta.length === 0 && unreadable.list.length === 0) continue;
     const problems = [
@@ -101,6 +141,11 @@ export function loadConfig(ctx: Context, opts: LoadOptions = {}): LoadedConfig {
   }
   if (p.list.length > 0) throw new ConfigError(p.list);
   return { file: ctx.configPath, networks: main.networks, leases, warnings, listener: main.listener, domains };
+}
+
+function withNormalVmName(rec: DomainRecord): DomainRecord {
+  const vm = normaliseVmName(rec.vm);
+  return vm === rec.vm ? rec : { ...rec, vm };
 }
 
 /** A VM with a configured lease may also carry metadata, but it must say the same thing. */

@@ -1,7 +1,7 @@
 import type { Network } from '../model/types.js';
 import { formatIPv4, inSubnet, parseCidr, parseIPv4 } from '../net/ipv4.js';
-import { isMulticastMac, normaliseMac } from '../net/mac.js';
-import { isValidDomain, isValidIfName, isValidLeaseTime } from '../net/names.js';
+import { macProblem, normaliseMac } from '../net/mac.js';
+import { isValidDomain, isValidIfName, leaseTimeProblem } from '../net/names.js';
 import { DEFAULT_NETWORK, NETWORK_KEYS } from './defaults.js';
 import type { Problems } from './problems.js';
 
@@ -41,7 +41,10 @@ export function normaliseNetwork(raw: Raw, field: string, p: Problems): Network 
   const macText = str(raw, 'mac', d.mac, field, p);
   const mac = normaliseMac(macText);
   if (!mac) p.add(`${field}.mac`, macText, 'expected a MAC address like 52:54:00:7e:27:af');
-  else if (isMulticastMac(mac)) p.add(`${field}.mac`, macText, 'expected a unicast MAC (first octet even)');
+  else {
+    const why = macProblem(mac);
+    if (why) p.add(`${field}.mac`, macText, why);
+  }
 
   const addressText = str(raw, 'address', d.address, field, p);
   const cidr = parseCidr(addressText);
@@ -81,7 +84,8 @@ export function normaliseNetwork(raw: Raw, field: string, p: Problems): Network 
   }
 
   const leaseTime = str(raw, 'lease_time', d.lease_time, field, p);
-  if (!isValidLeaseTime(leaseTime)) p.add(`${field}.lease_time`, leaseTime, 'expected seconds, or a number with m/h/d/w, or "infinite"');
+  const leaseTimeWhy = leaseTimeProblem(leaseTime);
+  if (leaseTimeWhy) p.add(`${field}.lease_time`, leaseTime, leaseTimeWhy);
   const domain = str(raw, 'domain', d.domain, field, p);
   if (!isValidDomain(domain)) p.add(`${field}.domain`, domain, 'expected a DNS domain of letters, digits and "-", dot separated');
   const autostart = bool(raw, 'autostart', d.autostart, field, p);

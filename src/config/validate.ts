@@ -1,6 +1,7 @@
 import type { ConfigProblem } from '../errors.js';
 import type { Lease, Network } from '../model/types.js';
 import { inSubnet, parseIPv4 } from '../net/ipv4.js';
+import { leaseHostname } from '../net/names.js';
 import { nftTable } from '../render/names.js';
 import { joinField } from './problems.js';
 
@@ -120,10 +121,16 @@ export function validateLeases(networks: Network[], leases: Lease[]): LeaseProbl
       );
     }
     byVm.set(l.vm, [...same, l]);
-    if (l.hostname) {
-      const twin = byHostname.get(l.hostname);
-      if (twin && twin.vm !== l.vm) add(l, 'hostname', l.hostname, `expected a name not already used by ${where(twin)} (vm ${JSON.stringify(twin.vm)})`, [twin]);
-      else byHostname.set(l.hostname, l);
+    // dnsmasq can give a name to one VM only: a second VM with it would silently get none
+    const hostname = leaseHostname(l);
+    const twin = hostname ? byHostname.get(hostname) : undefined;
+    if (hostname && !twin) byHostname.set(hostname, l);
+    else if (twin && twin.vm !== l.vm) {
+      const theirs = `${where(twin)} (vm ${JSON.stringify(twin.vm)}${twin.hostname ? '' : ', derived from its name'})`;
+      if (l.hostname) add(l, 'hostname', l.hostname, `expected a name not already used by ${theirs}`, [twin]);
+      else {
+        add(l, 'vm', l.vm, `expected a VM whose host name ${JSON.stringify(hostname)} (derived from its name) is not already used by ${theirs}; set hostname for one of them`, [twin]);
+      }
     }
   }
   return out;

@@ -4,7 +4,7 @@ import { makeContext } from '../engine/context.js';
 import type { HookEngine, HookEvent, HookOutcome } from './outcome.js';
 import type { OurNetwork } from './network-cache.js';
 import type { HookPaths } from './paths.js';
-import { rotateIfLarge } from './log-record.js';
+import { openLogFile } from './log-record.js';
 import { safeLogger } from './safe-log.js';
 
 /**
@@ -21,9 +21,10 @@ export async function runFull(
   engine?: HookEngine,
 ): Promise<HookOutcome> {
   const log = safeLogger(() => {
-    const file = engineLogFile(paths);
-    rotateIfLarge(file);
-    const dest = pino.destination({ dest: file, mkdir: true, append: true, sync: true });
+    // opened like hooks.log: no symlink followed, 0640
+    const fd = openLogFile(engineLogFile(paths));
+    if (fd === null) throw new Error('engine.log cannot be opened safely');
+    const dest = pino.destination({ dest: fd, sync: true });
     // a failed write (ENOSPC, EIO) is emitted as 'error': unheard, that would throw
     dest.on('error', () => {});
     return pino({ level: 'info', base: { pid: process.pid, hook: kind } }, dest);

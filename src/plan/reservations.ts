@@ -1,6 +1,6 @@
 import type { DomainRecord, Lease, Network, Reservation } from '../model/types.js';
 import { inSubnet, parseIPv4 } from '../net/ipv4.js';
-import { hostnameFromVmName } from '../net/names.js';
+import { leaseHostname } from '../net/names.js';
 
 export interface PendingLease {
   lease: Lease;
@@ -33,7 +33,8 @@ export function reservationsFor(
         continue;
       }
     }
-    let hostname = lease.hostname ?? hostnameFromVmName(lease.vm) ?? '';
+    let hostname = leaseHostname(lease) ?? '';
+    // a VM's second NIC: one name, one address (validation refuses the name on two VMs)
     if (hostname && names.has(hostname)) hostname = '';
     if (hostname) names.add(hostname);
     reservations.push({ vm: lease.vm, macs: [...new Set(macs)].sort(), ip: lease.ip, hostname });

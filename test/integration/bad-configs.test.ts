@@ -1,4 +1,4 @@
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
@@ -47,7 +47,11 @@ describe.skipIf(!req.ok)(`bad configs: right error, exit 3, nothing written${req
   for (const f of fixtures) {
     it(f.name, async () => {
       rmSync(lab.leasesDir, { recursive: true, force: true });
-      if (f.leasesDir) cpSync(f.leasesDir, lab.leasesDir, { recursive: true });
+      if (f.leasesDir) {
+        cpSync(f.leasesDir, lab.leasesDir, { recursive: true });
+        // a checkout made with umask 002 has group-writable directories, which natnet-hook refuses
+        chmodSync(lab.leasesDir, 0o755);
+      }
       lab.writeConfig(f.text);
       const before = written(lab);
       const r = await lab.cli(['up']);
