@@ -10,8 +10,21 @@ export const ExitCode = {
   lock: 5,
 } as const;
 
+const BRAND = Symbol.for('natnet-hook.error');
+
 export class NatnetError extends Error {
   readonly exitCode: number = ExitCode.failure;
+  readonly [BRAND] = true;
+
+  /**
+   * Each CommonJS bundle (cli, program, hook-command) carries its own copy of this class, so
+   * `e instanceof NatnetError` checks the brand and holds across bundles; subclasses check as usual.
+   */
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of instanceof
+    if (this !== NatnetError) return Function.prototype[Symbol.hasInstance].call(this, v);
+    return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[BRAND] === true;
+  }
 }
 
 export interface ConfigProblem {

@@ -35,3 +35,14 @@ describe('every error class is a NatnetError (one handler, one line, an exit cod
     expect(new DomainXmlError('x')).not.toBeInstanceOf(NetworkXmlError);
   });
 });
+
+describe('NatnetError across bundles', () => {
+  it('an error made by another copy of the class (another bundle) is still a NatnetError; subclasses stay exact', async () => {
+    const { NatnetError: Mine, ConfigError } = await import('../../src/errors.js');
+    const foreign = Object.assign(new Error('from program.cjs'), { [Symbol.for('natnet-hook.error')]: true, exitCode: 3 });
+    expect(foreign instanceof Mine).toBe(true);
+    expect(foreign instanceof ConfigError).toBe(false);
+    expect(new Error('plain') instanceof Mine).toBe(false);
+    expect(new ConfigError([]) instanceof Mine).toBe(true);
+  });
+});
