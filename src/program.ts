@@ -1,4 +1,5 @@
 /** The commander wiring of every command. Loaded only when the fast path in cli.ts does not apply. */
+import { type Firewall, FIREWALLS } from './model/types.js';
 import { Argument, Command, InvalidArgumentError, Option, type OutputConfiguration } from 'commander';
 import { commanderFlags, GLOBAL_OPTIONS, type Globals, HOOK_KINDS, type Invocation, isRefusedValue } from './argv/grammar.js';
 import { NatnetError } from './errors.js';
@@ -109,7 +110,7 @@ export async function runInvocation(inv: Invocation): Promise<void> {
     }
     case 'selftest': {
       const { runSelftest } = await import('./commands/selftest.js');
-      process.exitCode = await runSelftest(await context(), o as { firewall?: 'iptables' | 'nftables' | 'auto' });
+      process.exitCode = await runSelftest(await context(), o as { firewall?: Firewall });
       return;
     }
     default:
@@ -162,7 +163,7 @@ export function buildProgram({ run = runInvocation, output }: ProgramOptions = {
     .action(act);
   command(program, 'forget <vm>', 'drop what the hooks recorded about a VM (MACs, <metadata> leases), e.g. after virsh undefine').action(act);
   command(program, 'selftest', 'build the default network in throw-away namespaces with two simulated VMs and check it')
-    .addOption(new Option('--firewall <backend>', 'test this backend instead of the default choice').choices(['iptables', 'nftables', 'auto']))
+    .addOption(new Option('--firewall <backend>', 'test this backend instead of the default choice').choices(FIREWALLS))
     .action(act);
 
   // libvirt's argv after the kind is passed through untouched (a VM may be called `-v`)

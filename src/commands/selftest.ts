@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Context } from '../engine/context.js';
+import { FIREWALLS } from '../model/types.js';
 import { NatnetError, UsageError } from '../errors.js';
 import type { Exec } from '../selftest/exec.js';
 import type { FirewallChoice } from '../selftest/config.js';
@@ -18,8 +19,8 @@ export interface SelftestCommandOptions {
 export async function runSelftest(ctx: Context, opts: SelftestCommandOptions = {}): Promise<number> {
   if (ctx.dryRun) throw new UsageError('selftest builds real namespaces; it has no --dry-run');
   if (process.getuid?.() !== 0) throw new UsageError('selftest needs root (it creates network namespaces)');
-  if (opts.firewall && !['iptables', 'nftables', 'auto'].includes(opts.firewall)) {
-    throw new UsageError(`--firewall ${opts.firewall}: expected iptables, nftables or auto`);
+  if (opts.firewall && !(FIREWALLS as readonly string[]).includes(opts.firewall)) {
+    throw new UsageError(`--firewall ${opts.firewall}: expected ${FIREWALLS.join(', ')}`);
   }
   const { selftest } = await import('../selftest/run.js');
   const exec: Exec = (argv, o) => ctx.runner.run(argv, { ...o, allowFailure: true });

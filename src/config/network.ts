@@ -1,4 +1,4 @@
-import type { Network } from '../model/types.js';
+import { FIREWALLS, type Network } from '../model/types.js';
 import { formatIPv4, inSubnet, parseCidr, parseIPv4 } from '../net/ipv4.js';
 import { macProblem, normaliseMac } from '../net/mac.js';
 import { isValidDomain, isValidIfName, leaseTimeProblem } from '../net/names.js';
@@ -73,8 +73,8 @@ export function normaliseNetwork(raw: Raw, field: string, p: Problems): Network 
   }
 
   const firewall = str(raw, 'firewall', d.firewall, field, p);
-  if (firewall !== 'iptables' && firewall !== 'nftables' && firewall !== 'auto') {
-    p.add(`${field}.firewall`, firewall, 'expected "iptables", "nftables" or "auto"');
+  if (!(FIREWALLS as readonly string[]).includes(firewall)) {
+    p.add(`${field}.firewall`, firewall, `expected ${FIREWALLS.map((f) => JSON.stringify(f)).join(', ')}`);
   }
   const outboundRaw = raw.outbound;
   let outbound: string | null = null;

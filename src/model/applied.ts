@@ -1,6 +1,6 @@
-import type { Network } from './types.js';
+import type { Backend, Network } from './types.js';
 
-export type Backend = 'iptables' | 'nftables';
+export type { Backend };
 
 /**
  * What `up` put on this host for one network; `down` removes exactly this (each link only after

@@ -1,3 +1,9 @@
+/** What `firewall =` may say; `auto` picks one of the BACKENDS (engine/backend.ts). */
+export const FIREWALLS = ['iptables', 'nftables', 'auto'] as const;
+export type Firewall = (typeof FIREWALLS)[number];
+export const BACKENDS = ['iptables', 'nftables'] as const;
+export type Backend = (typeof BACKENDS)[number];
+
 /** Desired state of one NAT network, normalised from config. */
 export interface Network {
   name: string;
@@ -14,7 +20,7 @@ export interface Network {
   stp: boolean;
   /** Forward delay in seconds. */
   forwardDelay: number;
-  firewall: 'iptables' | 'nftables' | 'auto';
+  firewall: Firewall;
   /** Outbound interface for MASQUERADE, or null for any. */
   outbound: string | null;
   dhcpStart: string;

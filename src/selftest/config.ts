@@ -1,3 +1,5 @@
+import type { Firewall } from '../model/types.js';
+
 /** The network the selftest builds: the built-in default plus two simulated VMs. */
 export const SELFTEST = {
   bridge: 'virbr10',
@@ -11,7 +13,7 @@ export const SELFTEST = {
   vm2: { name: 'vm2', mac: '52:54:00:aa:bb:02', port: 'vnet2' },
 } as const;
 
-export type FirewallChoice = 'iptables' | 'nftables' | 'auto';
+export type FirewallChoice = Firewall;
 
 /**
  * config.toml text. Without a firewall choice the file is empty: the built-in default

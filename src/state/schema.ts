@@ -8,7 +8,7 @@
 import { vmNameProblem } from '../config/lease.js';
 import { NatnetError } from '../errors.js';
 import type { AppliedRecord, HostChanges } from '../model/applied.js';
-import type { DomainNic, DomainRecord, Network } from '../model/types.js';
+import { BACKENDS, type DomainNic, type DomainRecord, FIREWALLS, type Network } from '../model/types.js';
 import { parseIPv4 } from '../net/ipv4.js';
 import { isMulticastMac, normaliseMac } from '../net/mac.js';
 import { isValidDomain, isValidIfName, isValidLeaseTime } from '../net/names.js';
@@ -144,7 +144,7 @@ export function network(v: unknown, at: string): Network {
     dummy: o.dummy === null ? null : ifName(o.dummy, f('dummy')),
     stp: boolean(o.stp, f('stp')),
     forwardDelay: integer(o.forwardDelay, f('forwardDelay'), 0, 30),
-    firewall: oneOf(o.firewall, f('firewall'), ['iptables', 'nftables', 'auto'] as const),
+    firewall: oneOf(o.firewall, f('firewall'), FIREWALLS),
     outbound: o.outbound === null ? null : ifName(o.outbound, f('outbound')),
     dhcpStart: ipv4(o.dhcpStart, f('dhcpStart')),
     dhcpEnd: ipv4(o.dhcpEnd, f('dhcpEnd')),
@@ -173,7 +173,7 @@ export function appliedRecord(v: unknown, networkName: string, at = ''): Applied
     const d = object(o.dummy, `${at}.dummy`);
     dummy = { name: ifName(d.name, `${at}.dummy.name`), created: boolean(d.created, `${at}.dummy.created`) };
   }
-  const backend = oneOf(o.backend, `${at}.backend`, ['iptables', 'nftables'] as const);
+  const backend = oneOf(o.backend, `${at}.backend`, BACKENDS);
   const iptablesVariant = o.iptablesVariant === null ? null : oneOf(o.iptablesVariant, `${at}.iptablesVariant`, ['nft', 'legacy'] as const);
   if ((backend === 'iptables') !== (iptablesVariant !== null)) fail(`${at}.iptablesVariant`, 'a variant exactly when the backend is iptables');
   return {

@@ -62,7 +62,7 @@ describe('config: every bad value is named with its field', () => {
     ['bridge name with slash', net('bridge = "br/0"'), /network\[0\]\.bridge/],
     ['bridge name with space', net('bridge = "br 0"'), /network\[0\]\.bridge/],
     ['stp with short delay', net('stp = true\nforward_delay = 1'), /forward_delay: expected at least 2/],
-    ['unknown firewall', net('firewall = "ufw"'), /firewall: expected "iptables", "nftables" or "auto"/],
+    ['unknown firewall', net('firewall = "ufw"'), /firewall: expected "iptables", "nftables", "auto"/],
     ['bad lease time', net('lease_time = "12 hours"'), /lease_time/],
     ['bad domain', net('domain = "my domain"'), /domain/],
     ['pool outside subnet', net('dhcp_range = "192.168.101.10-192.168.101.20"'), /dhcp_range: expected both ends inside/],
