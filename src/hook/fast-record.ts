@@ -3,6 +3,7 @@ import { withLock } from '../apply/lock.js';
 import type { DomainInterface } from '../libvirt/scan.js';
 import type { DomainRecord } from '../model/types.js';
 import { domainFile } from '../state/layout.js';
+import { waitingFor } from './budget.js';
 import { applyDomainEvent, qemuDomainEvent } from './domain-record.js';
 import { readOwnRecord } from './domain-record-read.js';
 import type { OurNetwork } from './network-cache.js';
@@ -25,6 +26,7 @@ export async function fastRecordEvent(
   if (!ev || !previous) return null;
   if (op === 'release' && networks.some((n) => n.downWhenIdle && previous.nics.some((x) => x.bridge === n.bridge))) return null;
   let done = true;
+  waitingFor('the host lock');
   await withLock(dirs.runDir, async () => {
     const current = readOwnRecord(dirs.libDir, vm).record;
     if (!current) {
