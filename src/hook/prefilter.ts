@@ -73,10 +73,13 @@ export function networksOn(bridges: string[], networks: OurNetwork[]): string[] 
  * escaped; a network name that XML would escape is always looked at by the full scan).
  * indexOf only: megabytes of hostile XML are settled in a millisecond, before any XML is read.
  */
-export function namesOurs(xml: string, bridges: readonly string[], libvirtNetworks: Record<string, string> = {}): boolean {
+export function namesOurs(xml: string, bridges: readonly string[], libvirtNetworks: () => Record<string, string> = () => ({})): boolean {
   if (bridges.some((b) => xml.includes(b))) return true;
+  // only <source network=..> names a libvirt network: no need to read the map without one
+  if (!xml.includes('network')) return false;
+  const map = libvirtNetworks();
   const ours = new Set(bridges);
-  return Object.keys(libvirtNetworks).some((n) => ours.has(libvirtNetworks[n]) && (/[<>&'"]/.test(n) || xml.includes(n)));
+  return Object.keys(map).some((n) => ours.has(map[n]) && (/[<>&'"]/.test(n) || xml.includes(n)));
 }
 
 /** Could a network hook event concern one of our bridges? The full path reads the same bridge (hookDataBridge). */
@@ -100,7 +103,7 @@ export async function decide(kind: HookKind, ev: HookEvent, xml: string, paths: 
   if (kind !== 'qemu') return networkDecision(xml, networks);
   const bridges = networks.map((n) => n.bridge);
   // a VM we recorded earlier (libvirt passes its name in argv) is always looked at
-  if (!namesOurs(xml, bridges, readLibvirtNetworks(paths.libDir)) && !existsSync(domainRecordFile(paths.libDir, ev.object))) {
+  if (!namesOurs(xml, bridges, () => readLibvirtNetworks(paths.libDir)) && !existsSync(domainRecordFile(paths.libDir, ev.object))) {
     return { action: 'ignored (not on our bridges)' };
   }
   const f = domainFacts(xml, paths.libDir, networks);

@@ -370,3 +370,25 @@ describe('fast record updates (start/started/stopped/release of a recorded VM)',
     expect(engine.calls.map((c) => [c.fn, c.opts.networks])).toEqual([['down', ['lab']]]);
   });
 });
+
+describe('the hook budget', () => {
+  it('a prepare that cannot finish gives up with one line naming what it waited for, exit 1; other operations exit 0', async () => {
+    const hanging: HookEngine = { up: () => new Promise(() => {}), down: () => new Promise(() => {}) };
+    const exits: number[] = [];
+    const run = (argv: string[], xml: string) =>
+      new Promise<void>((resolve) => {
+        void runHook('qemu', argv, { ...opts(xml), engine: hanging, budgetMs: 200, exit: (c) => { exits.push(c); resolve(); } });
+      });
+    await run(['lv-vm1', 'prepare', 'begin', '-'], fixture('qemu-bridge-prepare'));
+    expect(exits).toEqual([1]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^natnet-hook: qemu hook prepare "lv-vm1": gave up after 0\.2 s waiting for the host lock or a command bringing up natnet\n$/);
+    await run(['web "multi" ü', 'reconnect', 'begin', '-'], fixture('qemu-multi-reconnect'));
+    expect(exits).toEqual([1, 0]);
+    expect(errors).toHaveLength(1);
+    expect(logLines().map((l) => [l.action, l.exit])).toEqual([
+      ['out of time', 1],
+      ['out of time', 0],
+    ]);
+  });
+});
