@@ -1,4 +1,4 @@
-import { type MetadataLease, metadataLeasesOf } from './metadata.js';
+import { declaresNatnetNamespace, type MetadataLease, metadataLeasesOf } from './metadata.js';
 import { type DomainInterface, scanDomain } from './scan.js';
 
 export type { DomainInterface };
@@ -16,7 +16,7 @@ export class DomainXmlError extends Error {}
 
 /** The domain XML libvirt writes on a qemu hook's stdin → what natnet-hook needs of it. */
 export function parseDomainXml(xml: string): DomainInfo {
-  const d = scanDomain(xml, true);
+  const d = scanDomain(xml, declaresNatnetNamespace);
   if (!d.wellFormed) throw new DomainXmlError('stdin: expected <domain> XML');
   if (!d.name) throw new DomainXmlError('stdin: <domain> has no <name>');
   const meta = metadataLeasesOf(d.metadata);

@@ -29,7 +29,7 @@ export interface DomainScan {
   uuid: string | null;
   /** Interfaces with a MAC (libvirt always assigns one; nothing to reserve without it). */
   interfaces: DomainInterface[];
-  /** <metadata>, when asked for. */
+  /** <metadata> (with the children asked for), when asked for. */
   metadata: XmlNode | null;
 }
 
@@ -43,19 +43,32 @@ interface RawInterface {
 
 const textOf = (raw: string, cdata: boolean) => (cdata ? raw : decodeXml(raw));
 
-/** A domain's name, uuid, interfaces (and <metadata> with `withMetadata`), linear in the XML's size. */
-export function scanDomain(xml: string, withMetadata = false): DomainScan {
+/**
+ * A domain's name, uuid, interfaces, linear in the XML's size. With `metadata`, also <metadata>
+ * with those of its children the predicate accepts (by their attributes: e.g. their namespace),
+ * so other programs' metadata, however large, is never built into a tree.
+ */
+export function scanDomain(xml: string, metadata?: (attrs: Record<string, string>) => boolean): DomainScan {
   let name: string[] | null = null;
   let uuid: string[] | null = null;
   let collecting: string[] | null = null;
   const raw: RawInterface[] = [];
   let iface: RawInterface | null = null;
   const meta = new SubtreeBuilder();
-  let metadata: XmlNode | null = null;
+  let metaNode: XmlNode | null = null;
+  /** Depth of a <metadata> child being skipped (0: none). */
+  let skipping = 0;
   let root: string | null = null;
   const wellFormed = walkXml(xml, {
     open(path, attrs) {
-      if (meta.active) return meta.element(path[path.length - 1], attrs());
+      if (skipping) return;
+      if (meta.active) {
+        if (path.length === 3 && !metadata!(attrs())) {
+          skipping = path.length;
+          return;
+        }
+        return meta.element(path[path.length - 1], attrs());
+      }
       root ??= path[0];
       if (root !== 'domain') return;
       const el = path[path.length - 1];
@@ -63,7 +76,7 @@ export function scanDomain(xml: string, withMetadata = false): DomainScan {
         case 2:
           if (el === 'name' && name === null) collecting = name = [];
           else if (el === 'uuid' && uuid === null) collecting = uuid = [];
-          else if (el === 'metadata' && withMetadata && metadata === null) meta.element(el, attrs());
+          else if (el === 'metadata' && metadata && metaNode === null) meta.element(el, attrs());
           break;
         case 3:
           if (el === 'interface' && path[1] === 'devices') {
@@ -83,12 +96,17 @@ export function scanDomain(xml: string, withMetadata = false): DomainScan {
       }
     },
     text(path, t, cdata) {
+      if (skipping) return;
       if (meta.active) meta.text(textOf(t, cdata));
       else if (collecting && path.length === 2) collecting.push(textOf(t, cdata));
     },
     close(path) {
+      if (skipping) {
+        if (path.length === skipping) skipping = 0;
+        return;
+      }
       if (meta.active) {
-        metadata = meta.end() ?? metadata;
+        metaNode = meta.end() ?? metaNode;
         return;
       }
       if (path.length === 2) collecting = null;
@@ -101,7 +119,7 @@ export function scanDomain(xml: string, withMetadata = false): DomainScan {
     if (mac) interfaces.push({ mac, type: r.type, bridge: r.bridge ?? null, network: r.network ?? null, tap: r.tap ?? null });
   }
   const joined = (t: string[] | null) => (t === null ? null : t.join('').trim());
-  return { wellFormed: wellFormed && root === 'domain', name: joined(name), uuid: joined(uuid), interfaces, metadata };
+  return { wellFormed: wellFormed && root === 'domain', name: joined(name), uuid: joined(uuid), interfaces, metadata: metaNode };
 }
 
 /** A port a VM's type=network interface got on a libvirt network (port-created/port-deleted). */
