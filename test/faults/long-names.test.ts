@@ -33,7 +33,7 @@ describe.skipIf(!req.ok)(`long VM names${req.reason}`, () => {
   const hook = (argv: string[], input: string) =>
     exec(['ip', 'netns', 'exec', lab.router, 'env', '-i', `PATH=${PATH}`, `NATNET_HOOK_CONFIG=${lab.configPath}`, `NATNET_HOOK_STATE_DIR=${lab.stateDir}`, process.execPath, join(REPO, 'hooks/qemu'), ...argv], { input });
 
-  it.each(NAMES.map((n, i) => [n.length, n, i] as const))('a %i-character name: lease add, prepare, started, release', async (_len, name, i) => {
+  it.each(NAMES.map((n, i) => [n.length, n, i] as const))('a %i-character name: lease add, prepare, started, release, lease rm', async (_len, name, i) => {
     const mac = `52:54:00:aa:cc:0${i + 1}`;
     const add = await lab.cli(['lease', 'add', name, `192.168.100.${20 + i}`, '--mac', mac]);
     expect(add.all).not.toMatch(/ {4}at /);
@@ -49,5 +49,7 @@ describe.skipIf(!req.ok)(`long VM names${req.reason}`, () => {
     expect(Buffer.byteLength(`${fileStem(name)}.json`)).toBeLessThanOrEqual(255);
     const list = await lab.cli(['lease', 'list']);
     expect(list.code).toBe(0);
+    const rm = await lab.cli(['lease', 'rm', name]);
+    expect([rm.code, rm.all]).toEqual([0, expect.stringContaining('reservation removed')]);
   });
 });
