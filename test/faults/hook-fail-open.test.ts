@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { renderShim } from '../../src/install/render.js';
 import { fileStem } from '../../src/state/layout.js';
-import { REPO } from '../helpers/netns.js';
+import { exec, Lab, REPO } from '../helpers/netns.js';
+import { needs } from '../helpers/requirements.js';
 
 /**
  * Issue 7 "hooks fail safe": natnet-hook's own code, config or state broken, the shim run as
@@ -58,14 +59,15 @@ const logLines = () =>
     .split('\n')
     .map((l) => JSON.parse(l));
 
-function breakCode(how: 'missing' | 'throws') {
+function breakCode(how: 'missing' | 'throws' | 'dist removed') {
+  if (how === 'dist removed') return rmSync(join(app, 'dist'), { recursive: true });
   for (const f of ['dist/fast/hook/prefilter.cjs', 'dist/fast/hook/main.js']) {
     if (how === 'missing') rmSync(join(app, f));
     else writeFileSync(join(app, f), "throw new Error('broken bundle');\n");
   }
 }
 
-describe.each(['missing', 'throws'] as const)('natnet-hook code %s (dist/fast/hook/*)', (how) => {
+describe.each(['missing', 'throws', 'dist removed'] as const)('natnet-hook code: %s (dist/fast/hook/*)', (how) => {
   it('qemu prepare: a VM not on our bridges exits 0 and is logged; ours is refused with one line', () => {
     breakCode(how);
     expect(hook('qemu', ['lv-vm1', 'prepare', 'begin', '-'], notOurs)).toEqual({ code: 0, stdout: '', stderr: '' });
@@ -147,4 +149,52 @@ describe('broken config or state (the code loads)', () => {
       expect(hook('qemu', ['lv-vm1', 'started', 'begin', '-'], fixture('qemu-bridge-started'))).toEqual({ code: 0, stdout: '', stderr: '' });
     },
   );
+});
+
+/** The pids of processes whose command line contains `marker`. */
+function pidsWith(marker: string): number[] {
+  const out: number[] = [];
+  for (const p of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker)) out.push(Number(p));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+const budgetReq = needs({ root: true, bins: ['ip'] });
+
+describe.skipIf(!budgetReq.ok)(`the hook budget: a hung command${budgetReq.reason}`, () => {
+  let lab: Lab;
+  let fakes: string;
+  beforeAll(async () => {
+    lab = await Lab.create();
+    lab.writeConfig('');
+    // every tool the engine may run first hangs (node scripts: no shell)
+    fakes = join(lab.dir, 'hung-tools');
+    mkdirSync(fakes);
+    for (const tool of ['ip', 'iptables', 'iptables-save', 'iptables-restore', 'iptables-legacy', 'iptables-nft', 'nft', 'sysctl', 'dnsmasq', 'modprobe']) {
+      writeFileSync(join(fakes, tool), `#!${process.execPath}\nsetTimeout(() => {}, 120000);\n`);
+      chmodSync(join(fakes, tool), 0o755);
+    }
+  });
+  afterAll(async () => {
+    for (const pid of pidsWith(fakes)) process.kill(pid, 'SIGKILL');
+    await lab?.cleanup();
+  });
+
+  it('prepare of our VM gives up after the budget: exit 1, one line naming what it waited for', async () => {
+    const env = ['env', '-i', `PATH=${fakes}:${PATH}`, `NATNET_HOOK_CONFIG=${lab.configPath}`, `NATNET_HOOK_STATE_DIR=${lab.stateDir}`, 'NATNET_HOOK_BUDGET=2'];
+    const t0 = Date.now();
+    const r = await exec(['ip', 'netns', 'exec', lab.router, ...env, process.execPath, join(REPO, 'hooks/qemu'), 'lv-vm1', 'prepare', 'begin', '-'], { input: ours });
+    expect(Date.now() - t0).toBeLessThan(15_000); // a hang would take the fakes' 120 s
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^natnet-hook: qemu hook prepare "lv-vm1": gave up after 2 s waiting for the host lock or a command bringing up natnet\n$/);
+  });
+
+  // needs the execa runner with cleanup (src/sys/runner.ts, another branch): then assert pidsWith(fakes) is empty here
+  it.todo('no child process outlives the hook');
 });
