@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { type DomainScan, hookDataBridge, scanDomain, scanNetworkHook } from '../libvirt/scan.js';
+import { type DomainInterface, hookDataBridge, scanDomain, scanNetworkHook } from '../libvirt/scan.js';
 import type { DomainRecord } from '../model/types.js';
 import { domainFile } from '../state/layout.js';
 import type { BadRecord } from '../state/store.js';
@@ -44,22 +44,21 @@ export function domainRecordFile(libDir: string, vm: string): string {
 
 /** What the qemu hook knows of a domain before any engine runs: the same for the fast and the full path. */
 export interface DomainFacts {
-  scan: DomainScan;
-  /** The VM's own record, validated (null: none, or a bad one that was set aside). */
+  /** The VM's own record, validated (null: none, or a bad one: see `bad`). */
   previous: DomainRecord | null;
   bad: BadRecord | null;
+  /** libvirt network → bridge, read only when an interface names just its network. */
+  libvirtNetworks: Record<string, string>;
   /** Our bridges its NICs are on (domain-record.ts ourNics: THE decision). */
   bridges: string[];
 }
 
-/** Null when the XML is not a well-formed <domain> with a <name>. Linear in the XML's size. */
-export function domainFacts(xml: string, libDir: string, networks: OurNetwork[]): DomainFacts | null {
-  const scan = scanDomain(xml);
-  if (!scan.wellFormed || !scan.name) return null;
-  const { record: previous, bad } = readOwnRecord(libDir, scan.name);
-  const map = needsLibvirtNetworks(scan.interfaces) ? readLibvirtNetworks(libDir) : {};
-  const bridges = ourBridgesOf(scan.interfaces, map, previous, new Set(networks.map((n) => n.bridge)));
-  return { scan, previous, bad, bridges };
+/** The facts of a domain (its name and interfaces, from scanDomain or parseDomainXml). */
+export function domainFacts(dom: { name: string; interfaces: readonly DomainInterface[] }, libDir: string, networks: OurNetwork[]): DomainFacts {
+  const { record: previous, bad } = readOwnRecord(libDir, dom.name);
+  const libvirtNetworks = needsLibvirtNetworks(dom.interfaces) ? readLibvirtNetworks(libDir) : {};
+  const bridges = ourBridgesOf(dom.interfaces, libvirtNetworks, previous, new Set(networks.map((n) => n.bridge)));
+  return { previous, bad, libvirtNetworks, bridges };
 }
 
 /** Our networks on the given bridges, by name. */
@@ -106,13 +105,14 @@ export async function decide(kind: HookKind, ev: HookEvent, xml: string, paths: 
   if (!namesOurs(xml, bridges, () => readLibvirtNetworks(paths.libDir)) && !existsSync(domainRecordFile(paths.libDir, ev.object))) {
     return { action: 'ignored (not on our bridges)' };
   }
-  const f = domainFacts(xml, paths.libDir, networks);
-  if (!f) return { action: 'ignored (malformed input)', error: 'stdin: expected <domain> XML with a <name>' };
+  const scan = scanDomain(xml);
+  if (!scan.wellFormed || !scan.name) return { action: 'ignored (malformed input)', error: 'stdin: expected <domain> XML with a <name>' };
+  const f = domainFacts({ name: scan.name, interfaces: scan.interfaces }, paths.libDir, networks);
   // a VM we recorded earlier still goes on (its stop; a port-created taught us its bridge)
   if (f.bridges.length === 0 && !f.previous) return { action: 'ignored (not on our bridges)', ...(f.bad ? { error: setAside(f.bad) } : {}) };
   if (f.bad) return null; // the full path sets it aside, starts a fresh record and logs why
   if (ev.op !== 'prepare') {
-    const action = await fastRecordEvent(ev.op, f.scan.interfaces, f.scan.name!, paths, networks, f.previous);
+    const action = await fastRecordEvent(ev.op, scan.interfaces, scan.name, paths, networks, f.previous);
     return action ? { action } : null;
   }
   const nets = networksOn(f.bridges, networks);

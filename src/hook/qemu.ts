@@ -2,10 +2,9 @@ import { withLock } from '../apply/lock.js';
 import { readDomainRecord, readDomainRecords, writeDomainRecord } from '../engine/domains.js';
 import { type DomainInfo, DomainXmlError, parseDomainXml } from '../libvirt/domain.js';
 import type { DomainRecord } from '../model/types.js';
-import { applyDomainEvent, buildDomainRecord, needsLibvirtNetworks, ourBridgesOf, runningOn } from './domain-record.js';
-import { readOwnRecord, setAside } from './domain-record-read.js';
-import { readLibvirtNetworks } from './libvirt-networks.js';
-import { networksOn } from './prefilter.js';
+import { applyDomainEvent, buildDomainRecord, runningOn } from './domain-record.js';
+import { setAside } from './domain-record-read.js';
+import { domainFacts, networksOn } from './prefilter.js';
 import { configInputs, forgetFingerprint, writeFingerprint } from './prepare-fingerprint.js';
 import { changeLines, type HookDeps, type HookEvent, type HookOutcome, oneLine } from './outcome.js';
 
@@ -25,16 +24,13 @@ interface Facts {
 function factsOf(xml: string, argvName: string, deps: HookDeps): Facts {
   const info = parseDomainXml(xml);
   const ours = new Set(deps.networks.map((n) => n.bridge));
-  const libvirtNetworks = needsLibvirtNetworks(info.interfaces) ? readLibvirtNetworks(deps.ctx.libDir) : {};
-  const own = readOwnRecord(deps.ctx.libDir, info.name);
-  const previous = own.record;
-  const bridges = ourBridgesOf(info.interfaces, libvirtNetworks, previous, ours);
+  const { previous, bad, libvirtNetworks, bridges } = domainFacts(info, deps.ctx.libDir, deps.networks);
   const now = deps.now?.() ?? new Date();
   return {
     argvName,
     info,
     previous,
-    badRecord: own.bad && setAside(own.bad),
+    badRecord: bad && setAside(bad),
     bridges,
     networkNames: networksOn(bridges, deps.networks),
     record: (running) => {
