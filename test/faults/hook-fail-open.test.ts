@@ -114,6 +114,15 @@ describe('broken config or state (the code loads)', () => {
     expect(hook('qemu', ['lv-vm1', 'prepare', 'begin', '-'], notOurs).code).toBe(0);
   });
 
+  it('a FIFO as the config never blocks the hook: a VM not ours exits 0 (code broken or not)', () => {
+    rmSync(config);
+    expect(spawnSync('mkfifo', [config]).status).toBe(0);
+    expect(hook('qemu', ['lv-vm1', 'prepare', 'begin', '-'], notOurs)).toEqual({ code: 0, stdout: '', stderr: '' });
+    breakCode('missing');
+    expect(hook('qemu', ['lv-vm1', 'prepare', 'begin', '-'], notOurs)).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(hook('qemu', ['lv-vm1', 'prepare', 'begin', '-'], ours).code).toBe(1); // the default network's bridge: ours may be refused
+  });
+
   it('a state directory that is a file: a VM not ours exits 0', () => {
     writeFileSync(state, 'not a directory');
     expect(hook('qemu', ['lv-vm1', 'prepare', 'begin', '-'], notOurs).code).toBe(0);
