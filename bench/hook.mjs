@@ -1,5 +1,6 @@
 // libvirt hook benchmarks (issue 3), each against a baseline measured in the same run:
 //  1. hook for a VM not on our bridges        vs `node -e 0`                  goal ≤ 1.3×
+//     and for 5 MB of hostile XML (issue 7)                                  goal well under 1 s
 //  2. `prepare` for our VM, network already up  vs `node -e 0` (same netns)  goal ≤ 1.6×
 //  3. `virsh start` → the guest's first DHCP ACK with natnet-hook vs the same VM on a libvirt
 //     NAT network (<forward mode='nat'/>) started by libvirt itself          goal: not slower
@@ -63,6 +64,26 @@ function notOurs() {
       () => timed([process.execPath, HOOK, 'lv-vm1', 'prepare', 'begin', '-'], { input: xml, env: lab.env }),
     );
     return row(`hook qemu prepare, VM not on our bridges (vs node -e 0)${BUNDLE}`, r, 1.3);
+  } finally {
+    rmSync(lab.dir, { recursive: true, force: true });
+  }
+}
+
+/** Issue 7: 5 MB of hostile XML for a VM not ours (unclosed <interface>s; our bridge named in text only), worst of the two. */
+function hostileNotOurs() {
+  const lab = tempLab();
+  try {
+    const MB = 1024 * 1024;
+    const inputs = [
+      `<domain><name>other</name><devices>${'<interface>'.repeat(Math.ceil((5 * MB) / 11))}`,
+      `<domain><name>other</name><description>${'virbr10 '.repeat((5 * MB) / 8)}</description><devices></devices></domain>`,
+    ];
+    const r = compare(
+      () => timed([process.execPath, '-e', '0']),
+      () => Math.max(...inputs.map((input) => timed([process.execPath, HOOK, 'other', 'prepare', 'begin', '-'], { input, env: lab.env }))),
+      Math.min(RUNS, 7),
+    );
+    return { ...row(`hook qemu prepare, 5 MB of hostile XML, VM not ours (vs node -e 0)${BUNDLE}`, r, Infinity), goal: 'well under 1 s', ok: r.value < 1000 };
   } finally {
     rmSync(lab.dir, { recursive: true, force: true });
   }
@@ -183,7 +204,7 @@ async function startToAck() {
 }
 
 export async function bench() {
-  const rows = [notOurs()];
+  const rows = [notOurs(), hostileNotOurs()];
   for (const fn of [oursWarm]) {
     try {
       rows.push(await fn());

@@ -64,4 +64,23 @@ await build({
 
 // The installed hook shim require()s this CommonJS prefilter first: it decides "not our bridges"
 // (and an unchanged VM's repeated prepare) without loading an ES module graph at all.
-await build({ ...common, entryPoints: ['src/hook/prefilter.ts'], outfile: 'dist/fast/hook/prefilter.cjs', format: 'cjs' });
+// minified: it is parsed on every hook call (its errors never reach a user, they fall through to main.js)
+await build({ ...common, entryPoints: ['src/hook/prefilter.ts'], outfile: 'dist/fast/hook/prefilter.cjs', format: 'cjs', minify: true });
+
+// hooks/qemu and hooks/network are rendered from ONE template (the may-fail list and default paths
+// come from the source: src/install/render.ts renderHookShim); a unit test keeps the committed copies equal.
+{
+  const { readFileSync, writeFileSync, chmodSync } = await import('node:fs');
+  const { renderHookShim } = await import('../dist/install/render.js');
+  const template = readFileSync('hooks/shim.template', 'utf8');
+  for (const kind of ['qemu', 'network']) {
+    const file = `hooks/${kind}`;
+    const text = renderHookShim(template, kind);
+    let old = null;
+    try {
+      old = readFileSync(file, 'utf8');
+    } catch {}
+    if (old !== text) writeFileSync(file, text);
+    chmodSync(file, 0o755);
+  }
+}

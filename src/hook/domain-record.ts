@@ -1,14 +1,16 @@
 import type { DomainInfo } from '../libvirt/domain.js';
+import type { DomainInterface } from '../libvirt/scan.js';
 import type { DomainNic, DomainRecord } from '../model/types.js';
-import { bridgeOfLibvirtNetwork } from './libvirt-networks.js';
+import { isValidIfName } from '../net/names.js';
+import { bridgeOfLibvirtNetwork } from './libvirt-networks-read.js';
 
 /**
  * The bridge each interface is plugged into: <source bridge> (type=bridge, or type=network from
  * `start` on), else the libvirt network's bridge as the network hook recorded it, else what an
  * earlier event recorded for that MAC (a port-created).
  */
-export function interfaceBridges(info: DomainInfo, libvirtNetworks: Record<string, string>, previous: DomainRecord | null) {
-  return info.interfaces.map((i) => ({
+export function interfaceBridges(interfaces: readonly DomainInterface[], libvirtNetworks: Record<string, string>, previous: DomainRecord | null) {
+  return interfaces.map((i) => ({
     ...i,
     bridge:
       i.bridge ??
@@ -18,53 +20,105 @@ export function interfaceBridges(info: DomainInfo, libvirtNetworks: Record<strin
   }));
 }
 
-/** The bridges of ours a domain uses (sorted, unique). */
-export function ourBridgesOf(info: DomainInfo, libvirtNetworks: Record<string, string>, previous: DomainRecord | null, ours: Set<string>): string[] {
-  const used = interfaceBridges(info, libvirtNetworks, previous)
-    .map((i) => i.bridge)
-    .filter((b): b is string => b !== null && ours.has(b));
-  return [...new Set(used)].sort();
+/** Whether interfaceBridges needs the libvirt network map (an interface names only its network). */
+export function needsLibvirtNetworks(interfaces: readonly DomainInterface[]): boolean {
+  return interfaces.some((i) => i.bridge === null && i.network !== null);
 }
 
 /**
- * What the hooks record for a VM: its NICs on our bridges (MAC, bridge, tap once known) and the
+ * THE decision which of a VM's NICs are ours, made the same way by the hook's fast path
+ * (prefilter.ts) and its full path (qemu.ts): the NICs on our bridges, first of each MAC.
+ */
+export function ourNics(
+  interfaces: readonly DomainInterface[],
+  libvirtNetworks: Record<string, string>,
+  previous: DomainRecord | null,
+  ours: ReadonlySet<string>,
+): (DomainInterface & { bridge: string })[] {
+  const out: (DomainInterface & { bridge: string })[] = [];
+  for (const i of interfaceBridges(interfaces, libvirtNetworks, previous)) {
+    if (i.bridge === null || !ours.has(i.bridge) || out.some((n) => n.mac === i.mac)) continue;
+    out.push({ ...i, bridge: i.bridge });
+  }
+  return out;
+}
+
+/** The bridges of ours a domain uses (sorted, unique). */
+export function ourBridgesOf(
+  interfaces: readonly DomainInterface[],
+  libvirtNetworks: Record<string, string>,
+  previous: DomainRecord | null,
+  ours: ReadonlySet<string>,
+): string[] {
+  return [...new Set(ourNics(interfaces, libvirtNetworks, previous, ours).map((n) => n.bridge))].sort();
+}
+
+/**
+ * What the hooks record for a VM, not running: its NICs on our bridges (MAC, bridge) and the
  * leases in its metadata. MACs stay recorded after the VM stops, so its reservation does not move.
+ * A running VM's record is this plus applyDomainEvent(.., { kind: 'running' }).
  */
 export function buildDomainRecord(
   info: DomainInfo,
-  opts: { libvirtNetworks: Record<string, string>; previous: DomainRecord | null; ours: Set<string>; running: boolean; now: Date },
+  opts: { libvirtNetworks: Record<string, string>; previous: DomainRecord | null; ours: ReadonlySet<string>; now: Date },
 ): DomainRecord {
-  const nics: DomainNic[] = [];
-  for (const i of interfaceBridges(info, opts.libvirtNetworks, opts.previous)) {
-    if (i.bridge === null || !opts.ours.has(i.bridge) || nics.some((n) => n.mac === i.mac)) continue;
-    const nic: DomainNic = { mac: i.mac, bridge: i.bridge };
-    if (opts.running && i.tap) nic.tap = i.tap;
-    nics.push(nic);
-  }
+  const nics: DomainNic[] = ourNics(info.interfaces, opts.libvirtNetworks, opts.previous, opts.ours).map((i) => ({ mac: i.mac, bridge: i.bridge }));
   const rec: DomainRecord = {
     vm: info.name,
     nics,
     metadataLeases: info.metadataLeases.map((l) => ({ ...l })),
-    running: opts.running,
+    running: false,
     updated: opts.now.toISOString(),
   };
   if (info.uuid) rec.uuid = info.uuid;
   return rec;
 }
 
-/** A VM left (stopped/release): not running, taps gone, MACs kept. */
-export function markStopped(rec: DomainRecord, now: Date): DomainRecord {
-  return { ...rec, running: false, nics: rec.nics.map(({ tap: _tap, ...n }) => n), updated: now.toISOString() };
+/** What a hook event does to a VM's record. */
+export type DomainEvent =
+  /** start/started (and prepare/reconnect of a running VM): running, taps from the XML's <target dev>. */
+  | { kind: 'running'; interfaces: readonly DomainInterface[] }
+  /** stopped/release: not running, taps gone, MACs kept. */
+  | { kind: 'stopped' }
+  /** port-created: this MAC sits on this bridge (added or moved), the VM is running. */
+  | { kind: 'port'; vm: string; uuid: string | null; mac: string; bridge: string };
+
+/** The domain event a qemu hook operation is, or null (prepare, reconnect, ...: not a record update alone). */
+export function qemuDomainEvent(op: string, interfaces: readonly DomainInterface[]): DomainEvent | null {
+  if (op === 'start' || op === 'started') return { kind: 'running', interfaces };
+  if (op === 'stopped' || op === 'release') return { kind: 'stopped' };
+  return null;
 }
 
-/** A port-created: this MAC sits on this bridge (added or moved), the VM is running. */
-export function withPort(rec: DomainRecord | null, vm: string, uuid: string | null, mac: string, bridge: string, now: Date): DomainRecord {
-  const base: DomainRecord = rec ?? { vm, nics: [], metadataLeases: [], running: true, updated: '' };
-  const nics = base.nics.filter((n) => n.mac !== mac);
-  nics.push({ mac, bridge });
-  const out: DomainRecord = { ...base, nics, running: true, updated: now.toISOString() };
-  if (uuid && !out.uuid) out.uuid = uuid;
-  return out;
+/**
+ * THE one function that applies a hook event to a domain record, for the fast path
+ * (fast-record.ts) and the full path (qemu.ts, network.ts) alike. Only a port creates a record.
+ */
+export function applyDomainEvent(rec: DomainRecord | null, ev: Extract<DomainEvent, { kind: 'port' }>, now: Date): DomainRecord;
+export function applyDomainEvent(rec: DomainRecord, ev: DomainEvent, now: Date): DomainRecord;
+export function applyDomainEvent(rec: DomainRecord | null, ev: DomainEvent, now: Date): DomainRecord {
+  const updated = now.toISOString();
+  switch (ev.kind) {
+    case 'running': {
+      // a tap is an interface name later: only one that is valid as such is recorded
+      const taps = new Map(ev.interfaces.map((i) => [i.mac, i.tap !== null && isValidIfName(i.tap) ? i.tap : null]));
+      const nics = rec!.nics.map(({ tap: _old, ...n }) => {
+        const tap = taps.get(n.mac);
+        return tap ? { ...n, tap } : n;
+      });
+      return { ...rec!, nics, running: true, updated };
+    }
+    case 'stopped':
+      return { ...rec!, running: false, nics: rec!.nics.map(({ tap: _tap, ...n }) => n), updated };
+    case 'port': {
+      const base: DomainRecord = rec ?? { vm: ev.vm, nics: [], metadataLeases: [], running: true, updated: '' };
+      const nics = base.nics.filter((n) => n.mac !== ev.mac);
+      nics.push({ mac: ev.mac, bridge: ev.bridge });
+      const out: DomainRecord = { ...base, nics, running: true, updated };
+      if (ev.uuid && !out.uuid) out.uuid = ev.uuid;
+      return out;
+    }
+  }
 }
 
 /** VMs still running on a bridge, other than `except`. */

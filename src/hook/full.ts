@@ -6,6 +6,21 @@ import type { OurNetwork } from './network-cache.js';
 import type { HookPaths } from './paths.js';
 import { openLogFile } from './log-record.js';
 import { safeLogger } from './safe-log.js';
+import { waitingFor } from './budget.js';
+
+/** The engine, naming what the hook waits for when its budget runs out (budget.ts). */
+function labelled(engine: HookEngine): HookEngine {
+  return {
+    up: (ctx, o) => {
+      waitingFor(`the host lock or a command bringing up ${o.networks?.join(', ') || 'the networks'}`);
+      return engine.up(ctx, o);
+    },
+    down: (ctx, o) => {
+      waitingFor(`the host lock or a command taking down ${o.networks?.join(', ') || 'the networks'}`);
+      return engine.down(ctx, o);
+    },
+  };
+}
 
 /**
  * The hook's slow path, loaded only for VMs/networks on our bridges: a real Context and the
@@ -30,7 +45,7 @@ export async function runFull(
     return pino({ level: 'info', base: { pid: process.pid, hook: kind } }, dest);
   });
   const ctx = makeContext({ config: paths.configPath, stateDir: paths.stateDir ?? undefined, log, env: {} });
-  const deps = { ctx, engine: engine ?? (await import('../engine/index.js')), networks };
+  const deps = { ctx, engine: labelled(engine ?? (await import('../engine/index.js'))), networks };
   if (kind === 'qemu') {
     const { handleQemu } = await import('./qemu.js');
     return handleQemu(ev, xml, deps);

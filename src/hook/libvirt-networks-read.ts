@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { libvirtNetworksFile as libvirtNetworksFileOf } from '../state/layout.js';
+import { libvirtNetworks } from '../state/schema.js';
+import { readRecord } from '../state/store.js';
 
 /**
  * libvirt network name → bridge, learned by the network hook (start/started/port-created).
@@ -10,13 +11,10 @@ export function libvirtNetworksFile(libDir: string): string {
   return libvirtNetworksFileOf({ libDir });
 }
 
+/** The map, validated; {} when absent or bad (the writer, under the lock, sets a bad file aside). */
 export function readLibvirtNetworks(libDir: string): Record<string, string> {
-  try {
-    const v = JSON.parse(readFileSync(libvirtNetworksFile(libDir), 'utf8')) as unknown;
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, string>) : {};
-  } catch {
-    return {};
-  }
+  const r = readRecord(libvirtNetworksFile(libDir), (v) => libvirtNetworks(v));
+  return r.kind === 'ok' ? r.value : Object.create(null);
 }
 
 export function bridgeOfLibvirtNetwork(map: Record<string, string>, name: string): string | null {

@@ -1,13 +1,17 @@
 import { writeFileAtomic } from '../apply/atomic-write.js';
+import { libvirtNetworks } from '../state/schema.js';
+import { quarantine, readRecord } from '../state/store.js';
 import { bridgeOfLibvirtNetwork, libvirtNetworksFile, readLibvirtNetworks } from './libvirt-networks-read.js';
 
 export { bridgeOfLibvirtNetwork, libvirtNetworksFile, readLibvirtNetworks };
 
-/** Caller holds the engine lock. */
+/** Caller holds the engine lock. A bad map is set aside (*.bad) and started afresh. */
 export function rememberLibvirtNetwork(libDir: string, name: string, bridge: string): void {
-  const map = readLibvirtNetworks(libDir);
+  const file = libvirtNetworksFile(libDir);
+  const r = readRecord(file, (v) => libvirtNetworks(v));
+  if (r.kind === 'bad') quarantine(r.bad);
+  const map: Record<string, string> = r.kind === 'ok' ? r.value : Object.create(null);
   if (bridgeOfLibvirtNetwork(map, name) === bridge) return;
-  // defineProperty: a network may be called "__proto__"
-  Object.defineProperty(map, name, { value: bridge, enumerable: true, writable: true, configurable: true });
-  writeFileAtomic(libvirtNetworksFile(libDir), `${JSON.stringify(map, null, 2)}\n`);
+  map[name] = bridge;
+  writeFileAtomic(file, `${JSON.stringify(map, null, 2)}\n`);
 }

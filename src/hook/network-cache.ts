@@ -1,5 +1,7 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { networkCacheFile as networkCacheFileOf } from '../state/layout.js';
+import { networkCache } from '../state/schema.js';
+import { readRecord } from '../state/store.js';
 import type { HookPaths } from './paths.js';
 
 /** What the hook's fast path needs of the config: which bridges are ours. */
@@ -29,12 +31,10 @@ export function networkCacheFile(p: HookPaths): string {
   return networkCacheFileOf(p);
 }
 
-/** The cached networks when the cache matches the config as it is now, else null. */
+/** The cached networks when the cache is valid and matches the config as it is now, else null (a bad cache is rewritten). */
 export function readNetworkCache(p: HookPaths, key = configKey(p.configPath)): OurNetwork[] | null {
-  try {
-    const c = JSON.parse(readFileSync(networkCacheFile(p), 'utf8')) as NetworkCache;
-    return c.config === p.configPath && c.key === key && Array.isArray(c.networks) ? c.networks : null;
-  } catch {
-    return null;
-  }
+  const r = readRecord(networkCacheFile(p), (v) => networkCache(v));
+  if (r.kind !== 'ok') return null;
+  const c: NetworkCache = r.value;
+  return c.config === p.configPath && c.key === key ? c.networks : null;
 }

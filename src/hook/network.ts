@@ -1,7 +1,8 @@
 import { withLock } from '../apply/lock.js';
-import { readDomainRecord } from '../engine/domains.js';
 import { type NetworkHookInfo, NetworkXmlError, parseNetworkHookXml } from '../libvirt/network.js';
-import { withPort } from './domain-record.js';
+import { hookDataBridge } from '../libvirt/scan.js';
+import { applyDomainEvent } from './domain-record.js';
+import { readOwnRecord, setAside } from './domain-record-read.js';
 import { rememberLibvirtNetwork } from './libvirt-networks.js';
 import { changeLines, type HookDeps, type HookEvent, type HookOutcome, oneLine } from './outcome.js';
 
@@ -19,7 +20,7 @@ export async function handleNetwork(ev: HookEvent, xml: string, deps: HookDeps):
     if (e instanceof NetworkXmlError) return { exit: 0, network: ev.object, action: 'ignored (malformed input)', error: e.message };
     throw e;
   }
-  const bridge = info.port?.bridge ?? info.bridge;
+  const bridge = hookDataBridge(info);
   const ours = deps.networks.find((n) => n.bridge === bridge);
   const base = { network: info.name, networks: ours ? [ours.name] : [] };
   if (!ours || !bridge) return { exit: 0, ...base, action: 'ignored (not on our bridges)' };
@@ -44,10 +45,12 @@ export async function handleNetwork(ev: HookEvent, xml: string, deps: HookDeps):
       const port = info.port;
       if (!port) return { exit: 0, ...base, action: 'ignored (no <networkport>)' };
       const now = deps.now?.() ?? new Date();
-      const rec = withPort(readDomainRecord(deps.ctx, port.vm), port.vm, port.vmUuid, port.mac, bridge, now);
+      const own = readOwnRecord(deps.ctx.libDir, port.vm);
+      const badRecord = own.bad ? { error: setAside(own.bad) } : {};
+      const rec = applyDomainEvent(own.record, { kind: 'port', vm: port.vm, uuid: port.vmUuid, mac: port.mac, bridge }, now);
       try {
         const changes = await deps.engine.up(deps.ctx, { networks: [ours.name], domain: rec, reason });
-        return { exit: 0, ...base, vm: port.vm, action: 'up', changes: changeLines(changes) };
+        return { exit: 0, ...base, vm: port.vm, action: 'up', changes: changeLines(changes), ...badRecord };
       } catch (e) {
         const error = `VM ${JSON.stringify(port.vm)} not started: ${oneLine(e)}`;
         return { exit: 1, ...base, vm: port.vm, action: 'refused', error };

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, constants as fsc } from 'node:fs';
 import { writeFileAtomic } from '../apply/atomic-write.js';
 import { configKey, type NetworkCache, networkCacheFile, type OurNetwork, readNetworkCache } from './network-cache.js';
 import type { HookPaths } from './paths.js';
@@ -16,14 +16,9 @@ export async function ourNetworks(p: HookPaths): Promise<OurNetwork[]> {
   const cached = readNetworkCache(p, key);
   if (cached) return cached;
   const { networksFromConfigText } = await import('./config-networks.js');
-  let text = '';
-  try {
-    text = readFileSync(p.configPath, 'utf8');
-  } catch {
-    // absent: the built-in default network
-  }
-  const { networks, clean } = networksFromConfigText(p.configPath, text);
-  if (clean) {
+  const text = configText(p.configPath);
+  const { networks, clean } = networksFromConfigText(p.configPath, text ?? '');
+  if (clean && text !== null) {
     try {
       writeFileAtomic(networkCacheFile(p), `${JSON.stringify({ config: p.configPath, key, networks } satisfies NetworkCache)}\n`);
     } catch {
@@ -31,4 +26,25 @@ export async function ourNetworks(p: HookPaths): Promise<OurNetwork[]> {
     }
   }
   return networks;
+}
+
+/**
+ * The config's text; '' when absent (the built-in default network); null when it cannot be read
+ * or is not a regular file (a FIFO must not block a hook): then the default network's bridge still
+ * routes its VMs to the engine, which refuses them naming the file, and nothing is cached.
+ */
+function configText(path: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync(path, fsc.O_RDONLY | fsc.O_NONBLOCK);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? '' : null;
+  }
+  try {
+    return fstatSync(fd).isFile() ? readFileSync(fd, 'utf8') : null;
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
 }

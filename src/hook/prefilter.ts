@@ -1,11 +1,15 @@
 import { existsSync } from 'node:fs';
+import { type DomainInterface, hookDataBridge, scanDomain, scanNetworkHook } from '../libvirt/scan.js';
+import type { DomainRecord } from '../model/types.js';
 import { domainFile } from '../state/layout.js';
-import { scanInterfaces, scanNetworkBridge } from '../libvirt/scan.js';
-import { bridgeOfLibvirtNetwork, readLibvirtNetworks } from './libvirt-networks-read.js';
+import type { BadRecord } from '../state/store.js';
+import { needsLibvirtNetworks, ourBridgesOf } from './domain-record.js';
+import { readOwnRecord, setAside } from './domain-record-read.js';
+import { fastRecordEvent } from './fast-record.js';
+import { readLibvirtNetworks } from './libvirt-networks-read.js';
 import { appendHookRecord } from './log-record.js';
 import { type OurNetwork, readNetworkCache } from './network-cache.js';
 import { type HookOptions, type HookPaths, hookPaths } from './paths.js';
-import { fastRecordEvent } from './fast-record.js';
 import { prepareUnchanged } from './prepare-fingerprint.js';
 import { readStdinSync } from './stdin.js';
 
@@ -37,49 +41,82 @@ export function domainRecordFile(libDir: string, vm: string): string {
   return domainFile({ libDir }, vm);
 }
 
-/** Our networks a domain's interfaces name (by bridge, or by a libvirt network wrapping one), by regex. */
-export function networksNamed(xml: string, paths: HookPaths, networks: OurNetwork[]): string[] {
-  const scan = scanInterfaces(xml);
-  const bridges = new Set(scan.bridges);
-  if (scan.networks.length > 0) {
-    const map = readLibvirtNetworks(paths.libDir);
-    for (const n of scan.networks) bridges.add(bridgeOfLibvirtNetwork(map, n) ?? '');
-  }
-  return networks.filter((n) => bridges.has(n.bridge)).map((n) => n.name);
+
+/** What the qemu hook knows of a domain before any engine runs: the same for the fast and the full path. */
+export interface DomainFacts {
+  /** The VM's own record, validated (null: none, or a bad one: see `bad`). */
+  previous: DomainRecord | null;
+  bad: BadRecord | null;
+  /** libvirt network → bridge, read only when an interface names just its network. */
+  libvirtNetworks: Record<string, string>;
+  /** Our bridges its NICs are on (domain-record.ts ourNics: THE decision). */
+  bridges: string[];
 }
 
-/** Could this event concern one of our bridges? Regex scan, no XML parser. */
-export function mayConcernUs(kind: HookKind, ev: HookEvent, xml: string, paths: HookPaths, networks: OurNetwork[]): boolean {
-  const ours = new Set(networks.map((n) => n.bridge));
-  if (kind === 'network') {
-    const plugs = [...xml.matchAll(/<plug\b[^>]*\bbridge\s*=\s*['"]([^'"]*)['"]/g)].map((m) => m[1]);
-    return [scanNetworkBridge(xml), ...plugs].some((b) => b !== null && ours.has(b));
-  }
-  const scan = scanInterfaces(xml);
-  if (scan.bridges.some((b) => ours.has(b))) return true;
-  if (scan.networks.length > 0) {
-    const map = readLibvirtNetworks(paths.libDir);
-    if (scan.networks.some((n) => ours.has(bridgeOfLibvirtNetwork(map, n) ?? ''))) return true;
-  }
-  // a VM we recorded earlier (its stop, or a port-created taught us its bridge)
-  return existsSync(domainRecordFile(paths.libDir, ev.object));
+/** The facts of a domain (its name and interfaces, from scanDomain or parseDomainXml). */
+export function domainFacts(dom: { name: string; interfaces: readonly DomainInterface[] }, libDir: string, networks: OurNetwork[]): DomainFacts {
+  const { record: previous, bad } = readOwnRecord(libDir, dom.name);
+  const libvirtNetworks = needsLibvirtNetworks(dom.interfaces) ? readLibvirtNetworks(libDir) : {};
+  const bridges = ourBridgesOf(dom.interfaces, libvirtNetworks, previous, new Set(networks.map((n) => n.bridge)));
+  return { previous, bad, libvirtNetworks, bridges };
+}
+
+/** Our networks on the given bridges, by name. */
+export function networksOn(bridges: string[], networks: OurNetwork[]): string[] {
+  return networks.filter((n) => bridges.includes(n.bridge)).map((n) => n.name);
+}
+
+/**
+ * The linear pre-scan: false when the XML cannot concern us, because it names none of our
+ * bridges nor a libvirt network wrapping one (bridge names are plain [A-Za-z0-9_.@+-], never
+ * escaped; a network name that XML would escape is always looked at by the full scan).
+ * indexOf only: megabytes of hostile XML are settled in a millisecond, before any XML is read.
+ */
+export function namesOurs(xml: string, bridges: readonly string[], libvirtNetworks: () => Record<string, string> = () => ({})): boolean {
+  if (bridges.some((b) => xml.includes(b))) return true;
+  // only <source network=..> names a libvirt network: no need to read the map without one
+  if (!xml.includes('network')) return false;
+  const map = libvirtNetworks();
+  const ours = new Set(bridges);
+  return Object.keys(map).some((n) => ours.has(map[n]) && (/[<>&'"]/.test(n) || xml.includes(n)));
+}
+
+/** Could a network hook event concern one of our bridges? The full path reads the same bridge (hookDataBridge). */
+function networkDecision(xml: string, networks: OurNetwork[]): Decision | null {
+  if (!namesOurs(xml, networks.map((n) => n.bridge))) return { action: 'ignored (not on our bridges)' };
+  const s = scanNetworkHook(xml);
+  if (!s.wellFormed || !s.name) return { action: 'ignored (malformed input)', error: 'stdin: expected <hookData><network><name>' };
+  const bridge = hookDataBridge(s);
+  return networks.some((n) => n.bridge === bridge) ? null : { action: 'ignored (not on our bridges)' };
 }
 
 /** What the fast path settled (always exit 0), or null: the full path must run. */
 export interface Decision {
   action: string;
   networks?: string[];
+  /** Logged, never printed: the decision is exit 0. */
+  error?: string;
 }
 
 export async function decide(kind: HookKind, ev: HookEvent, xml: string, paths: HookPaths, networks: OurNetwork[]): Promise<Decision | null> {
-  if (!mayConcernUs(kind, ev, xml, paths, networks)) return { action: 'ignored (not on our bridges)' };
-  if (kind !== 'qemu') return null;
+  if (kind !== 'qemu') return networkDecision(xml, networks);
+  const bridges = networks.map((n) => n.bridge);
+  // a VM we recorded earlier (libvirt passes its name in argv) is always looked at
+  if (!namesOurs(xml, bridges, () => readLibvirtNetworks(paths.libDir)) && !existsSync(domainRecordFile(paths.libDir, ev.object))) {
+    return { action: 'ignored (not on our bridges)' };
+  }
+  const scan = scanDomain(xml);
+  if (!scan.wellFormed || !scan.name) return { action: 'ignored (malformed input)', error: 'stdin: expected <domain> XML with a <name>' };
+  const f = domainFacts({ name: scan.name, interfaces: scan.interfaces }, paths.libDir, networks);
+  // a VM we recorded earlier still goes on (its stop; a port-created taught us its bridge)
+  if (f.bridges.length === 0 && !f.previous) return { action: 'ignored (not on our bridges)', ...(f.bad ? { error: setAside(f.bad) } : {}) };
+  if (f.bad) return null; // the full path sets it aside, starts a fresh record and logs why
   if (ev.op !== 'prepare') {
-    const action = await fastRecordEvent(ev.op, xml, domainRecordFile(paths.libDir, ev.object), paths.runDir, networks);
+    const action = await fastRecordEvent(ev.op, scan.interfaces, scan.name, paths, networks, f.previous);
     return action ? { action } : null;
   }
-  const nets = networksNamed(xml, paths, networks);
-  const fp = { runDir: paths.runDir, configPath: paths.configPath, leasesDir: paths.leasesDir };
+  const nets = networksOn(f.bridges, networks);
+  const fp = { runDir: paths.runDir, libDir: paths.libDir, configPath: paths.configPath, leasesDir: paths.leasesDir };
   if (nets.length === 0 || !prepareUnchanged(fp, ev.object, xml, nets)) return null;
   return { action: 'up (unchanged since the last prepare; bridge and dnsmasq alive)', networks: nets };
 }
@@ -92,7 +129,8 @@ export function logDecision(kind: HookKind, ev: HookEvent, paths: HookPaths, d: 
     network: kind === 'network' ? ev.object : undefined,
     networks: d.networks,
     action: d.action,
-    result: 'ok',
+    result: d.error ? 'error' : 'ok',
+    error: d.error,
     exit: 0,
     ms: Math.round((performance.now() - started) * 10) / 10,
   });

@@ -2,7 +2,9 @@ import { existsSync, readdirSync, readFileSync, statSync, unlinkSync } from 'nod
 import { join } from 'node:path';
 // already in the prefilter bundle (fast-record.ts), and node:fs only
 import { writeFileAtomic } from '../apply/atomic-write.js';
-import { appliedFile as appliedFileOf, fingerprintFile as fingerprintFileOf } from '../state/layout.js';
+import { appliedFile as appliedFileOf, dnsmasqPaths, fingerprintFile as fingerprintFileOf } from '../state/layout.js';
+import { appliedRecord, object, string } from '../state/schema.js';
+import { readRecord } from '../state/store.js';
 
 /**
  * Lets a repeated `prepare` of an unchanged VM skip the engine (whose observe step spawns
@@ -20,6 +22,7 @@ import { appliedFile as appliedFileOf, fingerprintFile as fingerprintFileOf } fr
  */
 export interface FingerprintPaths {
   runDir: string;
+  libDir: string;
   configPath: string;
   leasesDir: string;
 }
@@ -45,9 +48,11 @@ export function fingerprintFile(runDir: string, vm: string): string {
   return fingerprintFileOf({ runDir }, vm);
 }
 
-/** The XML itself, not a hash: loading node:crypto costs the hook's fast path ~3 ms. */
+/** The XML itself, not a hash: loading node:crypto costs the hook's fast path ~3 ms. Linear: only the first tag is searched. */
 export function xmlDigest(xml: string): string {
-  return xml.replace(/^(\s*<domain\b[^>]*?)\s+id=(['"])\d+\2/, '$1');
+  const gt = xml.indexOf('>');
+  if (gt < 0 || !/^\s*<domain\b/.test(xml)) return xml;
+  return xml.slice(0, gt).replace(/\sid=(['"])\d+\1/, '') + xml.slice(gt);
 }
 
 function leasesKey(dir: string): string {
@@ -65,16 +70,10 @@ function appliedFile(runDir: string, net: string): string {
   return appliedFileOf({ runDir }, net);
 }
 
-function appliedRecord(runDir: string, net: string): { network?: { bridge?: string }; dnsmasq?: { pid?: string; hosts?: string } } | null {
-  try {
-    return JSON.parse(readFileSync(appliedFile(runDir, net), 'utf8'));
-  } catch {
-    return null;
-  }
-}
-
-function hostsFileOf(runDir: string, net: string): string {
-  return appliedRecord(runDir, net)?.dnsmasq?.hosts ?? '';
+/** The network's bridge from its applied record, validated; null when absent or bad. */
+function appliedBridge(runDir: string, net: string): string | null {
+  const r = readRecord(appliedFile(runDir, net), (v) => appliedRecord(v, net));
+  return r.kind === 'ok' ? r.value.network.bridge : null;
 }
 
 /** What the engine's config load reads: take it before calling `up`, pass it to writeFingerprint. */
@@ -90,18 +89,16 @@ export function configInputs(p: FingerprintPaths): ConfigInputs {
 /** `inputs`: the config keys as they were before `up` loaded them (default: now, for comparing). */
 export function computeFingerprint(p: FingerprintPaths, xml: string, networks: string[], inputs = configInputs(p)): PrepareFingerprint {
   const applied: Record<string, string> = {};
-  for (const n of [...networks].sort()) applied[n] = `${statKey(appliedFile(p.runDir, n))} hosts ${statKey(hostsFileOf(p.runDir, n))}`;
+  for (const n of [...networks].sort()) applied[n] = `${statKey(appliedFile(p.runDir, n))} hosts ${statKey(dnsmasqPaths(p, n).hosts)}`;
   return { xml: xmlDigest(xml), config: inputs.config, leases: inputs.leases, applied };
 }
 
-/** The network's bridge exists and its dnsmasq (pid from the applied record) is alive. */
-export function networkAlive(runDir: string, net: string): boolean {
+/** The network's bridge exists and its dnsmasq (pid file at the layout's path) is alive. */
+export function networkAlive(p: Pick<FingerprintPaths, 'runDir' | 'libDir'>, net: string): boolean {
   try {
-    const rec = appliedRecord(runDir, net);
-    const bridge = rec?.network?.bridge;
-    const pidFile = rec?.dnsmasq?.pid;
-    if (!bridge || !pidFile || !existsSync(join('/sys/class/net', bridge))) return false;
-    const pid = Number.parseInt(readFileSync(pidFile, 'utf8'), 10);
+    const bridge = appliedBridge(p.runDir, net);
+    if (!bridge || !existsSync(join('/sys/class/net', bridge))) return false;
+    const pid = Number.parseInt(readFileSync(dnsmasqPaths(p, net).pid, 'utf8'), 10);
     return Number.isInteger(pid) && pid > 1 && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'dnsmasq';
   } catch {
     return false;
@@ -124,12 +121,16 @@ export function forgetFingerprint(runDir: string, vm: string): void {
 /** True when this prepare would change nothing: same inputs as the last successful one, network alive. */
 export function prepareUnchanged(p: FingerprintPaths, vm: string, xml: string, networks: string[]): boolean {
   if (networks.length === 0) return false;
-  let stored: PrepareFingerprint;
-  try {
-    stored = JSON.parse(readFileSync(fingerprintFile(p.runDir, vm), 'utf8')) as PrepareFingerprint;
-  } catch {
-    return false;
-  }
+  const stored = readRecord(fingerprintFile(p.runDir, vm), fingerprint);
+  if (stored.kind !== 'ok') return false;
   const now = computeFingerprint(p, xml, networks);
-  return JSON.stringify(now) === JSON.stringify(stored) && networks.every((n) => networkAlive(p.runDir, n));
+  return JSON.stringify(now) === JSON.stringify(stored.value) && networks.every((n) => networkAlive(p, n));
+}
+
+/** A stored fingerprint's shape (it is only ever compared, never used to name anything). */
+function fingerprint(v: unknown): PrepareFingerprint {
+  const o = object(v, '');
+  const applied = object(o.applied, '.applied');
+  for (const [k, x] of Object.entries(applied)) string(x, `.applied[${JSON.stringify(k)}]`);
+  return { xml: string(o.xml, '.xml'), config: string(o.config, '.config'), leases: string(o.leases, '.leases'), applied: applied as Record<string, string> };
 }

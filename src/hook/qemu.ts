@@ -2,8 +2,9 @@ import { withLock } from '../apply/lock.js';
 import { readDomainRecord, readDomainRecords, writeDomainRecord } from '../engine/domains.js';
 import { type DomainInfo, DomainXmlError, parseDomainXml } from '../libvirt/domain.js';
 import type { DomainRecord } from '../model/types.js';
-import { buildDomainRecord, markStopped, ourBridgesOf, runningOn } from './domain-record.js';
-import { readLibvirtNetworks } from './libvirt-networks.js';
+import { applyDomainEvent, buildDomainRecord, runningOn } from './domain-record.js';
+import { setAside } from './domain-record-read.js';
+import { domainFacts, networksOn } from './prefilter.js';
 import { configInputs, forgetFingerprint, writeFingerprint } from './prepare-fingerprint.js';
 import { changeLines, type HookDeps, type HookEvent, type HookOutcome, oneLine } from './outcome.js';
 
@@ -12,6 +13,8 @@ interface Facts {
   argvName: string;
   info: DomainInfo;
   previous: DomainRecord | null;
+  /** The VM's own record was bad and set aside (one line), or null. */
+  badRecord: string | null;
   bridges: string[];
   networkNames: string[];
   /** This VM's record as it is now (running or not). */
@@ -21,17 +24,19 @@ interface Facts {
 function factsOf(xml: string, argvName: string, deps: HookDeps): Facts {
   const info = parseDomainXml(xml);
   const ours = new Set(deps.networks.map((n) => n.bridge));
-  const libvirtNetworks = readLibvirtNetworks(deps.ctx.libDir);
-  const previous = readDomainRecord(deps.ctx, info.name);
-  const bridges = ourBridgesOf(info, libvirtNetworks, previous, ours);
+  const { previous, bad, libvirtNetworks, bridges } = domainFacts(info, deps.ctx.libDir, deps.networks);
   const now = deps.now?.() ?? new Date();
   return {
     argvName,
     info,
     previous,
+    badRecord: bad && setAside(bad),
     bridges,
-    networkNames: deps.networks.filter((n) => bridges.includes(n.bridge)).map((n) => n.name),
-    record: (running) => buildDomainRecord(info, { libvirtNetworks, previous, ours, running, now }),
+    networkNames: networksOn(bridges, deps.networks),
+    record: (running) => {
+      const rec = buildDomainRecord(info, { libvirtNetworks, previous, ours, now });
+      return running ? applyDomainEvent(rec, { kind: 'running', interfaces: info.interfaces }, now) : rec;
+    },
   };
 }
 
@@ -47,6 +52,11 @@ export async function handleQemu(ev: HookEvent, xml: string, deps: HookDeps): Pr
     if (e instanceof DomainXmlError) return { exit: 0, vm: ev.object, action: 'ignored (malformed input)', error: e.message };
     throw e;
   }
+  const out = await handleFacts(ev, xml, f, deps);
+  return f.badRecord && out.exit === 0 && !out.error ? { ...out, error: f.badRecord } : out;
+}
+
+async function handleFacts(ev: HookEvent, xml: string, f: Facts, deps: HookDeps): Promise<HookOutcome> {
   const vm = f.info.name;
   const base = { vm, networks: f.networkNames };
   const reason = `hook qemu ${ev.op} ${JSON.stringify(vm)}`;
@@ -64,7 +74,7 @@ export async function handleQemu(ev: HookEvent, xml: string, deps: HookDeps): Pr
     case 'release':
       if (!f.previous) return { exit: 0, ...base, action: 'ignored (not recorded)' };
       return lenient(base, 'recorded stop', async () => {
-        await recordUnderLock(deps, markStopped(f.previous!, deps.now?.() ?? new Date()));
+        await recordUnderLock(deps, applyDomainEvent(f.previous!, { kind: 'stopped' }, deps.now?.() ?? new Date()));
         return ev.op === 'release' ? downIfIdle(f.previous!, deps, reason) : [];
       });
     case 'reconnect':
@@ -88,7 +98,7 @@ async function prepare(f: Facts, xml: string, deps: HookDeps, reason: string): P
     const error = `VM ${JSON.stringify(vm)}: its <metadata> natnet lease is invalid: ${f.info.metadataProblems.join('; ')}`;
     return { exit: 1, ...base, action: 'refused', error };
   }
-  const fp = { runDir: deps.ctx.runDir, configPath: deps.ctx.configPath, leasesDir: deps.ctx.leasesDir };
+  const fp = { runDir: deps.ctx.runDir, libDir: deps.ctx.libDir, configPath: deps.ctx.configPath, leasesDir: deps.ctx.leasesDir };
   try {
     forgetFingerprint(fp.runDir, f.argvName);
     // before `up` loads the config: a later edit then never matches the recorded keys

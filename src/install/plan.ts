@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { parseMainConfig } from '../config/parse.js';
 import { Problems } from '../config/problems.js';
 import type { InstalledKind } from './manifest.js';
+import { layoutOf } from '../state/layout.js';
 import { renderNmDropIn, renderShim, renderUnit } from './render.js';
 
 export interface InstallFile {
@@ -29,16 +30,24 @@ function template(appDir: string, rel: string): string {
   return readFileSync(join(appDir, rel), 'utf8');
 }
 
-/** Interfaces NetworkManager must leave alone: every configured bridge and dummy (default network if no config). */
-export function unmanagedInterfaces(configPath: string): string[] {
+function configuredNetworks(configPath: string) {
   let text = '';
   try {
     text = readFileSync(configPath, 'utf8');
   } catch {
     // no config yet: the default network
   }
-  const nets = parseMainConfig(text, new Problems(configPath)).networks;
-  return nets.flatMap((n) => (n.dummy ? [n.bridge, n.dummy] : [n.bridge]));
+  return parseMainConfig(text, new Problems(configPath)).networks;
+}
+
+/** Interfaces NetworkManager must leave alone: every configured bridge and dummy (default network if no config). */
+export function unmanagedInterfaces(configPath: string): string[] {
+  return configuredNetworks(configPath).flatMap((n) => (n.dummy ? [n.bridge, n.dummy] : [n.bridge]));
+}
+
+/** The bridges baked into the hooks: what they let through unchecked when natnet-hook cannot load (see hooks/shim.template). */
+export function configuredBridges(configPath: string): string[] {
+  return [...new Set(configuredNetworks(configPath).map((n) => n.bridge))];
 }
 
 /** Every file install writes, with content and mode (pure apart from reading templates and the config). */
@@ -50,6 +59,8 @@ export function installFiles(i: InstallInputs): InstallFile[] {
       app: i.appDir.replace(/\/+$/, ''),
       config: i.bakedConfig,
       stateDir: i.bakedStateDir,
+      logDir: layoutOf({ config: i.configPath, stateDir: i.bakedStateDir ?? undefined }, {}).logDir,
+      bridges: configuredBridges(i.configPath),
     });
   const files: InstallFile[] = [
     { path: at('etc/libvirt/hooks/qemu.d/natnet-hook'), content: shim('qemu'), mode: 0o755, kind: 'hook' },

@@ -43,6 +43,11 @@ function namespaceOf(el: XmlNode, name: string): string | null {
   return attr(el, p ? `xmlns:${p}` : 'xmlns');
 }
 
+/** Whether a <metadata> child's attributes bind our namespace (libvirt declares it on the element itself). */
+export function declaresNatnetNamespace(attrs: Record<string, string>): boolean {
+  return Object.keys(attrs).some((k) => (k === 'xmlns' || k.startsWith('xmlns:')) && attrs[k] === NATNET_XMLNS);
+}
+
 function leaseFrom(el: XmlNode, field: string, out: MetadataResult): void {
   const ip = attr(el, 'ip');
   const mac = attr(el, 'mac');

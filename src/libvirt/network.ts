@@ -1,6 +1,6 @@
 import { NatnetError } from '../errors.js';
 import { normaliseMac } from '../net/mac.js';
-import { attr, child, parseRoot, text } from './xml.js';
+import { scanNetworkHook } from './scan.js';
 
 /** A port a VM's type=network interface got on a libvirt network (port-created/port-deleted). */
 export interface NetworkPort {
@@ -24,23 +24,13 @@ export class NetworkXmlError extends NatnetError {}
 
 /** The <hookData> libvirt writes on a network hook's stdin. */
 export function parseNetworkHookXml(xml: string): NetworkHookInfo {
-  const data = parseRoot(xml, 'hookData');
-  const net = child(data, 'network');
-  const name = text(child(net, 'name'));
-  if (!data || !net || !name) throw new NetworkXmlError('stdin: expected <hookData><network><name>');
+  const s = scanNetworkHook(xml);
+  if (!s.wellFormed || !s.name) throw new NetworkXmlError('stdin: expected <hookData><network><name>');
   let port: NetworkPort | null = null;
-  const p = child(data, 'networkport');
-  if (p) {
-    const owner = child(p, 'owner');
-    const vm = text(child(owner, 'name'));
-    const mac = normaliseMac(attr(child(p, 'mac'), 'address') ?? '');
-    if (!vm || !mac) throw new NetworkXmlError('stdin: <networkport> without <owner><name> or <mac address>');
-    port = { vm, vmUuid: text(child(owner, 'uuid')), mac, bridge: attr(child(p, 'plug'), 'bridge') };
+  if (s.port) {
+    const mac = normaliseMac(s.port.mac ?? '');
+    if (!s.port.vm || !mac) throw new NetworkXmlError('stdin: <networkport> without <owner><name> or <mac address>');
+    port = { vm: s.port.vm, vmUuid: s.port.vmUuid, mac, bridge: s.port.bridge };
   }
-  return {
-    name,
-    bridge: attr(child(net, 'bridge'), 'name'),
-    forwardMode: attr(child(net, 'forward'), 'mode'),
-    port,
-  };
+  return { name: s.name, bridge: s.bridge, forwardMode: s.forwardMode, port };
 }

@@ -8,7 +8,8 @@ import { runUninstall } from '../../src/commands/uninstall.js';
 import { makeContext } from '../../src/engine/context.js';
 import { NatnetError } from '../../src/errors.js';
 import { unmanagedInterfaces } from '../../src/install/plan.js';
-import { renderNmDropIn, renderShim } from '../../src/install/render.js';
+import { MAY_FAIL } from '../../src/hook/may-fail.js';
+import { renderHookShim, renderNmDropIn, renderShim } from '../../src/install/render.js';
 import { silentLogger } from '../../src/log.js';
 import type { RunOptions, Runner } from '../../src/sys/runner.js';
 
@@ -52,7 +53,7 @@ describe('natnet-hook install --root', () => {
     const q = readFileSync(hookFile('qemu'), 'utf8');
     expect(q.split('\n')[0]).toBe(`#!${process.execPath}`);
     expect(q).toContain(
-      `const INSTALL = ${JSON.stringify({ app: APP_DIR.replace(/\/+$/, ''), config: join(root, 'etc/natnet-hook/config.toml'), stateDir: join(root, 'state') })};`,
+      `const INSTALL = ${JSON.stringify({ app: APP_DIR.replace(/\/+$/, ''), config: join(root, 'etc/natnet-hook/config.toml'), stateDir: join(root, 'state'), logDir: join(root, 'state/log'), bridges: ['virbr10'] })};`,
     );
     for (const k of ['qemu', 'network']) expect(statSync(hookFile(k)).mode & 0o777).toBe(0o755);
     expect(readFileSync(join(root, 'etc/natnet-hook/config.toml'), 'utf8')).toBe(readFileSync(join(APP_DIR, 'install/config.toml'), 'utf8'));
@@ -187,15 +188,26 @@ describe('install renderers', () => {
 
   it('refuses a node path the #! line cannot carry', () => {
     const t = readFileSync(join(APP_DIR, 'hooks/qemu'), 'utf8');
-    expect(() => renderShim(t, { node: '/opt/my node/bin/node', app: '/a', config: null, stateDir: null })).toThrow(/without spaces/);
-    expect(() => renderShim(t, { node: 'node', app: '/a', config: null, stateDir: null })).toThrow(/absolute/);
+    const v = { app: '/a', config: null, stateDir: null, logDir: '/var/log/natnet-hook', bridges: [] };
+    expect(() => renderShim(t, { ...v, node: '/opt/my node/bin/node' })).toThrow(/without spaces/);
+    expect(() => renderShim(t, { ...v, node: 'node' })).toThrow(/absolute/);
   });
 
   it('bakes nothing for the default paths', () => {
     const t = readFileSync(join(APP_DIR, 'hooks/network'), 'utf8');
-    const s = renderShim(t, { node: '/usr/bin/node', app: '/opt/natnet-hook', config: null, stateDir: null });
+    const s = renderShim(t, { node: '/usr/bin/node', app: '/opt/natnet-hook', config: null, stateDir: null, logDir: '/var/log/natnet-hook', bridges: ['virbr10'] });
     expect(s.split('\n')[0]).toBe('#!/usr/bin/node');
-    expect(s).toContain('const INSTALL = {"app":"/opt/natnet-hook","config":null,"stateDir":null};');
+    expect(s).toContain('const INSTALL = {"app":"/opt/natnet-hook","config":null,"stateDir":null,"logDir":"/var/log/natnet-hook","bridges":["virbr10"]};');
+  });
+
+  it('hooks/qemu and hooks/network are hooks/shim.template rendered with the one may-fail list (npm run build)', () => {
+    const t = readFileSync(join(APP_DIR, 'hooks/shim.template'), 'utf8');
+    for (const kind of ['qemu', 'network'] as const) {
+      const shim = renderHookShim(t, kind);
+      expect(readFileSync(join(APP_DIR, `hooks/${kind}`), 'utf8'), `hooks/${kind}: run npm run build`).toBe(shim);
+      expect(shim).toContain(`const MAY_FAIL = ${JSON.stringify(MAY_FAIL[kind]).replaceAll('"', "'").replaceAll(',', ', ')};`);
+      expect(shim).not.toMatch(/@[A-Z_]+@/);
+    }
   });
 });
 

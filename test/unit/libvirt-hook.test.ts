@@ -190,7 +190,7 @@ describe('qemu hook', () => {
   });
 
   it('a config edit while up runs is never recorded in the prepare fingerprint as applied', async () => {
-    const fp = { runDir: join(dir, 'state/run'), configPath: join(dir, 'config.toml'), leasesDir: join(dir, 'leases.d') };
+    const fp = { runDir: join(dir, 'state/run'), libDir: join(dir, 'state/lib'), configPath: join(dir, 'config.toml'), leasesDir: join(dir, 'leases.d') };
     const stored = () => JSON.parse(readFileSync(fingerprintFile(fp.runDir, 'lv-vm1'), 'utf8'));
     const xml = fixture('qemu-bridge-prepare');
     await qemu(['lv-vm1', 'prepare', 'begin', '-'], xml);
@@ -317,10 +317,10 @@ describe('hook paths and the bridge cache', () => {
 
 describe('fast record updates (start/started/stopped/release of a recorded VM)', () => {
   it('taps by MAC from the started XML, running flag; a down_when_idle network still goes to the engine', async () => {
-    const { interfaceTaps, withTaps } = await import('../../src/hook/fast-record.js');
-    const { markStopped } = await import('../../src/hook/domain-record.js');
-    const taps = interfaceTaps(fixture('qemu-multi-started'));
-    expect([...taps]).toEqual([
+    const { applyDomainEvent } = await import('../../src/hook/domain-record.js');
+    const { scanDomain } = await import('../../src/libvirt/scan.js');
+    const interfaces = scanDomain(fixture('qemu-multi-started')).interfaces;
+    expect(interfaces.map((i) => [i.mac, i.tap])).toEqual([
       ['52:54:00:aa:bb:11', 'vnet3'],
       ['52:54:00:aa:bb:13', 'vnet4'],
       ['52:54:00:aa:bb:12', 'vnet5'],
@@ -336,10 +336,10 @@ describe('fast record updates (start/started/stopped/release of a recorded VM)',
       updated: '',
     };
     const now = new Date('2026-01-01T00:00:00Z');
-    const up = withTaps(rec, taps, now);
+    const up = applyDomainEvent(rec, { kind: 'running', interfaces }, now);
     expect(up.nics.map((n) => n.tap)).toEqual(['vnet3', 'vnet5']);
     expect([up.running, up.metadataLeases, up.updated]).toEqual([true, rec.metadataLeases, now.toISOString()]);
-    expect(markStopped(up, now).nics).toEqual(rec.nics.map(({ tap: _t, ...n }) => n));
+    expect(applyDomainEvent(up, { kind: 'stopped' }, now).nics).toEqual(rec.nics.map(({ tap: _t, ...n }) => n));
 
     // through the hook: the engine wrote the record at prepare (the fake does not: write it here)
     mkdirSync(join(dir, 'state/lib/domains'), { recursive: true });
@@ -351,5 +351,27 @@ describe('fast record updates (start/started/stopped/release of a recorded VM)',
     expect(record('lv-vm1')).toMatchObject({ running: false, nics: [{ mac: '52:54:00:aa:bb:01', bridge: 'br-lab' }] });
     expect(logLines().map((l) => l.action)).toEqual(['recorded taps', 'recorded stop', 'recorded stop']);
     expect(engine.calls.map((c) => [c.fn, c.opts.networks])).toEqual([['down', ['lab']]]);
+  });
+});
+
+describe('the hook budget', () => {
+  it('a prepare that cannot finish gives up with one line naming what it waited for, exit 1; other operations exit 0', async () => {
+    const hanging: HookEngine = { up: () => new Promise(() => {}), down: () => new Promise(() => {}) };
+    const exits: number[] = [];
+    const run = (argv: string[], xml: string) =>
+      new Promise<void>((resolve) => {
+        void runHook('qemu', argv, { ...opts(xml), engine: hanging, budgetMs: 200, exit: (c) => { exits.push(c); resolve(); } });
+      });
+    await run(['lv-vm1', 'prepare', 'begin', '-'], fixture('qemu-bridge-prepare'));
+    expect(exits).toEqual([1]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^natnet-hook: qemu hook prepare "lv-vm1": gave up after 0\.2 s waiting for the host lock or a command bringing up natnet\n$/);
+    await run(['web "multi" ü', 'reconnect', 'begin', '-'], fixture('qemu-multi-reconnect'));
+    expect(exits).toEqual([1, 0]);
+    expect(errors).toHaveLength(1);
+    expect(logLines().map((l) => [l.action, l.exit])).toEqual([
+      ['out of time', 1],
+      ['out of time', 0],
+    ]);
   });
 });

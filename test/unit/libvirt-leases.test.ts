@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { type Context, makeContext } from '../../src/engine/context.js';
 import { readDomainRecord, writeDomainRecord } from '../../src/engine/domains.js';
 import { ConfigError } from '../../src/errors.js';
-import { buildDomainRecord } from '../../src/hook/domain-record.js';
+import { applyDomainEvent, buildDomainRecord } from '../../src/hook/domain-record.js';
 import { parseDomainXml } from '../../src/libvirt/domain.js';
 import { NATNET_XMLNS } from '../../src/libvirt/metadata.js';
 import { silentLogger } from '../../src/log.js';
@@ -30,13 +30,10 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function recordOf(xml: string) {
-  return buildDomainRecord(parseDomainXml(xml), {
-    libvirtNetworks: {},
-    previous: null,
-    ours: new Set(['virbr10']),
-    running: true,
-    now: new Date('2026-01-01T00:00:00Z'),
-  });
+  const info = parseDomainXml(xml);
+  const now = new Date('2026-01-01T00:00:00Z');
+  const rec = buildDomainRecord(info, { libvirtNetworks: {}, previous: null, ours: new Set(['virbr10']), now });
+  return applyDomainEvent(rec, { kind: 'running', interfaces: info.interfaces }, now);
 }
 
 function vmXml(name: string, meta: string, macs = ['52:54:00:00:00:01']) {

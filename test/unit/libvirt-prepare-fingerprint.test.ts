@@ -7,11 +7,11 @@ import { computeFingerprint, configInputs, networkAlive, prepareUnchanged, write
 const FIX = join(import.meta.dirname, '../fixtures/libvirt');
 const prepareXml = readFileSync(join(FIX, 'qemu-bridge-prepare.xml'), 'utf8');
 let dir: string;
-let p: { runDir: string; configPath: string; leasesDir: string };
+let p: { runDir: string; libDir: string; configPath: string; leasesDir: string };
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'nn-fp-unit-'));
-  p = { runDir: join(dir, 'run'), configPath: join(dir, 'config.toml'), leasesDir: join(dir, 'leases.d') };
+  p = { runDir: join(dir, 'run'), libDir: join(dir, 'lib'), configPath: join(dir, 'config.toml'), leasesDir: join(dir, 'leases.d') };
   writeFileSync(p.configPath, '');
   mkdirSync(join(p.runDir, 'applied'), { recursive: true });
   writeFileSync(join(p.runDir, 'applied/natnet.json'), '{}');
@@ -35,11 +35,13 @@ describe('prepare fingerprint (skip the engine for an unchanged VM)', () => {
     writeFileSync(join(p.leasesDir, 'vm.toml'), 'vm = "vm"\nip = "192.168.100.9"\n');
     const afterLease = again();
     expect(afterLease).not.toBe(afterConfig);
-    writeFileSync(join(dir, 'natnet.hosts'), '');
-    writeFileSync(join(p.runDir, 'applied/natnet.json'), JSON.stringify({ dnsmasq: { hosts: join(dir, 'natnet.hosts') } }));
+    // the hostsfile at its layout path (never a path read from the applied record)
+    mkdirSync(join(p.runDir, 'dnsmasq'));
+    writeFileSync(join(p.runDir, 'dnsmasq/natnet.hosts'), '');
+    writeFileSync(join(p.runDir, 'applied/natnet.json'), JSON.stringify({ dnsmasq: { hosts: join(dir, 'elsewhere.hosts') } }));
     const afterApplied = again();
     expect(afterApplied).not.toBe(afterLease);
-    writeFileSync(join(dir, 'natnet.hosts'), '52:54:00:00:00:09,id:*,192.168.100.9,other\n'); // another VM's reservation
+    writeFileSync(join(p.runDir, 'dnsmasq/natnet.hosts'), '52:54:00:00:00:09,id:*,192.168.100.9,other\n'); // another VM's reservation
     expect(again()).not.toBe(afterApplied);
   });
 
@@ -55,12 +57,12 @@ describe('prepare fingerprint (skip the engine for an unchanged VM)', () => {
   it('never skips when the network is not verifiably alive (no bridge, no live dnsmasq)', () => {
     writeFingerprint(p, 'lv-vm1', prepareXml, ['natnet'], configInputs(p));
     expect(readdirSync(join(p.runDir, 'hook-prepared'))).toEqual(['lv-vm1.json']); // written atomically, no temp left
-    expect(networkAlive(p.runDir, 'natnet')).toBe(false);
+    expect(networkAlive(p, 'natnet')).toBe(false);
     expect(prepareUnchanged(p, 'lv-vm1', prepareXml, ['natnet'])).toBe(false);
     // a live process that is not dnsmasq does not count either
     writeFileSync(join(dir, 'pid'), String(process.pid));
     writeFileSync(join(p.runDir, 'applied/natnet.json'), JSON.stringify({ network: { bridge: 'lo' }, dnsmasq: { pid: join(dir, 'pid') } }));
-    expect(networkAlive(p.runDir, 'natnet')).toBe(false);
+    expect(networkAlive(p, 'natnet')).toBe(false);
     expect(prepareUnchanged(p, 'lv-vm1', prepareXml, [])).toBe(false);
   });
 });

@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { DomainXmlError, parseDomainXml } from '../../src/libvirt/domain.js';
 import { NATNET_XMLNS } from '../../src/libvirt/metadata.js';
 import { NetworkXmlError, parseNetworkHookXml } from '../../src/libvirt/network.js';
-import { scanInterfaces, scanNetworkBridge } from '../../src/libvirt/scan.js';
+import { scanDomain, scanNetworkHook } from '../../src/libvirt/scan.js';
+import { decodeXml, walkXml } from '../../src/libvirt/xml.js';
+import { namesOurs } from '../../src/hook/prefilter.js';
 
 const FIX = join(import.meta.dirname, '../fixtures/libvirt');
 const fixture = (name: string) => readFileSync(join(FIX, `${name}.xml`), 'utf8');
@@ -140,26 +142,56 @@ describe('network hook XML (fixtures from libvirt 9.0)', () => {
   });
 });
 
-describe('fast pre-filter (regex scan)', () => {
-  it('never misses a bridge or network the full parse finds, on every fixture', () => {
+describe('fast path scan (the same walk as the full parse)', () => {
+  it('finds every interface the full parse finds, on every fixture, and the pre-scan sees their bridges', () => {
     for (const f of readdirSync(FIX).filter((n) => n.startsWith('qemu-'))) {
       const xml = readFileSync(join(FIX, f), 'utf8');
-      const scan = scanInterfaces(xml);
-      for (const i of parseDomainXml(xml).interfaces) {
-        if (i.bridge) expect(scan.bridges, f).toContain(i.bridge);
-        if (i.network) expect(scan.networks, f).toContain(i.network);
+      const scan = scanDomain(xml);
+      expect(scan.wellFormed, f).toBe(true);
+      expect(scan.interfaces, f).toEqual(parseDomainXml(xml).interfaces);
+      for (const i of scan.interfaces) {
+        if (i.bridge) expect(namesOurs(xml, [i.bridge]), f).toBe(true);
+        if (i.network) expect(namesOurs(xml, ['virbr10'], () => ({ [i.network!]: 'virbr10' })), f).toBe(true);
       }
     }
-    expect(scanInterfaces(fixture('qemu-multi-prepare'))).toEqual({ bridges: ['virbr10', 'br-other'], networks: [] });
-    expect(scanInterfaces(fixture('qemu-network-prepare'))).toEqual({ bridges: [], networks: ['lv-net'] });
+    for (const f of readdirSync(FIX).filter((n) => n.startsWith('network-'))) {
+      const xml = readFileSync(join(FIX, f), 'utf8');
+      expect(scanNetworkHook(xml).wellFormed, f).toBe(true);
+      expect(namesOurs(xml, ['virbr10']), f).toBe(true);
+    }
   });
 
-  it('decodes entities like the parser', () => {
-    expect(scanInterfaces(domain('', `<interface type="network"><source network="a&amp;b&#x27;"/></interface>`)).networks).toEqual(["a&b'"]);
+  it('decodes entities like libvirt writes them; a bad character reference is U+FFFD, never a throw', () => {
+    expect(scanDomain(domain('', `<interface type="network"><mac address='52:54:00:00:00:02'/><source network="a&amp;b&#x27;"/></interface>`)).interfaces[0].network).toBe("a&b'");
+    expect(decodeXml('x&#x110000;&#0;&#xD800;&#99999999999999999999;&#65;&nbsp;')).toBe('x\ufffd\ufffd\ufffd\ufffdA&nbsp;');
+    const d = scanDomain(domain('', `<interface type='bridge'><mac address='52:54:00:00:00:01'/><source bridge='x&#x110000;'/></interface>`));
+    expect(d.interfaces[0].bridge).toBe('x\ufffd');
   });
 
   it('finds the bridge of a network hook', () => {
-    expect(scanNetworkBridge(fixture('network-port-created'))).toBe('virbr10');
-    expect(scanNetworkBridge('<hookData><network><name>x</name></network></hookData>')).toBeNull();
+    expect(scanNetworkHook(fixture('network-port-created'))).toMatchObject({ bridge: 'virbr10', port: { bridge: 'virbr10', vm: 'netvm' } });
+    expect(scanNetworkHook('<hookData><network><name>x</name></network></hookData>').bridge).toBeNull();
+  });
+
+  it('is linear and total on hostile input: unclosed, unterminated, deep, huge (never throws)', () => {
+    const MB = 1024 * 1024;
+    const inputs = [
+      `<domain><name>x</name><devices>${'<interface>'.repeat(MB / 11)}`,
+      `<domain><name>x</name><devices><interface type='bridge'>${'<source '.repeat(MB / 8)}`,
+      `<domain><name>x</name><devices><interface><source bridge='${'a'.repeat(MB)}`,
+      `<domain><name>x</name><devices><interface><source ${"a='b' ".repeat(MB / 6)}/></interface></devices></domain>`,
+      `<domain><name>x</name>${'<!--'.repeat(MB / 4)}`,
+      `<hookData>${'<network>'.repeat(MB / 9)}</hookData>`,
+      `<hookData><network><name>x</name>${'<plug '.repeat(MB / 6)}`,
+      '\0'.repeat(MB),
+      `<domain><name>x</name><devices><interface type='bridge'><source bridge='${'&#x'.repeat(MB / 3)}'/></interface></devices></domain>`,
+    ];
+    for (const xml of inputs) {
+      expect(() => scanDomain(xml, () => true)).not.toThrow();
+      expect(() => scanNetworkHook(xml)).not.toThrow();
+    }
+    expect(walkXml('<a><b></a>', { open() {} })).toBe(false);
+    expect(walkXml('<a x="1" x="2"/>', { open() {} })).toBe(true);
+    expect(scanDomain('<domain><name>x</name></domain><domain/>').wellFormed).toBe(false);
   });
 });

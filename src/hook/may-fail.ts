@@ -1,0 +1,14 @@
+/**
+ * Operations where a hook's non-zero exit stops something, so the user should see why: the VM
+ * does not start (qemu prepare; network port-created) or the network does not (network start).
+ * Everything else exits 0 and logs. The ONE list: main.ts uses it, and the shims get it rendered
+ * in (src/install/render.ts renderHookShim).
+ */
+export const MAY_FAIL = {
+  qemu: ['prepare'],
+  network: ['start', 'port-created'],
+} as const satisfies Record<'qemu' | 'network', readonly string[]>;
+
+export function mayFail(kind: 'qemu' | 'network', op: string): boolean {
+  return (MAY_FAIL[kind] as readonly string[]).includes(op);
+}
