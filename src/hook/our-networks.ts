@@ -1,5 +1,5 @@
-import { closeSync, fstatSync, openSync, readFileSync, constants as fsc } from 'node:fs';
 import { writeFileAtomic } from '../apply/atomic-write.js';
+import { readText } from '../config/read-text.js';
 import { configKey, type NetworkCache, networkCacheFile, type OurNetwork, readNetworkCache } from './network-cache.js';
 import type { HookPaths } from './paths.js';
 
@@ -30,21 +30,13 @@ export async function ourNetworks(p: HookPaths): Promise<OurNetwork[]> {
 
 /**
  * The config's text; '' when absent (the built-in default network); null when it cannot be read
- * or is not a regular file (a FIFO must not block a hook): then the default network's bridge still
- * routes its VMs to the engine, which refuses them naming the file, and nothing is cached.
+ * or is not a regular UTF-8 file (a FIFO must not block a hook): then the default network's bridge
+ * still routes its VMs to the engine, which refuses them naming the file, and nothing is cached.
  */
 function configText(path: string): string | null {
-  let fd: number;
   try {
-    fd = openSync(path, fsc.O_RDONLY | fsc.O_NONBLOCK);
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? '' : null;
-  }
-  try {
-    return fstatSync(fd).isFile() ? readFileSync(fd, 'utf8') : null;
+    return readText(path) ?? '';
   } catch {
     return null;
-  } finally {
-    closeSync(fd);
   }
 }
