@@ -47,8 +47,9 @@ export const HOOK_GLOBALS: ReadonlySet<keyof Globals> = new Set(['config', 'stat
 
 /** libvirt's hook kinds: `natnet-hook hook qemu|network OBJECT OPERATION SUB-OP EXTRA`. */
 export const HOOK_KINDS = ['qemu', 'network'] as const;
+export type HookKind = (typeof HOOK_KINDS)[number];
 
-export function isHookKind(word: string | undefined): word is (typeof HOOK_KINDS)[number] {
+export function isHookKind(word: string | undefined): word is HookKind {
   return (HOOK_KINDS as readonly (string | undefined)[]).includes(word);
 }
 

@@ -1,3 +1,4 @@
+import type { HookKind } from '../argv/grammar.js';
 import { engineLogFile } from '../state/layout.js';
 import pino from 'pino';
 import { makeContext } from '../engine/context.js';
@@ -28,7 +29,7 @@ function labelled(engine: HookEngine): HookEngine {
  * is the one line libvirt shows the user. A log that cannot be written is dropped (safe-log.ts).
  */
 export async function runFull(
-  kind: 'qemu' | 'network',
+  kind: HookKind,
   ev: HookEvent,
   xml: string,
   paths: HookPaths,

@@ -1,3 +1,4 @@
+import type { HookKind } from '../argv/grammar.js';
 import { closeSync, fchmodSync, fstatSync, mkdirSync, openSync, renameSync, writeSync, constants as fsc } from 'node:fs';
 import { dirname } from 'node:path';
 import { hooksLogFile } from '../state/layout.js';
@@ -8,7 +9,7 @@ import { hooksLogFile } from '../state/layout.js';
  * A single append of a line this size is atomic with O_APPEND, so concurrent hooks do not interleave.
  */
 export interface HookLogRecord {
-  hook: 'qemu' | 'network';
+  hook: HookKind;
   /** libvirt's argv: object operation sub-operation extra. */
   event: string;
   vm?: string;

@@ -1,3 +1,5 @@
+import type { HookKind } from '../argv/grammar.js';
+
 /**
  * Operations where a hook's non-zero exit stops something, so the user should see why: the VM
  * does not start (qemu prepare; network port-created) or the network does not (network start).
@@ -7,8 +9,8 @@
 export const MAY_FAIL = {
   qemu: ['prepare'],
   network: ['start', 'port-created'],
-} as const satisfies Record<'qemu' | 'network', readonly string[]>;
+} as const satisfies Record<HookKind, readonly string[]>;
 
-export function mayFail(kind: 'qemu' | 'network', op: string): boolean {
+export function mayFail(kind: HookKind, op: string): boolean {
   return (MAY_FAIL[kind] as readonly string[]).includes(op);
 }

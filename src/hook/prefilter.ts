@@ -22,7 +22,9 @@ import { readStdinSync } from './stdin.js';
  * otherwise (or when it cannot tell: no cached bridge list) main.ts takes over. main.ts makes
  * the same decision through decide() when the bundle is absent.
  */
-export type HookKind = 'qemu' | 'network';
+import type { HookKind } from '../argv/grammar.js';
+
+export type { HookKind };
 
 /** libvirt's argv after the program name: object operation sub-operation extra. */
 export interface HookEvent {

@@ -1,3 +1,4 @@
+import type { HookKind } from '../argv/grammar.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseMainConfig } from '../config/parse.js';
@@ -53,7 +54,7 @@ export function configuredBridges(configPath: string): string[] {
 /** Every file install writes, with content and mode (pure apart from reading templates and the config). */
 export function installFiles(i: InstallInputs): InstallFile[] {
   const at = (p: string) => join(i.root, p);
-  const shim = (kind: 'qemu' | 'network') =>
+  const shim = (kind: HookKind) =>
     renderShim(template(i.appDir, `hooks/${kind}`), {
       node: i.node,
       app: i.appDir.replace(/\/+$/, ''),

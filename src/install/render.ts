@@ -1,4 +1,5 @@
 /** Pure renderers of what `natnet-hook install` writes. Golden-tested against install/. */
+import type { HookKind } from '../argv/grammar.js';
 import { basename, relative } from 'node:path';
 import { DEFAULT_NETWORK } from '../config/defaults.js';
 import { BRIDGE_LINE } from '../hook/config-networks.js';
@@ -27,7 +28,7 @@ export interface ShimValues {
  * the default paths (state/layout.ts) and the default bridge rendered in. `npm run build` writes
  * them; a unit test checks the committed files equal this.
  */
-export function renderHookShim(template: string, kind: 'qemu' | 'network'): string {
+export function renderHookShim(template: string, kind: HookKind): string {
   const values: Record<string, string> = {
     '@KIND@': kind,
     '@OBJECT@': kind === 'qemu' ? 'VM' : 'NET',

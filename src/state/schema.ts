@@ -10,7 +10,7 @@ import { NatnetError } from '../errors.js';
 import type { AppliedRecord, HostChanges } from '../model/applied.js';
 import { BACKENDS, type DomainNic, type DomainRecord, FIREWALLS, type Network } from '../model/types.js';
 import { parseIPv4 } from '../net/ipv4.js';
-import { isMulticastMac, normaliseMac } from '../net/mac.js';
+import { macProblem, normaliseMac } from '../net/mac.js';
 import { isValidDomain, isValidIfName, isValidLeaseTime } from '../net/names.js';
 
 /** Why a value read back from disk is not what we wrote; `at` is the field path. */
@@ -72,7 +72,7 @@ export function ipv4(v: unknown, at: string): string {
 /** A unicast MAC in lower-case colon form, exactly as we write them. */
 export function unicastMac(v: unknown, at: string): string {
   const mac = typeof v === 'string' ? normaliseMac(v) : null;
-  if (mac === null || mac !== v || isMulticastMac(mac) || mac === '00:00:00:00:00:00') fail(at, 'a unicast MAC like 52:54:00:aa:bb:01');
+  if (mac === null || mac !== v || macProblem(mac) !== null) fail(at, 'a unicast MAC like 52:54:00:aa:bb:01');
   return mac;
 }
 
