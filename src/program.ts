@@ -124,9 +124,12 @@ export function buildProgram({ run = runInvocation, output }: ProgramOptions = {
     .version(VERSION, '-V, --version')
     .enablePositionalOptions()
     .configureHelp({ showGlobalOptions: true })
-    .showHelpAfterError()
-    .exitOverride();
-  if (output) program.configureOutput(output);
+    .exitOverride()
+    // a usage error is one line like every other failure, pointing at the help
+    .configureOutput({
+      outputError: (text, write) => write(`natnet-hook: ${text.trim().replace(/^error: /, '')} (see natnet-hook --help)\n`),
+      ...output,
+    });
   addGlobals(program, false);
 
   const act = (...args: unknown[]) => run(invocationOf(args[args.length - 1] as Command));

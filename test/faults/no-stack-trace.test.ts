@@ -175,6 +175,10 @@ const CASES: FailingCase[] = [
     mentions: () => ['"web_1"', '"web-1"'],
   },
   { name: 'TOML syntax error', setup: (c) => writeFileSync(c.configPath, 'network = [\n'), args: ['plan'], code: 3, lines: 1, mentions: () => ['expected valid TOML'] },
+  // usage errors are one line too, not commander's help page
+  { name: 'unknown command', args: ['bogus'], code: 2, lines: 1, mentions: () => ["unknown command 'bogus'", '--help'] },
+  { name: 'unknown option', args: ['up', '--bogus'], code: 2, lines: 1, mentions: () => ["unknown option '--bogus'"] },
+  { name: 'missing argument', args: ['lease', 'add'], code: 2, lines: 1, mentions: () => ["missing required argument 'vm'"] },
 ];
 
 const req = needs({ root: true, bins: [...LAB_BINS, 'mkfifo', 'setpriv'] });
