@@ -2,7 +2,7 @@
  * The one engine every caller uses (CLI, hooks, listener, selftest):
  * desired state (config) -> observed state -> plan -> apply, under one host-wide lock.
  */
-import { withEngineLock } from '../apply/lock.js';
+import { withEngineLock } from '../state/lock.js';
 import { existsSync, writeFileSync } from 'node:fs';
 import { type LoadOptions, loadConfig, type LoadedConfig } from '../config/load.js';
 import { UsageError } from '../errors.js';

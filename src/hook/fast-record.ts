@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../apply/atomic-write.js';
-import { withLock } from '../apply/lock.js';
+import { withLock } from '../state/lock.js';
 import type { DomainRecord } from '../model/types.js';
 import { markStopped } from './domain-record.js';
 import type { OurNetwork } from './network-cache.js';

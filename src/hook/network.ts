@@ -1,4 +1,4 @@
-import { withLock } from '../apply/lock.js';
+import { withLock } from '../state/lock.js';
 import { readDomainRecord } from '../engine/domains.js';
 import { type NetworkHookInfo, NetworkXmlError, parseNetworkHookXml } from '../libvirt/network.js';
 import { withPort } from './domain-record.js';

@@ -1,4 +1,4 @@
-import { withLock } from '../apply/lock.js';
+import { withLock } from '../state/lock.js';
 import { readDomainRecord, readDomainRecords, writeDomainRecord } from '../engine/domains.js';
 import { type DomainInfo, DomainXmlError, parseDomainXml } from '../libvirt/domain.js';
 import type { DomainRecord } from '../model/types.js';
