@@ -23,6 +23,8 @@ export interface LoadedConfig extends Config {
 export interface LoadOptions {
   /** A VM being started: its metadata leases are checked strictly (errors), and it replaces its stored record. */
   domain?: DomainRecord;
+  /** Several VMs being started together: each as `domain`. */
+  domains?: DomainRecord[];
   /** Extra or replaced leases.d content, for `lease add` validation before anything is written. */
   leaseFileOverride?: { file: string; leases: Lease[] | null };
 }
@@ -79,13 +81,14 @@ export function loadConfig(ctx: Context, opts: LoadOptions = {}): LoadedConfig {
   const hard = validateLeases(main.networks, fileLeases);
   p.list.push(...hard);
 
-  let domains = readDomainRecords(ctx);
-  if (opts.domain) domains = [...domains.filter((d) => d.vm !== opts.domain!.vm), opts.domain];
+  const starting = [...(opts.domain ? [opts.domain] : []), ...(opts.domains ?? [])];
+  const startingVms = new Set(starting.map((d) => d.vm));
+  const domains = [...readDomainRecords(ctx).filter((d) => !startingVms.has(d.vm)), ...starting];
   const warnings: string[] = [];
   const leases = [...fileLeases];
   const pinnedVms = new Set(fileLeases.map((l) => l.vm));
   for (const rec of domains) {
-    const strict = rec.vm === opts.domain?.vm;
+    const strict = startingVms.has(rec.vm);
     const { leases: meta, problems: unreadable } = metadataLeases(rec);
     if (meta.length === 0 && unreadable.list.length === 0) continue;
     const problems = [

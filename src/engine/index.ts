@@ -19,6 +19,8 @@ export interface UpOptions {
   networks?: string[];
   /** Record (or refresh) this VM's hook-learned facts before planning, under the same lock. */
   domain?: DomainRecord;
+  /** Several VMs starting together (the hooks' group commit of prepares): each as `domain`. */
+  domains?: DomainRecord[];
   /** Why this run happens, for the log (e.g. "hook prepare", "listener: firewalld Reloaded"). */
   reason?: string;
   /**
@@ -46,9 +48,9 @@ export function selectNetworks(all: Network[], names: string[] | undefined): Net
 
 /** Bring networks to their desired state. Idempotent: a second run changes nothing. */
 export async function up(ctx: Context, opts: UpOptions = {}): Promise<NetworkChange[]> {
-  validateBeforeFirstLock(ctx, { domain: opts.domain });
+  validateBeforeFirstLock(ctx, { domain: opts.domain, domains: opts.domains });
   return withEngineLock(ctx, async () => {
-    const config = loadConfig(ctx, { domain: opts.domain });
+    const config = loadConfig(ctx, { domain: opts.domain, domains: opts.domains });
     return upLocked(ctx, config, opts);
   });
 }
@@ -64,7 +66,7 @@ export function validateBeforeFirstLock(ctx: Context, opts: LoadOptions = {}): v
 /** For callers that already hold the lock and loaded the config (e.g. `lease add`). */
 export async function upLocked(ctx: Context, config: LoadedConfig, opts: UpOptions = {}): Promise<NetworkChange[]> {
   for (const w of config.warnings) ctx.log.warn(w);
-  if (opts.domain) writeDomainRecord(ctx, opts.domain);
+  for (const d of [...(opts.domain ? [opts.domain] : []), ...(opts.domains ?? [])]) writeDomainRecord(ctx, d);
   let names = opts.networks;
   if (opts.ifApplied) {
     const applied = appliedNetworks(ctx);
