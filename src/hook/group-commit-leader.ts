@@ -167,16 +167,19 @@ async function apply(planned: Planned[], lock: HeldLock, deps: HookDeps, results
   const fail = (p: Planned, e: unknown) =>
     results.set(p.req.id, { id: p.req.id, vm: p.vm, exit: 1, action: 'refused', networks: p.networks, error: notStarted(p.vm, e), applied: false, leader: process.pid, group });
   if (planned.length === 0) return;
-  try {
-    const changes = changeLines(await run(planned));
-    for (const p of planned) ok(p, changes);
-    return;
-  } catch (e) {
-    if (planned.length === 1 || !(e instanceof ConfigError)) {
-      for (const p of planned) fail(p, e);
+  // the same VM twice (a manual run beside libvirt's) cannot share one run: its records would compete
+  if (new Set(planned.map((p) => p.vm.normalize('NFC'))).size === planned.length) {
+    try {
+      const changes = changeLines(await run(planned));
+      for (const p of planned) ok(p, changes);
       return;
+    } catch (e) {
+      if (planned.length === 1 || !(e instanceof ConfigError)) {
+        for (const p of planned) fail(p, e);
+        return;
+      }
+      deps.ctx.log.warn({ err: oneLine(e), vms: planned.map((p) => p.vm) }, 'group commit failed on the config: each VM on its own');
     }
-    deps.ctx.log.warn({ err: oneLine(e), vms: planned.map((p) => p.vm) }, 'group commit failed on the config: each VM on its own');
   }
   for (const p of planned) {
     try {

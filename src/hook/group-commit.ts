@@ -184,7 +184,8 @@ export function settle(p: Paths, req: PrepareRequest, inputs: ConfigInputs, r: P
     }
   }
   const by = r.leader && r.leader !== process.pid ? ` (group commit of ${r.group} led by pid ${r.leader})` : '';
-  return r.exit === 0 ? { action: `${r.action}${by}`, networks: r.networks } : { exit: 1, action: `${r.action}${by}`, networks: r.networks, error: r.error };
+  const error = r.error !== undefined ? { error: r.error } : {};
+  return r.exit === 0 ? { action: `${r.action}${by}`, networks: r.networks, ...error } : { exit: 1, action: `${r.action}${by}`, networks: r.networks, ...error };
 }
 
 /**

@@ -87,6 +87,13 @@ describe('group commit of prepares', () => {
     expect(resultOf(other)).toMatchObject({ exit: 1, error: 'VM "vm-x" not started: iptables-restore: timed out' });
   });
 
+  it('the same VM twice in one group (a manual run beside libvirt’s) is applied one run at a time', async () => {
+    const twin = pending('lead', '52:54:00:00:00:02');
+    expect(await hook('lead', xmlOf('lead', '52:54:00:00:00:01'))).toBe(0);
+    expect(engine.calls.map((c) => c.domain?.vm)).toEqual(['lead', 'lead']);
+    expect(resultOf(twin)).toMatchObject({ exit: 0, applied: true });
+  });
+
   it('invalid input in the group is refused before the engine, alone', async () => {
     const bad = pending('vm-meta', '52:54:00:00:00:0e', process.pid, '<metadata><n:lease xmlns:n="https://natnet-hook.dev/xmlns/1" ip="1.2.3.999"/></metadata>');
     expect(await hook('lead', xmlOf('lead', '52:54:00:00:00:01'))).toBe(0);
