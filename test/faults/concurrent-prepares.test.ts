@@ -80,8 +80,11 @@ describe.skipIf(!req.ok)(`${N} concurrent prepares of new VMs (group commit)${re
     expect(left).toEqual([]);
 
     // a repeated prepare of an unchanged VM is settled by its fingerprint, as before group commit
-    const again = await prepare('gc1', domainXml('gc1', mac(1)));
-    expect(again.code, again.stderr).toBe(0);
+    // (once no later group has rewritten the hostsfile its fingerprint keys on: hence twice)
+    for (let k = 0; k < 2; k++) {
+      const again = await prepare('gc1', domainXml('gc1', mac(1)));
+      expect(again.code, again.stderr).toBe(0);
+    }
     const log = readFileSync(hooksLogFile(layout), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(log.at(-1)).toMatchObject({ vm: 'gc1', action: expect.stringContaining('unchanged since the last prepare') });
   });
