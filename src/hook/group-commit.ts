@@ -211,9 +211,16 @@ export async function requestPrepare(
   } catch {
     // unwritable (full disk): nobody can answer it, so we lead it ourselves once we get the lock
   }
+  // a hook's stderr is the one line libvirt shows: who held the lock goes to the hook log
+  let waitedFor = '';
+  const onHeld =
+    opts.onHeld ??
+    ((holder: string) => {
+      waitedFor = `; waited over 2 s for the lock held by ${holder}`;
+    });
   let turn: Turn;
   try {
-    turn = await awaitTurn(p, req, known, opts);
+    turn = await awaitTurn(p, req, known, { ...opts, onHeld });
   } catch (e) {
     withdrawRequest(p, req.id);
     return { exit: 1, action: 'refused', networks, error: notStarted(vm, e) };
@@ -222,5 +229,6 @@ export async function requestPrepare(
     HANDOVER.current = { runDir: p.runDir, req, lock: turn.lead, inputs };
     return null;
   }
-  return settle(p, req, inputs, turn.result);
+  const d = settle(p, req, inputs, turn.result);
+  return waitedFor ? { ...d, action: `${d.action}${waitedFor}` } : d;
 }

@@ -105,6 +105,7 @@ describe.skipIf(!req.ok)(`${N} concurrent prepares of new VMs (group commit)${re
       const pending = () => readdirSync(preparePendingDir(layout)).filter((f) => f.endsWith('.json')).length;
       for (let t = 0; t < 600 && pending() < N + 1; t++) await new Promise((r) => setTimeout(r, 50));
       expect(pending()).toBe(N + 1);
+      await new Promise((r) => setTimeout(r, 2500)); // past the 2 s after which a waiter notes who holds the lock
       holder.stdin.end();
       const results = await Promise.all(good);
       const bad = await conflicting;
@@ -118,6 +119,9 @@ describe.skipIf(!req.ok)(`${N} concurrent prepares of new VMs (group commit)${re
       // one leader served all of them
       expect(new Set(round.map((l) => /group commit of (\d+)/.exec(l.action)?.[1]))).toEqual(new Set([String(N + 1)]));
       expect(readFileSync(engineLogFile(layout), 'utf8')).toContain('each VM on its own');
+      // who held the lock is in the waiters' log records (never on their stderr: checked above)
+      expect(round.filter((l) => l.action.includes(`waited over 2 s for the lock held by pid ${holder.pid} (node)`)).length).toBeGreaterThanOrEqual(N - 1);
+      for (const r of results) expect(r.stderr).toBe('');
       const hosts = readFileSync(dnsmasqPaths(layout, 'natnet').hosts, 'utf8').split('\n');
       for (let k = 0; k < N; k++) expect(hosts.filter((l) => l.includes(mac(N + k)) && l.includes(ip(N + k)))).toHaveLength(1);
     } finally {
