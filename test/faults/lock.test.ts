@@ -59,6 +59,7 @@ describe.skipIf(!req.ok)(`the host lock: an abstract socket the kernel frees${re
   let lab: Lab;
   const started: Started[] = [];
   const strays: number[] = [];
+  let holders = 0;
 
   const cliArgv = (args: string[]) => [process.execPath, BIN, '--config', lab.configPath, '--state-dir', lab.stateDir, ...args];
   const hookEnv = () => ({ NATNET_HOOK_CONFIG: lab.configPath, NATNET_HOOK_STATE_DIR: lab.stateDir });
@@ -72,7 +73,7 @@ describe.skipIf(!req.ok)(`the host lock: an abstract socket the kernel frees${re
   async function hangingHolder(): Promise<Started> {
     const fake = join(lab.dir, 'fakebin');
     mkdirSync(fake, { recursive: true });
-    const mark = join(lab.dir, `ip-hangs.${started.length}`);
+    const mark = join(lab.dir, `ip-hangs.${++holders}`);
     writeFileSync(join(fake, 'ip'), `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(mark)}, String(process.pid));\nsetTimeout(() => {}, 600000);\n`);
     chmodSync(join(fake, 'ip'), 0o755);
     const holder = startInLab(lab, cliArgv(['up']), { path: `${fake}:${process.env.PATH}`, env: { NATNET_HOOK_COMMAND_TIMEOUT: '600' } });
