@@ -29,7 +29,7 @@ import { changeLines, type HookDeps, type HookOutcome, oneLine } from './outcome
  */
 
 /** What the hook does with one prepare: an outcome already (not ours, refused), or what to apply. */
-export type PreparePlan = { outcome: HookOutcome } | { vm: string; networks: string[]; record: DomainRecord };
+export type PreparePlan = { outcome: HookOutcome } | { vm: string; networks: string[]; record: DomainRecord; note?: string };
 export type Planner = (xml: string, argvName: string) => PreparePlan;
 
 interface Planned {
@@ -37,6 +37,8 @@ interface Planned {
   vm: string;
   networks: string[];
   record: DomainRecord;
+  /** Logged with a success (e.g. its old record was bad and set aside). */
+  note?: string;
 }
 
 const knownNetworks = (deps: HookDeps) => deps.networks.map((n) => n.name);
@@ -163,7 +165,18 @@ async function apply(planned: Planned[], lock: HeldLock, deps: HookDeps, results
       ),
     );
   const ok = (p: Planned, changes: string[]) =>
-    results.set(p.req.id, { id: p.req.id, vm: p.vm, exit: 0, action: 'up', networks: p.networks, applied: true, leader: process.pid, group, changes });
+    results.set(p.req.id, {
+      id: p.req.id,
+      vm: p.vm,
+      exit: 0,
+      action: 'up',
+      networks: p.networks,
+      ...(p.note ? { error: p.note } : {}),
+      applied: true,
+      leader: process.pid,
+      group,
+      changes,
+    });
   const fail = (p: Planned, e: unknown) =>
     results.set(p.req.id, { id: p.req.id, vm: p.vm, exit: 1, action: 'refused', networks: p.networks, error: notStarted(p.vm, e), applied: false, leader: process.pid, group });
   if (planned.length === 0) return;
