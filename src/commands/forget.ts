@@ -1,4 +1,4 @@
-import { withEngineLock } from '../apply/lock.js';
+import { withEngineLock } from '../state/lock.js';
 import { loadConfig } from '../config/load.js';
 import type { Context } from '../engine/context.js';
 import { readDomainRecord, removeDomainRecord } from '../engine/domains.js';

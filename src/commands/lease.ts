@@ -1,7 +1,7 @@
 import { mkdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../apply/atomic-write.js';
-import { withEngineLock } from '../apply/lock.js';
+import { withEngineLock } from '../state/lock.js';
 import { leaseFiles, loadConfig } from '../config/load.js';
 import { normaliseLease, normaliseVmName } from '../config/lease.js';
 import { Problems } from '../config/problems.js';

@@ -24,6 +24,8 @@ export interface LoadedConfig extends Config {
 export interface LoadOptions {
   /** A VM being started: its metadata leases are checked strictly (errors), and it replaces its stored record. */
   domain?: DomainRecord;
+  /** Several VMs being started together: each as `domain`. */
+  domains?: DomainRecord[];
   /** Extra or replaced leases.d content, for `lease add` validation before anything is written. */
   leaseFileOverride?: { file: string; leases: Lease[] | null };
 }
@@ -118,14 +120,14 @@ export function loadConfig(ctx: Context, opts: LoadOptions = {}): LoadedConfig {
   p.list.push(...hard);
 
   // VM names are compared in one form (NFC), whatever form libvirt handed the hook
-  let domains = readDomainRecords(ctx).map(withNormalVmName);
-  const started = opts.domain && withNormalVmName(opts.domain);
-  if (started) domains = [...domains.filter((d) => d.vm !== started.vm), started];
+  const starting = [...(opts.domain ? [opts.domain] : []), ...(opts.domains ?? [])].map(withNormalVmName);
+  const startingVms = new Set(starting.map((d) => d.vm));
+  const domains = [...readDomainRecords(ctx).map(withNormalVmName).filter((d) => !startingVms.has(d.vm)), ...starting];
   const warnings: string[] = [];
   const leases = [...fileLeases];
   const pinnedVms = new Set(fileLeases.map((l) => l.vm));
   for (const rec of domains) {
-    const strict = rec.vm === started?.vm;
+    const strict = startingVms.has(rec.vm);
     const { leases: meta, problems: unreadable } = metadataLeases(rec);
     if (meta.length === 0 && unreadable.list.length === 0) continue;
     const problems = [

@@ -2,7 +2,7 @@
  * The one engine every caller uses (CLI, hooks, listener, selftest):
  * desired state (config) -> observed state -> plan -> apply, under one host-wide lock.
  */
-import { withEngineLock } from '../apply/lock.js';
+import { withEngineLock } from '../state/lock.js';
 import { existsSync } from 'node:fs';
 import { type LoadOptions, loadConfig, type LoadedConfig } from '../config/load.js';
 import { NatnetError, UsageError } from '../errors.js';
@@ -18,6 +18,8 @@ export interface UpOptions {
   networks?: string[];
   /** Record (or refresh) this VM's hook-learned facts before planning, under the same lock. */
   domain?: DomainRecord;
+  /** Several VMs starting together (the hooks' group commit of prepares): each as `domain`. */
+  domains?: DomainRecord[];
   /** Why this run happens, for the log (e.g. "hook prepare", "listener: firewalld Reloaded"). */
   reason?: string;
   /**
@@ -45,9 +47,9 @@ export function selectNetworks(all: Network[], names: string[] | undefined): Net
 
 /** Bring networks to their desired state. Idempotent: a second run changes nothing. */
 export async function up(ctx: Context, opts: UpOptions = {}): Promise<NetworkChange[]> {
-  validateBeforeFirstLock(ctx, { domain: opts.domain });
+  validateBeforeFirstLock(ctx, { domain: opts.domain, domains: opts.domains });
   return withEngineLock(ctx, async () => {
-    const config = loadConfig(ctx, { domain: opts.domain });
+    const config = loadConfig(ctx, { domain: opts.domain, domains: opts.domains });
     return upLocked(ctx, config, opts);
   });
 }
@@ -63,7 +65,7 @@ export function validateBeforeFirstLock(ctx: Context, opts: LoadOptions = {}): v
 /** For callers that already hold the lock and loaded the config (e.g. `lease add`). */
 export async function upLocked(ctx: Context, config: LoadedConfig, opts: UpOptions = {}): Promise<NetworkChange[]> {
   for (const w of config.warnings) ctx.log.warn(w);
-  if (opts.domain) writeDomainRecord(ctx, opts.domain);
+  for (const d of [...(opts.domain ? [opts.domain] : []), ...(opts.domains ?? [])]) writeDomainRecord(ctx, d);
   let names = opts.networks;
   if (opts.ifApplied) {
     const applied = appliedNetworks(ctx);

@@ -1,5 +1,5 @@
 import { writeFileAtomic } from '../apply/atomic-write.js';
-import { withLock } from '../apply/lock.js';
+import { withLock } from '../state/lock.js';
 import type { DomainInterface } from '../libvirt/scan.js';
 import type { DomainRecord } from '../model/types.js';
 import { domainFile } from '../state/layout.js';

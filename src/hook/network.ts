@@ -1,4 +1,4 @@
-import { withLock } from '../apply/lock.js';
+import { withLock } from '../state/lock.js';
 import { type NetworkHookInfo, NetworkXmlError, parseNetworkHookXml } from '../libvirt/network.js';
 import { hookDataBridge } from '../libvirt/scan.js';
 import { applyDomainEvent } from './domain-record.js';

@@ -11,6 +11,7 @@ import { appendHookRecord } from './log-record.js';
 import { type OurNetwork, readNetworkCache } from './network-cache.js';
 import { type HookOptions, type HookPaths, hookPaths } from './paths.js';
 import { prepareUnchanged } from './prepare-fingerprint.js';
+import { requestPrepare } from './group-commit.js';
 import { readStdinSync } from './stdin.js';
 
 /**
@@ -92,11 +93,13 @@ function networkDecision(xml: string, networks: OurNetwork[]): Decision | null {
   return networks.some((n) => n.bridge === bridge) ? null : { action: 'ignored (not on our bridges)' };
 }
 
-/** What the fast path settled (always exit 0), or null: the full path must run. */
+/** What the fast path settled, or null: the full path must run. */
 export interface Decision {
   action: string;
   networks?: string[];
-  /** Logged, never printed: the decision is exit 0. */
+  /** 1 only for a prepare the group commit refused; otherwise 0. */
+  exit?: 0 | 1;
+  /** Logged; printed too (the one line libvirt shows) when exit is 1. */
   error?: string;
 }
 
@@ -118,9 +121,12 @@ export async function decide(kind: HookKind, ev: HookEvent, xml: string, paths: 
     return action ? { action } : null;
   }
   const nets = networksOn(f.bridges, networks);
+  // named only by an earlier record: the full path decides whether it is ours before any waiting
+  if (nets.length === 0) return null;
   const fp = { runDir: paths.runDir, libDir: paths.libDir, configPath: paths.configPath, leasesDir: paths.leasesDir };
-  if (nets.length === 0 || !prepareUnchanged(fp, ev.object, xml, nets)) return null;
-  return { action: 'up (unchanged since the last prepare; bridge and dnsmasq alive)', networks: nets };
+  if (prepareUnchanged(fp, ev.object, xml, nets)) return { action: 'up (unchanged since the last prepare; bridge and dnsmasq alive)', networks: nets };
+  // group commit: wait for the prepare that holds the lock to apply this VM too, or lead (null)
+  return requestPrepare(fp, ev.object, xml, nets, networks.map((n) => n.name));
 }
 
 export function logDecision(kind: HookKind, ev: HookEvent, paths: HookPaths, d: Decision, started: number): void {
@@ -133,14 +139,17 @@ export function logDecision(kind: HookKind, ev: HookEvent, paths: HookPaths, d: 
     action: d.action,
     result: d.error ? 'error' : 'ok',
     error: d.error,
-    exit: 0,
+    exit: d.exit ?? 0,
     ms: Math.round((performance.now() - started) * 10) / 10,
   });
 }
 
-export type Prefiltered = { done: true; exit: 0 } | { done: false; stdin: string };
+export type Prefiltered = { done: true; exit: 0 | 1 } | { done: false; stdin: string };
 
-/** The shim's entry: settle the event from the cached bridge list, or hand the read stdin on to main.ts. Never throws. */
+/**
+ * The shim's entry: settle the event from the cached bridge list, or hand the read stdin on to
+ * main.ts. Never throws. Exit 1 (with its one stderr line) only for a prepare the group commit refused.
+ */
 export async function prefilter(
   kind: HookKind,
   argv: string[],
@@ -157,8 +166,9 @@ export async function prefilter(
     const networks = readNetworkCache(paths);
     const d = networks && (await decide(kind, ev, stdin, paths, networks));
     if (!d) return { done: false, stdin };
+    if (d.exit === 1) process.stderr.write(`natnet-hook: ${d.error ?? d.action}\n`);
     logDecision(kind, ev, paths, d, started);
-    return { done: true, exit: 0 };
+    return { done: true, exit: d.exit ?? 0 };
   } catch {
     return { done: false, stdin };
   }

@@ -1,11 +1,11 @@
-import { withLock } from '../apply/lock.js';
+import { withEngineLock } from '../state/lock.js';
 import { readDomainRecord, readDomainRecords, writeDomainRecord } from '../engine/domains.js';
 import { type DomainInfo, DomainXmlError, parseDomainXml } from '../libvirt/domain.js';
 import type { DomainRecord } from '../model/types.js';
 import { applyDomainEvent, buildDomainRecord, runningOn } from './domain-record.js';
 import { setAside } from './domain-record-read.js';
+import { type PreparePlan, prepareInGroup } from './group-commit-leader.js';
 import { domainFacts, networksOn } from './prefilter.js';
-import { configInputs, forgetFingerprint, writeFingerprint } from './prepare-fingerprint.js';
 import { changeLines, type HookDeps, type HookEvent, type HookOutcome, oneLine } from './outcome.js';
 
 interface Facts {
@@ -45,6 +45,8 @@ function factsOf(xml: string, argvName: string, deps: HookDeps): Facts {
  * not start without its network or with a wrong lease); everything else exits 0 and logs.
  */
 export async function handleQemu(ev: HookEvent, xml: string, deps: HookDeps): Promise<HookOutcome> {
+  // before parsing: this prepare may hold the lock for a group of them (group-commit.ts)
+  if (ev.op === 'prepare') return prepareInGroup(ev.object, xml, deps, (x, name) => planPrepare(x, name, deps));
   let f: Facts;
   try {
     f = factsOf(xml, ev.object, deps);
@@ -52,17 +54,15 @@ export async function handleQemu(ev: HookEvent, xml: string, deps: HookDeps): Pr
     if (e instanceof DomainXmlError) return { exit: 0, vm: ev.object, action: 'ignored (malformed input)', error: e.message };
     throw e;
   }
-  const out = await handleFacts(ev, xml, f, deps);
+  const out = await handleFacts(ev, f, deps);
   return f.badRecord && out.exit === 0 && !out.error ? { ...out, error: f.badRecord } : out;
 }
 
-async function handleFacts(ev: HookEvent, xml: string, f: Facts, deps: HookDeps): Promise<HookOutcome> {
+async function handleFacts(ev: HookEvent, f: Facts, deps: HookDeps): Promise<HookOutcome> {
   const vm = f.info.name;
   const base = { vm, networks: f.networkNames };
   const reason = `hook qemu ${ev.op} ${JSON.stringify(vm)}`;
   switch (ev.op) {
-    case 'prepare':
-      return prepare(f, xml, deps, reason);
     case 'start':
     case 'started':
       if (f.bridges.length === 0) return { exit: 0, ...base, action: 'ignored (not on our bridges)' };
@@ -90,30 +90,29 @@ async function handleFacts(ev: HookEvent, xml: string, f: Facts, deps: HookDeps)
   }
 }
 
-async function prepare(f: Facts, xml: string, deps: HookDeps, reason: string): Promise<HookOutcome> {
+/**
+ * What a prepare needs: nothing for a VM not on our bridges (exit 0), a refusal for invalid
+ * input of ours (exit 1), else its record and networks for the engine (group-commit-leader.ts
+ * applies them, for this VM and any others waiting). Exit 1 only from `prepare`: the VM must not
+ * start without its network or with a wrong lease.
+ */
+function planPrepare(xml: string, argvName: string, deps: HookDeps): PreparePlan {
+  let f: Facts;
+  try {
+    f = factsOf(xml, argvName, deps);
+  } catch (e) {
+    if (e instanceof DomainXmlError) return { outcome: { exit: 0, vm: argvName, action: 'ignored (malformed input)', error: e.message } };
+    throw e;
+  }
   const vm = f.info.name;
-  const base = { vm, networks: f.networkNames };
-  if (f.bridges.length === 0) return { exit: 0, ...base, action: 'ignored (not on our bridges)' };
+  // its own record was bad and set aside: logged with the outcome
+  const base = { vm, networks: f.networkNames, ...(f.badRecord ? { error: f.badRecord } : {}) };
+  if (f.bridges.length === 0) return { outcome: { exit: 0, ...base, action: 'ignored (not on our bridges)' } };
   if (f.info.metadataProblems.length > 0) {
     const error = `VM ${JSON.stringify(vm)}: its <metadata> natnet lease is invalid: ${f.info.metadataProblems.join('; ')}`;
-    return { exit: 1, ...base, action: 'refused', error };
+    return { outcome: { exit: 1, ...base, action: 'refused', error } };
   }
-  const fp = { runDir: deps.ctx.runDir, libDir: deps.ctx.libDir, configPath: deps.ctx.configPath, leasesDir: deps.ctx.leasesDir };
-  try {
-    forgetFingerprint(fp.runDir, f.argvName);
-    // before `up` loads the config: a later edit then never matches the recorded keys
-    const inputs = configInputs(fp);
-    const changes = await deps.engine.up(deps.ctx, { networks: f.networkNames, domain: f.record(true), reason });
-    try {
-      // keyed on the name libvirt passes (argv), which is what the fast path sees
-      writeFingerprint(fp, f.argvName, xml, f.networkNames, inputs);
-    } catch {
-      // only a missed shortcut next time
-    }
-    return { exit: 0, ...base, action: 'up', changes: changeLines(changes) };
-  } catch (e) {
-    return { exit: 1, ...base, action: 'refused', error: `VM ${JSON.stringify(vm)} not started: ${oneLine(e)}` };
-  }
+  return { vm, networks: f.networkNames, record: f.record(true), ...(f.badRecord ? { note: f.badRecord } : {}) };
 }
 
 /** libvirt KILLS a running VM whose reconnect hook fails: try hard, never fail. */
@@ -144,7 +143,7 @@ async function lenient(base: { vm: string; networks: string[] }, action: string,
 
 async function recordUnderLock(deps: HookDeps, rec: DomainRecord): Promise<void> {
   if (rec.nics.length === 0 && rec.metadataLeases.length === 0 && !readDomainRecord(deps.ctx, rec.vm)) return;
-  await withLock(deps.ctx.runDir, async () => writeDomainRecord(deps.ctx, rec));
+  await withEngineLock(deps.ctx, async () => writeDomainRecord(deps.ctx, rec));
 }
 
 /**

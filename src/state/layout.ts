@@ -92,6 +92,29 @@ export const networkCacheFile = (l: RunDir) => join(l.runDir, 'hook-networks.jso
 export const listenerStatusFile = (l: RunDir) => join(l.runDir, 'listener.json');
 export const listenerAutostartFile = (l: RunDir) => join(l.runDir, 'listener-autostart.done');
 
+/** Bytes an abstract unix socket name may hold after its leading NUL (sun_path is 108 bytes; Linux truncates silently). */
+export const MAX_ABSTRACT_NAME_BYTES = 107;
+
+/**
+ * The host-wide lock (state/lock.ts): an abstract unix socket (leading NUL, no file) named after
+ * the run dir, so every --state-dir has its own lock; a run dir too long for the name is hashed.
+ * Abstract names are per network namespace: all hooks, CLI runs and the listener of one host
+ * run in the host's namespace and share it.
+ */
+export function lockSocketName(l: RunDir): string {
+  const plain = `natnet-hook:lock:${l.runDir}`;
+  return `\0${Buffer.byteLength(plain) <= MAX_ABSTRACT_NAME_BYTES ? plain : `natnet-hook:lock:#${nameHash(l.runDir)}`}`;
+}
+/** Files of older versions' lock: no longer read, written or removed (the socket replaced them). */
+export const legacyLockFiles = (l: RunDir) => [join(l.runDir, 'lock'), join(l.runDir, 'lock.break')];
+
+/** Group commit of prepares (hook/group-commit.ts): one request file per waiting prepare, by request id. */
+export const preparePendingDir = (l: RunDir) => join(l.runDir, 'prepare-pending');
+export const preparePendingFile = (l: RunDir, id: string) => join(preparePendingDir(l), `${id}.json`);
+/** The leader's answer to each request, read (and removed) by the prepare that made it. */
+export const prepareResultsDir = (l: RunDir) => join(l.runDir, 'prepare-results');
+export const prepareResultFile = (l: RunDir, id: string) => join(prepareResultsDir(l), `${id}.json`);
+
 /** The per-network dnsmasq files; the lease database is persistent, the rest volatile. */
 export interface DnsmasqPaths {
   conf: string;
