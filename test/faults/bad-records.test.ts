@@ -31,11 +31,7 @@ function clean(r: CliResult, what: string): void {
 describe.skipIf(!req.ok)(`bad state records are reported, set aside and never trusted${req.reason}`, () => {
   let lab: Lab;
   let layout: ReturnType<typeof layoutOf>;
-  const hostState = async () => ({
-    ...(await lab.snapshot()),
-    ipForward: (await lab.mustRun(['cat', '/proc/sys/net/ipv4/ip_forward'])).trim(),
-    dnsmasq: await lab.dnsmasqPids(),
-  });
+  const hostState = () => lab.hostState();
 
   beforeAll(async () => {
     assertBuilt();

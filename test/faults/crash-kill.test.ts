@@ -56,11 +56,7 @@ describe.skipIf(!req.ok)(`up killed at random moments, then up and down: the hos
       await lab?.cleanup();
     });
 
-    const hostState = async () => ({
-      ...(await lab.snapshot()),
-      ipForward: (await lab.mustRun(['cat', '/proc/sys/net/ipv4/ip_forward'])).trim(),
-      dnsmasq: await lab.dnsmasqPids(),
-    });
+    const hostState = () => lab.hostState();
 
     it(`${KILLS} kills`, { timeout: 30_000 + KILLS * 10_000 }, async () => {
       const start = await hostState();

@@ -30,11 +30,7 @@ describe.skipIf(!req.ok)(`two iptables-nft networks: the last down leaves the ru
     await lab?.cleanup();
   });
 
-  const hostState = async () => ({
-    ...(await lab.snapshot()),
-    ipForward: (await lab.mustRun(['cat', '/proc/sys/net/ipv4/ip_forward'])).trim(),
-    dnsmasq: await lab.dnsmasqPids(),
-  });
+  const hostState = () => lab.hostState();
 
   const orders: { name: string; ups: string[][]; downs: string[][] }[] = [
     { name: 'up both, down both', ups: [['up']], downs: [['down']] },

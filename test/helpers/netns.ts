@@ -213,6 +213,15 @@ export class Lab {
     };
   }
 
+  /** snapshot() plus ip_forward and the router's dnsmasq processes: "the host as it began". */
+  async hostState() {
+    return {
+      ...(await this.snapshot()),
+      ipForward: (await this.mustRun(['cat', '/proc/sys/net/ipv4/ip_forward'])).trim(),
+      dnsmasq: await this.dnsmasqPids(),
+    };
+  }
+
   /** Every file under the state dir with its content (or null when the dir is absent). */
   stateFiles(): Record<string, string> | null {
     return existsSync(this.stateDir) ? treeContents(this.stateDir) : null;
