@@ -3,6 +3,7 @@
  * desired state (config) -> observed state -> plan -> apply, under one host-wide lock.
  */
 import { withEngineLock } from '../state/lock.js';
+import { assertTrustedDirs } from '../state/trust.js';
 import { existsSync } from 'node:fs';
 import { type LoadOptions, loadConfig, type LoadedConfig } from '../config/load.js';
 import { NatnetError, UsageError } from '../errors.js';
@@ -95,6 +96,8 @@ export interface DownOptions {
  * record was bad and set aside). The lease database stays.
  */
 export async function down(ctx: Context, opts: DownOptions = {}): Promise<NetworkChange[]> {
+  // down loads no config, so it checks the directories it trusts itself (up does in loadConfig)
+  assertTrustedDirs(ctx);
   return withEngineLock(ctx, async () => {
     const records = readRecords(ctx);
     const bad = quarantinedNetworks(ctx).filter((n) => !records.some((r) => r.network.name === n));

@@ -155,6 +155,7 @@ const CASES: FailingCase[] = [
     lines: 2,
     mentions: (c) => [c.runDir, c.libDir],
   },
+  { name: 'down with a run directory owned by nobody', setup: (c) => { mkdirSync(c.runDir, { recursive: true }); chownSync(c.runDir, NOBODY, NOBODY); }, args: ['down'], code: 3, lines: 1, mentions: (c) => [c.runDir, 'chown root'] },
   { name: 'log directory world-writable', setup: (c) => mkdirMode(c.logDir, 0o777), args: ['lease', 'add', 'a', '192.168.100.10'], code: 3, lines: 1, mentions: (c) => [c.logDir] },
 
   // ---- bad values ----
