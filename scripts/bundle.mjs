@@ -8,6 +8,8 @@
 //
 // hook/main.js and hook/prefilter.cjs are what the installed libvirt hook shims load.
 // dbus-next stays external everywhere (only the listener loads it).
+import { copyFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { build } from 'esbuild';
 
 const common = { bundle: true, platform: 'node', target: 'node20', logLevel: 'warning' };
@@ -36,18 +38,23 @@ const cjs = {
 await build({ ...cjs, entryPoints: ['scripts/pino-entry.cjs'], outfile: 'dist/fast/pino.cjs' });
 // execa (the one process runner) likewise: inlined it would add ~5 ms to every require of a CLI bundle
 await build({ ...cjs, entryPoints: ['scripts/execa-entry.mjs'], outfile: 'dist/fast/execa.cjs' });
+// ...through cached-require.cjs with V8's code cache of it: ~10 ms less on every run that spawns
+copyFileSync('scripts/cached-require.cjs', 'dist/fast/cached-require.cjs');
+copyFileSync('scripts/execa-cached.cjs', 'dist/fast/execa-cached.cjs');
+// warmed by one real run, as the runner's first spawn would (a build always has a node to run)
+await createRequire(import.meta.url)('./make-code-cache.cjs')('dist/fast/execa.cjs', (m) => m.execa(process.execPath, ['-e', '0']));
 await build({
   ...cjs,
   entryPoints: ['src/program.ts'],
   outfile: 'dist/fast/program.cjs',
-  plugins: [siblings({ pino: './pino.cjs', execa: './execa.cjs', '../commands/hook.js': './hook-command.cjs' })],
+  plugins: [siblings({ pino: './pino.cjs', execa: './execa-cached.cjs', '../commands/hook.js': './hook-command.cjs' })],
 });
-await build({ ...cjs, entryPoints: ['src/commands/hook.ts'], outfile: 'dist/fast/hook-command.cjs', plugins: [siblings({ pino: './pino.cjs', execa: './execa.cjs' })] });
+await build({ ...cjs, entryPoints: ['src/commands/hook.ts'], outfile: 'dist/fast/hook-command.cjs', plugins: [siblings({ pino: './pino.cjs', execa: './execa-cached.cjs' })] });
 await build({
   ...cjs,
   entryPoints: ['src/cli.ts'],
   outfile: 'dist/fast/cli.cjs',
-  plugins: [siblings({ pino: './pino.cjs', execa: './execa.cjs', './program.js': './program.cjs', '../commands/hook.js': './hook-command.cjs' })],
+  plugins: [siblings({ pino: './pino.cjs', execa: './execa-cached.cjs', './program.js': './program.cjs', '../commands/hook.js': './hook-command.cjs' })],
 });
 
 await build({
