@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { closeSync, fstatSync, openSync, readSync, statSync, constants as fsc, type Stats } from 'node:fs';
 import { describeErrno, ExitCode, isErrnoError, NatnetError } from '../errors.js';
 
@@ -19,7 +20,6 @@ export class UnreadableFileError extends NatnetError {
 export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 
 let scratch = Buffer.allocUnsafe(64 * 1024);
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * A config or leases.d file's text, or null when it does not exist. Anything else that is not a
@@ -52,11 +52,10 @@ export function readText(path: string, listedAsRegular = false): string | null {
       size = st.size;
     }
     const length = readAll(fd, size);
-    try {
-      return utf8.decode(scratch.subarray(0, length));
-    } catch {
-      throw new UnreadableFileError(`expected UTF-8 text, ${invalidUtf8Where(scratch.subarray(0, length))}`, true);
-    }
+    // isUtf8 is native and ~5x cheaper than a fatal TextDecoder per file (10k leases.d files)
+    const bytes = scratch.subarray(0, length);
+    if (!isUtf8(bytes)) throw new UnreadableFileError(`expected UTF-8 text, ${invalidUtf8Where(bytes)}`, true);
+    return scratch.toString('utf8', 0, length);
   } catch (e) {
     throw e instanceof UnreadableFileError ? e : unreadable(e);
   } finally {
