@@ -97,35 +97,54 @@ export interface BackgroundOptions {
   env?: Record<string, string | undefined>;
   /** File that stdout and stderr are appended to (default: discarded). */
   logFile?: string;
-  /** Own process group (survives our exit; the caller stops it by pid). */
+  /** Own process group (survives our exit; the caller stops it by pid, or the group by -pid). */
   detached?: boolean;
+  /**
+   * Pipes for stdin, stdout and stderr instead of the log file: nothing is buffered, the caller
+   * reads child.stdout/child.stderr live (read them: unread output is discarded) and may write
+   * child.stdin. Not with logFile.
+   */
+  pipes?: boolean;
+  /** With pipes: written to stdin, which is then closed (absent: stdin stays open for the caller). */
+  input?: string;
 }
 
 export interface Background {
   pid: number;
   child: ChildProcess;
-  /** Resolves with the exit code (128 after a signal). */
+  /** Resolves with the exit code (128 after a signal), once it exited and its pipes (if any) closed. */
   exited: Promise<number | null>;
+  /** The signal that ended it (null when it exited), resolving with exited. */
+  signal: Promise<string | null>;
 }
 
 /** Starts a long-running process (a daemon, a peer) without waiting for it and without a timeout. */
 export async function spawnBackground(argv: string[], opts: BackgroundOptions = {}): Promise<Background> {
   const { execa } = await loadExeca();
   // the daemon writes its log itself (no pipe through us that would die with this process)
+  if (opts.pipes && opts.logFile !== undefined) throw new TypeError('spawnBackground: pipes and logFile exclude each other');
+  if (opts.input !== undefined && !opts.pipes) throw new TypeError('spawnBackground: input needs pipes');
   const fd = opts.logFile === undefined ? undefined : openSync(opts.logFile, 'a', 0o640);
   const common = { env: opts.env, extendEnv: true, reject: false, detached: opts.detached ?? false, cleanup: !opts.detached } as const;
   let child: ResultPromise;
   // execa's types list descriptors 1-9 only; any open descriptor is handed to the child as is
   try {
-    child = fd === undefined ? execa(argv[0], argv.slice(1), { ...common, stdio: 'ignore' }) : execa(argv[0], argv.slice(1), { ...common, stdin: 'ignore', stdout: fd as 3, stderr: fd as 3 });
+    if (opts.pipes) child = execa(argv[0], argv.slice(1), { ...common, stdio: 'pipe', buffer: false });
+    else if (fd === undefined) child = execa(argv[0], argv.slice(1), { ...common, stdio: 'ignore' });
+    else child = execa(argv[0], argv.slice(1), { ...common, stdin: 'ignore', stdout: fd as 3, stderr: fd as 3 });
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+  if (opts.input !== undefined && child.stdin) {
+    child.stdin.on('error', () => {}); // a child that exits without reading it: EPIPE, nothing to report
+    child.stdin.end(opts.input);
+  }
   const exited = child.then((r) => (r.code === 'ENOENT' ? 127 : (r.exitCode ?? (r.signal ? 128 : null))));
+  const signal = child.then((r) => r.signal ?? null);
   if (child.pid === undefined) {
     const r = await child;
     const end: CommandEnd = r.code === 'ENOENT' ? { kind: 'not-found' } : { kind: 'cannot-run', reason: r.originalMessage ?? 'unknown error' };
     throw new CommandError(argv, r.code === 'ENOENT' ? 127 : 126, '', end);
   }
-  return { pid: child.pid, child, exited };
+  return { pid: child.pid, child, exited, signal };
 }

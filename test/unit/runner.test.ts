@@ -144,6 +144,56 @@ describe('spawnBounded / spawnBackground', () => {
     expect(await bg.exited).toBe(7);
     await expect(spawnBackground(['/nonexistent/daemon'])).rejects.toThrow('/nonexistent/daemon: command not found');
   });
+
+  it('pipes: stdout and stderr are read live, stdin is written and closed by the caller; exited waits for the pipes', async () => {
+    const bg = await spawnBackground(['sh', '-c', 'echo ready; read line; echo "got $line"; echo err >&2; exit 3'], { pipes: true });
+    let stdout = '';
+    let stderr = '';
+    bg.child.stderr?.on('data', (b) => {
+      stderr += b;
+    });
+    // the first line arrives while the process waits for stdin: nothing is buffered until the end
+    const first = await new Promise<string>((res) => bg.child.stdout?.once('data', (b) => res(String(b))));
+    expect(first).toBe('ready\n');
+    expect(bg.child.exitCode).toBeNull();
+    bg.child.stdout?.on('data', (b) => {
+      stdout += b;
+    });
+    bg.child.stdin?.end('hello\n');
+    expect(await bg.exited).toBe(3);
+    expect(await bg.signal).toBeNull();
+    expect({ stdout, stderr }).toEqual({ stdout: 'got hello\n', stderr: 'err\n' });
+  });
+
+  it('pipes with input: written and closed; a reader closing stdout early is no error', async () => {
+    const cat = await spawnBackground(['cat'], { pipes: true, input: 'abc' });
+    let out = '';
+    cat.child.stdout?.on('data', (b) => {
+      out += b;
+    });
+    expect(await cat.exited).toBe(0);
+    expect(out).toBe('abc');
+    const yes = await spawnBackground(['yes'], { pipes: true, input: '' });
+    yes.child.stdout?.once('data', () => yes.child.stdout?.destroy());
+    // it ends (EPIPE or SIGPIPE, as under `yes | head`), and exited resolves: the destroyed pipe is no error
+    expect([1, 128]).toContain(await yes.exited);
+    await expect(spawnBackground(['cat'], { input: 'x' })).rejects.toThrow(TypeError);
+    await expect(spawnBackground(['cat'], { pipes: true, logFile: '/dev/null' })).rejects.toThrow(TypeError);
+  });
+
+  it('detached: its own process group, which process.kill(-pid) ends with its children; signal names the kill', async () => {
+    const bg = await spawnBackground(['sh', '-c', 'sleep 60 & echo $!; wait'], { pipes: true, detached: true });
+    const sleeper = Number(await new Promise<string>((res) => bg.child.stdout?.once('data', (b) => res(String(b).trim()))));
+    const pgrp = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[2]);
+    expect(pgrp(bg.pid)).toBe(bg.pid);
+    expect(pgrp(sleeper)).toBe(bg.pid);
+    expect(pgrp(bg.pid)).not.toBe(pgrp(process.pid));
+    process.kill(-bg.pid, 'SIGKILL');
+    expect(await bg.signal).toBe('SIGKILL');
+    expect(await bg.exited).toBe(128);
+    for (let i = 0; i < 100 && existsSync(`/proc/${sleeper}`) && !readFileSync(`/proc/${sleeper}/stat`, 'utf8').includes(') Z'); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(!existsSync(`/proc/${sleeper}`) || readFileSync(`/proc/${sleeper}/stat`, 'utf8').includes(') Z'), 'the group\'s other process died too').toBe(true);
+  });
 });
 
 describe('execa is loaded at the first spawn, not before', () => {
