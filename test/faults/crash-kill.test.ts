@@ -5,9 +5,9 @@
  * process group, like a service manager killing a hook's cgroup: children (ip, iptables-restore)
  * die with it; a dnsmasq that already daemonised survives, as it would on a real host.
  */
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inNs } from '../../src/selftest/exec.js';
+import { spawnBackground } from '../../src/sys/spawn.js';
 import { assertBuilt, LAB_BINS, networkToml } from '../helpers/lab-config.js';
 import { BIN, Lab } from '../helpers/netns.js';
 import { needs } from '../helpers/requirements.js';
@@ -28,20 +28,16 @@ function prng(seed: number) {
 }
 
 /** Starts `up` in the router namespace and SIGKILLs its process group after delayMs; whether it was still running. */
-function upKilledAfter(lab: Lab, delayMs: number): Promise<{ killed: boolean; code: number | null }> {
+async function upKilledAfter(lab: Lab, delayMs: number): Promise<{ killed: boolean; code: number | null }> {
   const argv = inNs(lab.router, [process.execPath, BIN, '--config', lab.configPath, '--state-dir', lab.stateDir, 'up']);
-  return new Promise((resolve) => {
-    const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: 'ignore' });
-    let exited = false;
-    const timer = setTimeout(() => {
-      if (!exited && child.pid) process.kill(-child.pid, 'SIGKILL');
-    }, delayMs);
-    child.on('exit', (code, signal) => {
-      exited = true;
-      clearTimeout(timer);
-      resolve({ killed: signal === 'SIGKILL', code });
-    });
-  });
+  // detached: its own process group (ip netns exec execs node, so the group is the CLI's)
+  const { pid, child, exited, signal } = await spawnBackground(argv, { detached: true });
+  const timer = setTimeout(() => {
+    if (child.exitCode === null && child.signalCode === null) process.kill(-pid, 'SIGKILL');
+  }, delayMs);
+  const code = await exited;
+  clearTimeout(timer);
+  return { killed: (await signal) === 'SIGKILL', code };
 }
 
 describe.skipIf(!req.ok)(`up killed at random moments, then up and down: the host is as it began${req.reason}`, () => {

@@ -4,12 +4,13 @@
  * find it, up must not start a second one ("Address in use"), down must stop it, and a process
  * the pid file names that is not our dnsmasq is never signalled.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inNs } from '../../src/selftest/exec.js';
 import { dnsmasqPaths, layoutOf } from '../../src/state/layout.js';
 import { isAlive } from '../../src/selftest/topology.js';
+import { spawnBackground } from '../../src/sys/spawn.js';
 import { assertBuilt, LAB_BINS, networkToml } from '../helpers/lab-config.js';
 import { Lab } from '../helpers/netns.js';
 import { needs } from '../helpers/requirements.js';
@@ -23,12 +24,10 @@ describe.skipIf(!req.ok)(`dnsmasq is found by its argv in /proc, the pid file is
   const bystanders: ChildProcess[] = [];
 
   /** A long-running process in the router namespace that is not our dnsmasq. */
-  function bystander(extraArgs: string[] = []): number {
-    const argv = inNs(lab.router, [process.execPath, '-e', 'setTimeout(() => {}, 600000)', ...extraArgs]);
-    const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore' });
+  async function bystander(extraArgs: string[] = []): Promise<number> {
+    const { pid, child } = await spawnBackground(inNs(lab.router, [process.execPath, '-e', 'setTimeout(() => {}, 600000)', ...extraArgs]));
     bystanders.push(child);
-    if (!child.pid) throw new Error('could not start the bystander');
-    return child.pid;
+    return pid;
   }
 
   beforeAll(async () => {
@@ -44,12 +43,12 @@ describe.skipIf(!req.ok)(`dnsmasq is found by its argv in /proc, the pid file is
     await lab?.cleanup();
   });
 
-  const cases: { name: string; content: () => string; bystander?: boolean }[] = [
+  const cases: { name: string; content: () => string | Promise<string>; bystander?: boolean }[] = [
     { name: 'an empty pid file', content: () => '' },
     { name: 'a garbage pid file', content: () => 'not a pid\n\u0000\u00ff' },
     { name: 'a pid beyond pid_max', content: () => '99999999999\n' },
-    { name: 'a pid file naming an unrelated live process', content: () => `${bystander()}\n`, bystander: true },
-    { name: 'a pid file naming a process whose argv carries our --conf-file but is not dnsmasq', content: () => `${bystander(['--', `--conf-file=${conf}`])}\n`, bystander: true },
+    { name: 'a pid file naming an unrelated live process', content: async () => `${await bystander()}\n`, bystander: true },
+    { name: 'a pid file naming a process whose argv carries our --conf-file but is not dnsmasq', content: async () => `${await bystander(['--', `--conf-file=${conf}`])}\n`, bystander: true },
   ];
 
   for (const c of cases) {
@@ -58,7 +57,7 @@ describe.skipIf(!req.ok)(`dnsmasq is found by its argv in /proc, the pid file is
       await lab.mustCli(['up']);
       const [ours] = await lab.dnsmasqPids();
       expect(ours).toBeGreaterThan(0);
-      const text = c.content();
+      const text = await c.content();
       writeFileSync(pidFile, text);
       const named = c.bystander ? Number(text) : null;
 

@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findOurDnsmasq, isDnsmasqWithConf, parsePid, readPidFile, scanOurDnsmasq } from '../../src/observe/procfs.js';
+import { spawnBackground } from '../../src/sys/spawn.js';
 
 describe('pid files are hints, read strictly', () => {
   it.each([
@@ -39,7 +39,7 @@ describe('our dnsmasq is the one whose argv names our --conf-file', () => {
   it('a live process carrying our --conf-file that is not dnsmasq is never ours, whatever the pid file says', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'natnet-dm-'));
     const conf = join(dir, 'n.conf');
-    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)', '--', `--conf-file=${conf}`], { stdio: 'ignore' });
+    const { child } = await spawnBackground([process.execPath, '-e', 'setTimeout(() => {}, 30000)', '--', `--conf-file=${conf}`]);
     try {
       await new Promise((r) => setTimeout(r, 100));
       writeFileSync(join(dir, 'n.pid'), `${child.pid}\n`);
