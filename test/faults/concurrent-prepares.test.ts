@@ -5,7 +5,6 @@
  * when the problem is found before the engine (an invalid metadata lease) and when it is found
  * by the engine run serving the whole group (a metadata lease that conflicts with the config).
  */
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import { assertBuilt, LAB_BINS, leaseToml, networkToml } from '../helpers/lab-co
 import { exec, Lab, REPO } from '../helpers/netns.js';
 import { needs } from '../helpers/requirements.js';
 import { inNs } from '../../src/selftest/exec.js';
+import { spawnBackground } from '../../src/sys/spawn.js';
 
 const req = needs({ root: true, bins: LAB_BINS });
 const N = 30;
@@ -96,9 +96,10 @@ describe.skipIf(!req.ok)(`${N} concurrent prepares of new VMs (group commit)${re
     const holdScript = `const m = await import(${JSON.stringify(`${REPO}/dist/state/lock.js`)});
       const h = await m.tryLock(${JSON.stringify(layout.runDir)}); process.stdout.write(h ? 'held\\n' : 'busy\\n');
       process.stdin.on('end', () => h?.release()); process.stdin.resume();`;
-    const holder = spawn('ip', ['netns', 'exec', lab.router, process.execPath, '--input-type=module', '-e', holdScript], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const holder = await spawnBackground(inNs(lab.router, [process.execPath, '--input-type=module', '-e', holdScript]), { pipes: true });
+    holder.child.stderr?.pipe(process.stderr, { end: false });
     try {
-      expect(await new Promise((res) => holder.stdout.once('data', (b) => res(String(b).trim())))).toBe('held');
+      expect(await new Promise((res) => holder.child.stdout?.once('data', (b) => res(String(b).trim())))).toBe('held');
       const prepare = (vm: string, xml: string) => exec(inNs(lab.router, [process.execPath, HOOK, vm, 'prepare', 'begin', '-']), { env, input: xml });
       const good = Array.from({ length: N }, (_, k) => prepare(vmName(N + k), domainXml(vmName(N + k), mac(N + k))));
       const conflicting = prepare('badconf2', domainXml('badconf2', mac(202), natnetLease(`ip="${ip(N)}"`)));
@@ -106,7 +107,7 @@ describe.skipIf(!req.ok)(`${N} concurrent prepares of new VMs (group commit)${re
       for (let t = 0; t < 600 && pending() < N + 1; t++) await new Promise((r) => setTimeout(r, 50));
       expect(pending()).toBe(N + 1);
       await new Promise((r) => setTimeout(r, 2500)); // past the 2 s after which a waiter notes who holds the lock
-      holder.stdin.end();
+      holder.child.stdin?.end();
       const results = await Promise.all(good);
       const bad = await conflicting;
       for (const [k, r] of results.entries()) expect(r.code, `${vmName(N + k)}: ${r.stderr}`).toBe(0);
@@ -125,7 +126,7 @@ describe.skipIf(!req.ok)(`${N} concurrent prepares of new VMs (group commit)${re
       const hosts = readFileSync(dnsmasqPaths(layout, 'natnet').hosts, 'utf8').split('\n');
       for (let k = 0; k < N; k++) expect(hosts.filter((l) => l.includes(mac(N + k)) && l.includes(ip(N + k)))).toHaveLength(1);
     } finally {
-      holder.kill('SIGKILL');
+      holder.child.kill('SIGKILL');
     }
   });
 });

@@ -4,12 +4,13 @@
  * SIGKILL frees the lock at once; a waiter gives up within its bound with one line naming the
  * holder, a waiting CLI says once (after 2 s) who holds it, a waiting hook never prints that.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { legacyLockFiles, layoutOf } from '../../src/state/layout.js';
 import { DEFAULT_LOCK_WAIT_MS } from '../../src/state/lock.js';
+import { spawnBackground } from '../../src/sys/spawn.js';
 import { assertBuilt, LAB_BINS, networkToml } from '../helpers/lab-config.js';
 import { BIN, Lab, REPO } from '../helpers/netns.js';
 import { needs } from '../helpers/requirements.js';
@@ -27,23 +28,19 @@ interface Started {
 }
 
 /** A process in the lab's router namespace whose pid we need (`ip netns exec` and `env` exec, so it is node's). */
-function startInLab(lab: Lab, argv: string[], opts: { env?: Record<string, string>; input?: string; path?: string } = {}): Started {
+async function startInLab(lab: Lab, argv: string[], opts: { env?: Record<string, string>; input?: string; path?: string } = {}): Promise<Started> {
   const inner = opts.path ? ['/usr/bin/env', `PATH=${opts.path}`, ...argv] : argv;
-  const child = spawn('ip', ['netns', 'exec', lab.router, ...inner], { env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const { child, pid, exited } = await spawnBackground(['ip', 'netns', 'exec', lab.router, ...inner], { env: opts.env, pipes: true, input: opts.input ?? '' });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (b) => {
+  child.stdout?.on('data', (b) => {
     stdout += b;
   });
-  child.stderr!.on('data', (b) => {
+  child.stderr?.on('data', (b) => {
     stderr += b;
   });
-  child.stdin!.on('error', () => {});
-  child.stdin!.end(opts.input ?? '');
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((res) =>
-    child.on('close', (code, signal) => res({ code: code ?? (signal ? 128 : null), stdout, stderr })),
-  );
-  return { child, pid: child.pid!, stderr: () => stderr, done };
+  const done = exited.then((code) => ({ code, stdout, stderr }));
+  return { child, pid, stderr: () => stderr, done };
 }
 
 /** CPU time (user + system, in clock ticks of 1/100 s) a live process has used. */
@@ -76,7 +73,7 @@ describe.skipIf(!req.ok)(`the host lock: an abstract socket the kernel frees${re
     const mark = join(lab.dir, `ip-hangs.${++holders}`);
     writeFileSync(join(fake, 'ip'), `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(mark)}, String(process.pid));\nsetTimeout(() => {}, 600000);\n`);
     chmodSync(join(fake, 'ip'), 0o755);
-    const holder = startInLab(lab, cliArgv(['up']), { path: `${fake}:${process.env.PATH}`, env: { NATNET_HOOK_COMMAND_TIMEOUT: '600' } });
+    const holder = await startInLab(lab, cliArgv(['up']), { path: `${fake}:${process.env.PATH}`, env: { NATNET_HOOK_COMMAND_TIMEOUT: '600' } });
     started.push(holder);
     for (let i = 0; i < 200 && !existsSync(mark); i++) await new Promise((r) => setTimeout(r, 50));
     if (!existsSync(mark)) throw new Error(`the holder never ran ip: ${(await Promise.race([holder.done, Promise.resolve(null)]))?.stderr ?? ''}`);
@@ -115,11 +112,11 @@ describe.skipIf(!req.ok)(`the host lock: an abstract socket the kernel frees${re
     for (const [i, [lock, brk]] of cases.entries()) {
       writeFileSync(lockFile, lock);
       writeFileSync(breakFile, brk);
-      const up = startInLab(lab, cliArgv(['up']));
+      const up = await startInLab(lab, cliArgv(['up']));
       const r = await within(up.done, 10_000, `up with lock=${JSON.stringify(lock)} lock.break=${JSON.stringify(brk)}`);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).not.toContain('held by');
-      const hook = startInLab(lab, [process.execPath, HOOK, `legacy${i}`, 'prepare', 'begin', '-'], {
+      const hook = await startInLab(lab, [process.execPath, HOOK, `legacy${i}`, 'prepare', 'begin', '-'], {
         env: hookEnv(),
         input: prepareXml(`legacy${i}`, `52:54:00:dd:00:0${i}`),
       });
@@ -134,7 +131,7 @@ describe.skipIf(!req.ok)(`the host lock: an abstract socket the kernel frees${re
     const holder = await hangingHolder();
     holder.child.kill('SIGKILL');
     await holder.done;
-    const up = startInLab(lab, cliArgv(['up']));
+    const up = await startInLab(lab, cliArgv(['up']));
     const r = await within(up.done, 10_000, 'up after the holder was killed');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toContain('held by');
@@ -144,8 +141,8 @@ describe.skipIf(!req.ok)(`the host lock: an abstract socket the kernel frees${re
     'waiters give up within their bound with one line naming the holder; the CLI notes the holder once, the hook never prints it',
     async () => {
       const holder = await hangingHolder();
-      const cli = startInLab(lab, cliArgv(['lease', 'add', 'waiter', '192.168.100.77', '--mac', '52:54:00:dd:01:01']));
-      const hook = startInLab(lab, [process.execPath, HOOK, 'waitvm', 'prepare', 'begin', '-'], { env: hookEnv(), input: prepareXml('waitvm', '52:54:00:dd:01:02') });
+      const cli = await startInLab(lab, cliArgv(['lease', 'add', 'waiter', '192.168.100.77', '--mac', '52:54:00:dd:01:01']));
+      const hook = await startInLab(lab, [process.execPath, HOOK, 'waitvm', 'prepare', 'begin', '-'], { env: hookEnv(), input: prepareXml('waitvm', '52:54:00:dd:01:02') });
       started.push(cli, hook);
       await new Promise((r) => setTimeout(r, 1500));
       expect(cli.stderr(), 'no note before 2 s of waiting').not.toContain('held by');
