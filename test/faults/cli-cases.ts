@@ -4,7 +4,6 @@
  * unexpectedly gets further than it should. Every run is bounded: `timeout` kills a CLI that
  * blocks (a FIFO read, a lock wait) and the run then fails with exit 124.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -51,15 +50,15 @@ export async function runCli(lab: Lab, c: CaseDir, args: string[], o: RunOptions
 }
 
 /** A FIFO at path (nothing in node:fs makes one). */
-export function mkfifo(path: string): void {
-  const r = spawnSync('mkfifo', [path]);
-  if (r.status !== 0) throw new Error(`mkfifo ${path}: ${r.stderr}`);
+export async function mkfifo(path: string): Promise<void> {
+  const r = await exec(['mkfifo', path]);
+  if (r.code !== 0) throw new Error(`mkfifo ${path}: ${r.stderr}`);
 }
 
 /** A unix socket file at path, left behind by a process that bound it and exited. */
-export function mksocket(path: string): void {
-  const r = spawnSync(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(path)}, () => process.exit(0))`]);
-  if (r.status !== 0) throw new Error(`socket ${path}: ${r.stderr}`);
+export async function mksocket(path: string): Promise<void> {
+  const r = await exec([process.execPath, '-e', `require('node:net').createServer().listen(${JSON.stringify(path)}, () => process.exit(0))`]);
+  if (r.code !== 0) throw new Error(`socket ${path}: ${r.stderr}`);
 }
 
 /**

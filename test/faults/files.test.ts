@@ -70,7 +70,7 @@ describe.skipIf(!req.ok)(`files in the config and leases.d, directory trust, log
       it(`as the config: ${args.join(' ')} exits 3 at once, naming it`, async () => {
         const c = caseDir(lab);
         rmSync(c.configPath);
-        mkfifo(c.configPath);
+        await mkfifo(c.configPath);
         await refused(c, args, [`${c.configPath}: expected a regular file, found a FIFO (named pipe)`]);
       });
     }
@@ -79,7 +79,7 @@ describe.skipIf(!req.ok)(`files in the config and leases.d, directory trust, log
       const c = caseDir(lab);
       mkdirSync(c.leasesDir);
       const fifo = join(c.leasesDir, 'vm1.toml');
-      mkfifo(fifo);
+      await mkfifo(fifo);
       await refused(c, ['up'], [fifo, 'FIFO']);
       const writer = openSync(fifo, fsc.O_RDWR | fsc.O_NONBLOCK); // a reader and writer: reads would wait for data
       try {
@@ -93,7 +93,7 @@ describe.skipIf(!req.ok)(`files in the config and leases.d, directory trust, log
     it('a hook for a VM that is not ours, with a FIFO as the config, exits 0 at once', async () => {
       const c = caseDir(lab);
       rmSync(c.configPath);
-      mkfifo(c.configPath);
+      await mkfifo(c.configPath);
       const r = await runCli(lab, c, ['hook', 'qemu', 'other-vm', 'prepare', 'begin', '-'], { input: NOT_OURS, timeout: 10 });
       expect(r.code, `exit ${r.code} (124: blocked on the FIFO) ${r.all}`).toBe(0);
       expect(r.stderr).toBe('');

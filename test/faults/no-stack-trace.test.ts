@@ -8,9 +8,10 @@
  * expected cannot touch the host's network.
  */
 import { chmodSync, chownSync, mkdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inNs } from '../../src/selftest/exec.js';
+import { spawnBackground } from '../../src/sys/spawn.js';
 import { assertBuilt, LAB_BINS, leaseToml } from '../helpers/lab-config.js';
 import { BIN, Lab } from '../helpers/netns.js';
 import { needs } from '../helpers/requirements.js';
@@ -19,7 +20,7 @@ import { type CaseDir, caseDir, expectOneLineFailure, mkfifo, mksocket, NOBODY, 
 interface FailingCase {
   name: string;
   /** Prepares the case's directory; the config starts empty (the default network). */
-  setup?: (c: CaseDir) => void;
+  setup?: (c: CaseDir) => void | Promise<void>;
   args: string[] | ((c: CaseDir) => string[]);
   run?: RunOptions;
   /** Exit code, when one is promised (3 for config errors). */
@@ -107,8 +108,8 @@ const CASES: FailingCase[] = [
   },
   {
     name: 'three bad leases.d entries: three lines',
-    setup: (c) => {
-      mkfifo(leasesFile(c, 'a.toml'));
+    setup: async (c) => {
+      await mkfifo(leasesFile(c, 'a.toml'));
       mkdirSync(leasesFile(c, 'b.toml'));
       writeFileSync(leasesFile(c, 'c.toml'), 'vm = "c"\nip = "192.168.100.300"\n');
     },
@@ -201,15 +202,14 @@ describe.skipIf(!req.ok)(`no stack trace reaches a user: every failure is one li
     mkdirSync(c.leasesDir);
     for (let i = 0; i < 3000; i++) writeFileSync(join(c.leasesDir, `vm${i}.toml`), `vm = "vm${i}"\nip = "10.64.${1 + Math.floor(i / 250)}.${1 + (i % 250)}"\n`);
     writeFileSync(c.configPath, '[[network]]\naddress = "10.64.0.1/16"\ndhcp_range = "10.64.200.10-10.64.200.250"\n');
-    const child = spawn('ip', ['netns', 'exec', lab.router, process.execPath, BIN, '--config', c.configPath, '--state-dir', c.stateDir, 'lease', 'list'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const argv = inNs(lab.router, [process.execPath, BIN, '--config', c.configPath, '--state-dir', c.stateDir, 'lease', 'list']);
+    const { child, exited } = await spawnBackground(argv, { pipes: true, input: '' });
     let stderr = '';
-    child.stderr.on('data', (b: Buffer) => {
+    child.stderr?.on('data', (b: Buffer) => {
       stderr += b;
     });
-    child.stdout.once('data', () => child.stdout.destroy());
-    const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    child.stdout?.once('data', () => child.stdout?.destroy());
+    const code = await exited;
     expect(stderr).toBe('');
     expect(code).toBe(0);
   });
@@ -217,7 +217,7 @@ describe.skipIf(!req.ok)(`no stack trace reaches a user: every failure is one li
   for (const k of CASES) {
     it(k.name, async () => {
       const c = caseDir(lab);
-      k.setup?.(c);
+      await k.setup?.(c);
       const args = typeof k.args === 'function' ? k.args(c) : k.args;
       const r = await runCli(lab, c, args, k.run);
       const lines = expectOneLineFailure(r, { lines: k.lines, code: k.code });
