@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,7 +40,7 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The source-tree shim (paths from the environment), or an installed one with INSTALL baked. */
-function hook(kind: 'qemu' | 'network', argv: string[], input: string, installed?: { bridges: string[] }) {
+async function hook(kind: 'qemu' | 'network', argv: string[], input: string, installed?: { bridges: string[] }) {
   let shim = join(app, 'hooks', kind);
   const env: Record<string, string> = { PATH, LC_ALL: 'C' };
   if (installed) {
@@ -49,8 +48,10 @@ function hook(kind: 'qemu' | 'network', argv: string[], input: string, installed
     const t = readFileSync(join(app, 'hooks', kind), 'utf8');
     writeFileSync(shim, renderShim(t, { node: process.execPath, app, config, stateDir: state, logDir: join(state, 'log'), bridges: installed.bridges }), { mode: 0o755 });
   } else Object.assign(env, { NATNET_HOOK_CONFIG: config, NATNET_HOOK_STATE_DIR: state });
-  const r = spawnSync(shim, argv, { input, env, encoding: 'utf8', timeout: 20_000, cwd: '/' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  // env -i: exactly this environment (none of the test runner's); -C /: libvirt's working directory
+  const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  const r = await exec(['env', '-i', '-C', '/', ...vars, shim, ...argv], { input, timeoutSeconds: 20 });
+  return { code: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
 const logLines = () =>
@@ -68,10 +69,10 @@ function breakCode(how: 'missing' | 'throws' | 'dist removed') {
 }
 
 describe.each(['missing', 'throws', 'dist removed'] as const)('natnet-hook code: %s (dist/fast/hook/*)', (how) => {
-  it('qemu prepare: a VM not on our bridges exits 0 and is logged; ours is refused with one line', () => {
+  it('qemu prepare: a VM not on our bridges exits 0 and is logged; ours is refused with one line', async () => {
     breakCode(how);
-    expect(hook('qemu', ['lv-vm1', 'prepare', 'begin', '-'], notOurs)).toEqual({ code: 0, stdout: '', stderr: '' });
-    const r = hook('qemu', ['lv-vm1', 'prepare', 'begin', '-'], ours);
+    expect(await hook('qemu', ['lv-vm1', 'prepare', 'begin', '-'], notOurs)).toEqual({ code: 0, stdout: '', stderr: '' });
+    const r = await hook('qemu', ['lv-vm1', 'prepare', 'begin', '-'], ours);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^natnet-hook: qemu "lv-vm1" names bridge virbr10, but natnet-hook is broken \(cannot load .*main\.js.*\n$/);
     expect(r.stderr.split('\n')).toHaveLength(2);
@@ -81,56 +82,56 @@ describe.each(['missing', 'throws', 'dist removed'] as const)('natnet-hook code:
     ]);
   });
 
-  it('operations that must not fail exit 0 even for ours', () => {
+  it('operations that must not fail exit 0 even for ours', async () => {
     breakCode(how);
-    for (const op of ['started', 'stopped', 'release', 'reconnect']) expect(hook('qemu', ['lv-vm1', op, 'begin', '-'], ours).code).toBe(0);
-    expect(hook('network', ['lv-net', 'started', 'begin', '-'], fixture('network-started')).code).toBe(0);
+    for (const op of ['started', 'stopped', 'release', 'reconnect']) expect((await hook('qemu', ['lv-vm1', op, 'begin', '-'], ours)).code).toBe(0);
+    expect((await hook('network', ['lv-net', 'started', 'begin', '-'], fixture('network-started'))).code).toBe(0);
   });
 
-  it('network start/port-created: not ours exits 0, ours is refused', () => {
+  it('network start/port-created: not ours exits 0, ours is refused', async () => {
     breakCode(how);
     const other = fixture('network-start').replaceAll('virbr10', 'br-other');
-    expect(hook('network', ['lv-net', 'start', 'begin', '-'], other).code).toBe(0);
-    expect(hook('network', ['lv-net', 'start', 'begin', '-'], fixture('network-start')).code).toBe(1);
-    expect(hook('network', ['lv-net', 'port-created', 'begin', '-'], fixture('network-port-created').replaceAll('virbr10', 'br-other')).code).toBe(0);
+    expect((await hook('network', ['lv-net', 'start', 'begin', '-'], other)).code).toBe(0);
+    expect((await hook('network', ['lv-net', 'start', 'begin', '-'], fixture('network-start'))).code).toBe(1);
+    expect((await hook('network', ['lv-net', 'port-created', 'begin', '-'], fixture('network-port-created').replaceAll('virbr10', 'br-other'))).code).toBe(0);
   });
 
-  it('installed: the bridges baked at install decide, even with the config unreadable', () => {
+  it('installed: the bridges baked at install decide, even with the config unreadable', async () => {
     breakCode(how);
     rmSync(config);
     mkdirSync(config); // a directory where the config should be
     const baked = { bridges: ['br-baked'] };
-    expect(hook('qemu', ['lv-vm1', 'prepare', 'begin', '-'], ours, baked).code).toBe(0);
-    expect(hook('qemu', ['lv-vm1', 'prepare', 'begin', '-'], ours.replaceAll('virbr10', 'br-baked'), baked).code).toBe(1);
+    expect((await hook('qemu', ['lv-vm1', 'prepare', 'begin', '-'], ours, baked)).code).toBe(0);
+    expect((await hook('qemu', ['lv-vm1', 'prepare', 'begin', '-'], ours.replaceAll('virbr10', 'br-baked'), baked)).code).toBe(1);
     expect(logLines().map((l) => l.exit)).toEqual([0, 1]);
   });
 });
 
 describe('broken config or state (the code loads)', () => {
-  it('a garbage config: a VM not on the bridges it names exits 0', () => {
+  it('a garbage config: a VM not on the bridges it names exits 0', async () => {
     writeFileSync(config, Buffer.from([0xff, 0xfe, 0x00, 0x5b, 0x5b, 0x0a, 0x80, 0x81]));
-    expect(hook('qemu', ['lv-vm1', 'prepare', 'begin', '-'], notOurs)).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(await hook('qemu', ['lv-vm1', 'prepare', 'begin', '-'], notOurs)).toEqual({ code: 0, stdout: '', stderr: '' });
     writeFileSync(config, '[[network]]\nname = "x"\nbridge = "virbr10"\naddress = "oops\n');
-    expect(hook('qemu', ['lv-vm1', 'prepare', 'begin', '-'], notOurs).code).toBe(0);
+    expect((await hook('qemu', ['lv-vm1', 'prepare', 'begin', '-'], notOurs)).code).toBe(0);
   });
 
-  it('a FIFO as the config never blocks the hook: a VM not ours exits 0 (code broken or not)', () => {
+  it('a FIFO as the config never blocks the hook: a VM not ours exits 0 (code broken or not)', async () => {
     rmSync(config);
-    expect(spawnSync('mkfifo', [config]).status).toBe(0);
-    expect(hook('qemu', ['lv-vm1', 'prepare', 'begin', '-'], notOurs)).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect((await exec(['mkfifo', config])).code).toBe(0);
+    expect(await hook('qemu', ['lv-vm1', 'prepare', 'begin', '-'], notOurs)).toEqual({ code: 0, stdout: '', stderr: '' });
     breakCode('missing');
-    expect(hook('qemu', ['lv-vm1', 'prepare', 'begin', '-'], notOurs)).toEqual({ code: 0, stdout: '', stderr: '' });
-    expect(hook('qemu', ['lv-vm1', 'prepare', 'begin', '-'], ours).code).toBe(1); // the default network's bridge: ours may be refused
+    expect(await hook('qemu', ['lv-vm1', 'prepare', 'begin', '-'], notOurs)).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect((await hook('qemu', ['lv-vm1', 'prepare', 'begin', '-'], ours)).code).toBe(1); // the default network's bridge: ours may be refused
   });
 
-  it('a state directory that is a file: a VM not ours exits 0', () => {
+  it('a state directory that is a file: a VM not ours exits 0', async () => {
     writeFileSync(state, 'not a directory');
-    expect(hook('qemu', ['lv-vm1', 'prepare', 'begin', '-'], notOurs).code).toBe(0);
-    expect(hook('network', ['lv-net', 'start', 'begin', '-'], fixture('network-start').replaceAll('virbr10', 'br-other')).code).toBe(0);
+    expect((await hook('qemu', ['lv-vm1', 'prepare', 'begin', '-'], notOurs)).code).toBe(0);
+    expect((await hook('network', ['lv-net', 'start', 'begin', '-'], fixture('network-start').replaceAll('virbr10', 'br-other'))).code).toBe(0);
   });
 
-  it('garbage caches and maps are not trusted: a VM not ours exits 0, nothing printed', () => {
-    hook('qemu', ['warm', 'prepare', 'begin', '-'], notOurs);
+  it('garbage caches and maps are not trusted: a VM not ours exits 0, nothing printed', async () => {
+    await hook('qemu', ['warm', 'prepare', 'begin', '-'], notOurs);
     for (const [f, text] of [
       ['run/hook-networks.json', '{"config":1}'],
       ['lib/libvirt-networks.json', 'null'],
@@ -138,24 +139,24 @@ describe('broken config or state (the code loads)', () => {
       mkdirSync(join(state, f, '..'), { recursive: true });
       writeFileSync(join(state, f), text);
     }
-    expect(hook('qemu', ['lv-vm1', 'prepare', 'begin', '-'], notOurs)).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(await hook('qemu', ['lv-vm1', 'prepare', 'begin', '-'], notOurs)).toEqual({ code: 0, stdout: '', stderr: '' });
   });
 
   it.each(['null', '{}', 'garbage', '{"vm":"lv-vm1","nics":[{"mac":"52:54:00:aa:bb:01,id:*","bridge":"virbr10"}],"metadataLeases":[],"running":true,"updated":""}'])(
     'a bad domain record (%s): never refuses its VM; it is set aside and logged',
-    (text) => {
+    async (text) => {
       const domains = join(state, 'lib/domains');
       mkdirSync(domains, { recursive: true });
       const file = join(domains, `${fileStem('lv-vm1')}.json`);
       writeFileSync(file, text);
       writeFileSync(join(domains, `${fileStem('other')}.json`), text);
       // an unrelated VM
-      expect(hook('qemu', ['other', 'prepare', 'begin', '-'], notOurs.replace('<name>lv-vm1</name>', '<name>other</name>')).code).toBe(0);
+      expect((await hook('qemu', ['other', 'prepare', 'begin', '-'], notOurs.replace('<name>lv-vm1</name>', '<name>other</name>'))).code).toBe(0);
       // its own stop and start (exit 0 always): a fresh record, the bad one moved aside
-      expect(hook('qemu', ['lv-vm1', 'stopped', 'end', '-'], fixture('qemu-bridge-stopped'))).toEqual({ code: 0, stdout: '', stderr: '' });
+      expect(await hook('qemu', ['lv-vm1', 'stopped', 'end', '-'], fixture('qemu-bridge-stopped'))).toEqual({ code: 0, stdout: '', stderr: '' });
       expect(readdirSync(domains).filter((n) => n.endsWith('.bad'))).toContain(`${fileStem('lv-vm1')}.json.bad`);
       expect(logLines().some((l) => String(l.error).includes('bad record'))).toBe(true);
-      expect(hook('qemu', ['lv-vm1', 'started', 'begin', '-'], fixture('qemu-bridge-started'))).toEqual({ code: 0, stdout: '', stderr: '' });
+      expect(await hook('qemu', ['lv-vm1', 'started', 'begin', '-'], fixture('qemu-bridge-started'))).toEqual({ code: 0, stdout: '', stderr: '' });
     },
   );
 });
