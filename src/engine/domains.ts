@@ -1,8 +1,9 @@
 import { unlinkSync } from 'node:fs';
+import { basename } from 'node:path';
 import { writeFileAtomic } from '../apply/atomic-write.js';
 import type { DomainRecord } from '../model/types.js';
-import { domainFile, domainsDir as domainsDirOf, fileStem } from '../state/layout.js';
-import { domainRecord, SchemaError } from '../state/schema.js';
+import { domainFile, domainsDir as domainsDirOf } from '../state/layout.js';
+import { domainRecordIn } from '../state/schema.js';
 import { type BadRecord, describeQuarantined, readRecord, recordNames } from '../state/store.js';
 import type { Context } from './context.js';
 import { setAside } from './records.js';
@@ -17,20 +18,10 @@ export function domainsDir(ctx: Context): string {
   return domainsDirOf(ctx);
 }
 
-/** The schema, plus: the record names the VM its file is named after. */
-function validatorFor(fileName: string) {
-  return (v: unknown): DomainRecord => {
-    const rec = domainRecord(v);
-    const own = fileName.replace(/\.bad$/, '');
-    if (`${fileStem(rec.vm)}.json` !== own) throw new SchemaError('.vm', `the VM this file is named after (${own})`);
-    return rec;
-  };
-}
-
 export function readDomainRecords(ctx: Context): DomainRecord[] {
   const out: DomainRecord[] = [];
   for (const name of recordNames(domainsDir(ctx))) {
-    const r = readRecord(`${domainsDir(ctx)}/${name}`, validatorFor(name));
+    const r = readRecord(`${domainsDir(ctx)}/${name}`, domainRecordIn(name));
     if (r.kind === 'ok') out.push(r.value);
     else if (r.kind === 'bad') setAside(ctx, r.bad);
   }
@@ -39,7 +30,7 @@ export function readDomainRecords(ctx: Context): DomainRecord[] {
 
 export function readDomainRecord(ctx: Context, vm: string): DomainRecord | null {
   const file = domainFile(ctx, vm);
-  const r = readRecord(file, validatorFor(file.slice(domainsDir(ctx).length + 1)));
+  const r = readRecord(file, domainRecordIn(basename(file)));
   if (r.kind === 'ok') return r.value;
   if (r.kind === 'bad') setAside(ctx, r.bad);
   return null;
@@ -47,7 +38,7 @@ export function readDomainRecord(ctx: Context, vm: string): DomainRecord | null 
 
 /** Quarantined domain records, each with why, for status. */
 export function describeBadDomains(ctx: Context): BadRecord[] {
-  return describeQuarantined(domainsDir(ctx), validatorFor);
+  return describeQuarantined(domainsDir(ctx), domainRecordIn);
 }
 
 export function writeDomainRecord(ctx: Context, rec: DomainRecord): void {

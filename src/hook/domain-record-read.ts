@@ -1,6 +1,7 @@
+import { basename } from 'node:path';
 import type { DomainRecord } from '../model/types.js';
 import { domainFile } from '../state/layout.js';
-import { domainRecord } from '../state/schema.js';
+import { domainRecordIn } from '../state/schema.js';
 import { type BadRecord, quarantine, readRecord } from '../state/store.js';
 
 export interface OwnRecord {
@@ -17,11 +18,7 @@ export interface OwnRecord {
  */
 export function readOwnRecord(libDir: string, vm: string): OwnRecord {
   const file = domainFile({ libDir }, vm);
-  const r = readRecord(file, (v) => {
-    const rec = domainRecord(v);
-    if (rec.vm.normalize('NFC') !== vm.normalize('NFC')) throw new Error(`.vm: expected ${JSON.stringify(vm)} (the VM the file is named after)`);
-    return rec;
-  });
+  const r = readRecord(file, domainRecordIn(basename(file)));
   if (r.kind === 'ok') return { record: r.value, bad: null };
   if (r.kind === 'absent') return { record: null, bad: null };
   return { record: null, bad: r.bad };

@@ -7,6 +7,7 @@
  */
 import { vmNameProblem } from '../config/lease.js';
 import { NatnetError } from '../errors.js';
+import { fileStem } from './layout.js';
 import type { AppliedRecord, HostChanges } from '../model/applied.js';
 import { BACKENDS, type DomainNic, type DomainRecord, FIREWALLS, type Network } from '../model/types.js';
 import { parseIPv4 } from '../net/ipv4.js';
@@ -122,6 +123,19 @@ export function domainRecord(v: unknown, at = ''): DomainRecord {
     rec.uuid = uuid;
   }
   return rec;
+}
+
+/**
+ * <libDir>/domains/<fileName>: the schema, plus the record names the VM its file is named after
+ * (a `.bad` suffix of a quarantined file aside), so a record never speaks for another VM.
+ */
+export function domainRecordIn(fileName: string): (v: unknown) => DomainRecord {
+  const own = fileName.replace(/\.bad$/, '');
+  return (v) => {
+    const rec = domainRecord(v);
+    if (`${fileStem(rec.vm)}.json` !== own) throw new SchemaError('.vm', `the VM this file is named after (${own})`);
+    return rec;
+  };
 }
 
 /** The desired state an applied record was made from. */
