@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError, NatnetError } from '../errors.js';
 import type { DomainRecord } from '../model/types.js';
 import { pidAlive } from '../observe/procfs.js';
 import { isTempFile, preparePendingDir, preparePendingFile, prepareResultsDir, quarantineFile } from '../state/layout.js';
@@ -239,7 +239,7 @@ export async function prepareInGroup(argvName: string, xml: string, deps: HookDe
     const d = await requestPrepare(ctx, argvName, xml, mine.networks, knownNetworks(deps), { onHeld });
     if (d) return { exit: d.exit ?? 0, vm: mine.vm, networks: d.networks, action: d.action, ...(d.error !== undefined ? { error: d.error } : {}) };
     h = takeHandover(ctx.runDir);
-    if (!h) throw new Error('group commit: the lock was not handed over');
+    if (!h) throw new NatnetError('group commit: the lock was not handed over (a bug; the next prepare retries)');
   }
   let own: PrepareResult;
   try {

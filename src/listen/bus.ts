@@ -1,5 +1,9 @@
 import dbus from 'dbus-next';
 import { DBUS_NAME, DBUS_PATH, type SignalLike } from './signals.js';
+import { NatnetError } from '../errors.js';
+
+/** The bus is unreachable or a call to it failed: one line naming the call or the address. */
+export class BusError extends NatnetError {}
 
 /**
  * A thin, defensive wrapper over a dbus-next connection, using raw messages only
@@ -47,18 +51,18 @@ export function connectBus(address?: string, timeoutMs = DEFAULT_CALL_TIMEOUT_MS
     try {
       bus = address ? dbus.sessionBus({ busAddress: address }) : dbus.systemBus();
     } catch (e) {
-      reject(new Error(`cannot connect to D-Bus ${address ?? systemBusAddress()}: ${errText(e)}`));
+      reject(new BusError(`cannot connect to D-Bus ${address ?? systemBusAddress()}: ${errText(e)}`));
       return;
     }
     const where = address ?? systemBusAddress();
     const client = new Client(bus);
     const timer = setTimeout(() => {
       client.close();
-      reject(new Error(`cannot connect to D-Bus ${where}: no answer within ${timeoutMs} ms`));
+      reject(new BusError(`cannot connect to D-Bus ${where}: no answer within ${timeoutMs} ms`));
     }, timeoutMs);
     client.onLost((why) => {
       clearTimeout(timer);
-      reject(new Error(`cannot connect to D-Bus ${where}: ${why}`));
+      reject(new BusError(`cannot connect to D-Bus ${where}: ${why}`));
     });
     bus.once('connect', () => {
       clearTimeout(timer);
@@ -126,12 +130,12 @@ class Client implements BusClient {
 
   call(spec: CallSpec, timeoutMs = DEFAULT_CALL_TIMEOUT_MS): Promise<unknown[]> {
     const what = `${spec.interface}.${spec.member} on ${spec.destination}`;
-    if (this.lost) return Promise.reject(new Error(`${what}: bus connection lost`));
+    if (this.lost) return Promise.reject(new BusError(`${what}: bus connection lost`));
     return new Promise((resolve, reject) => {
       const fail = (why: string) => {
         clearTimeout(timer);
         this.pending.delete(fail);
-        reject(new Error(`${what}: ${why}`));
+        reject(new BusError(`${what}: ${why}`));
       };
       const timer = setTimeout(() => fail(`no reply within ${timeoutMs} ms`), timeoutMs);
       this.pending.add(fail);

@@ -1,6 +1,6 @@
 import { NatnetError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { addMatch, type BusClient, nameHasOwner } from './bus.js';
+import { addMatch, BusError, type BusClient, nameHasOwner } from './bus.js';
 import { Coalescer, type RepairRequest } from './coalescer.js';
 import { checkUnmanaged, putBridgesInZone, syncBridgeKeys } from './bridge-checks.js';
 import { firewalldState, waitFirewalldRunning } from './firewalld.js';
@@ -204,7 +204,7 @@ export class Listener {
     const [nm, fw] = await Promise.all([nameHasOwner(bus, NM_NAME), nameHasOwner(bus, FW_NAME)]);
     this.services = { networkManager: nm, firewalld: fw };
     this.status.services = { ...this.services };
-    if (bus.lost) throw new Error('bus connection lost while subscribing');
+    if (bus.lost) throw new BusError('bus connection lost while subscribing');
     this.live = bus;
     this.status.bus.connected = true;
     this.status.bus.uniqueName = bus.uniqueName || null;
