@@ -1,17 +1,10 @@
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { delimiter } from 'node:path';
+import { missingTools } from '../../src/observe/tools.js';
 
 const SEARCH = (process.env.PATH ?? '').split(delimiter).concat(['/usr/sbin', '/sbin']);
 
 export function hasBinary(name: string): boolean {
-  return SEARCH.some((dir) => {
-    try {
-      accessSync(join(dir, name), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  return missingTools([name], { PATH: SEARCH.join(delimiter) }).length === 0;
 }
 
 export interface Requirement {
