@@ -7,6 +7,8 @@ export interface RunningTap {
   tap: string;
   /** The bridge the tap is enslaved to now (null: none), which may not be the one the VM is on. */
   master: string | null;
+  /** The tap has the MAC libvirt gives a VM's tap (the guest's, first octet fe): `up` re-attaches only such a tap. */
+  ownMac: boolean;
 }
 
 /**
@@ -20,7 +22,7 @@ export function runningTapsOn(domains: DomainRecord[], bridge: string, links: Ma
     if (!d.running) continue;
     for (const n of d.nics) {
       const link = n.bridge === bridge && n.tap ? links.get(n.tap) : undefined;
-      if (link) out.push({ vm: d.vm, tap: link.name, master: link.master });
+      if (link) out.push({ vm: d.vm, tap: link.name, master: link.master, ownMac: link.mac === `fe${n.mac.slice(2)}` });
     }
   }
   return out;
