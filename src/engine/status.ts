@@ -10,7 +10,8 @@ import { reservationsFor } from '../plan/reservations.js';
 import { renderHostsfile } from '../render/dnsmasq.js';
 import { configChanges } from '../plan/config-changes.js';
 import { runningTapsOn } from '../plan/running-vms.js';
-import { AUTO_RULE, chooseBackend } from './backend.js';
+import { AUTO_RULE, type BackendChoice, chooseBackend } from './backend.js';
+import { CommandError } from '../errors.js';
 import type { Context } from './context.js';
 import { selectNetworks } from './index.js';
 import { HostObserver, readTextOrNull } from './observe.js';
@@ -51,7 +52,8 @@ export interface NetworkStatus {
   };
   dummy: { name: string | null; state: 'ok' | 'missing' | 'detached' | 'unsupported' | 'disabled'; why: string | null };
   forwarding: boolean;
-  firewall: FirewallDrift & { ok: boolean };
+  /** `unchecked`: why the rules could not be read (status run without root), else null. */
+  firewall: FirewallDrift & { ok: boolean; unchecked: string | null };
   dnsmasq: { pid: number | null; alive: boolean; listening: string[]; hostsfileCurrent: boolean };
   reservations: Reservation[];
   pending: { vm: string; ip: string; why: string }[];
@@ -73,6 +75,18 @@ export interface StatusReport {
   badRecords: BadRecord[];
 }
 
+const NO_DRIFT: FirewallDrift = { missing: [], extra: [], missingJumps: [], duplicateJumps: [] };
+
+/** The firewall drift; without root the rules cannot be read, which status says instead of failing. */
+async function readDrift(host: HostObserver, net: Network, choice: BackendChoice, euid = process.geteuid?.() ?? 0) {
+  try {
+    return { drift: await host.drift(net, choice), unchecked: null };
+  } catch (e) {
+    if (!(e instanceof CommandError) || euid === 0) throw e;
+    return { drift: NO_DRIFT, unchecked: `reading the ${choice.backend} rules needs root (run status as root)` };
+  }
+}
+
 async function networkStatus(ctx: Context, host: HostObserver, config: LoadedConfig, configured: Network, rec: AppliedRecord | null, ss: string) {
   // the host is checked against what was applied: a config change not applied yet is `pending`, not a list of drifts
   const net = rec?.network ?? configured;
@@ -82,7 +96,7 @@ async function networkStatus(ctx: Context, host: HostObserver, config: LoadedCon
   const br = links.get(net.bridge);
   const paths = dnsmasqPaths(ctx, net);
   const { reservations, pending } = reservationsFor(net, config.leases, config.domains);
-  const drift = await host.drift(net, choice);
+  const { drift, unchecked } = rec ? await readDrift(host, net, choice) : { drift: NO_DRIFT, unchecked: null };
   const pid = host.dnsmasqPid(paths);
   const problems: string[] = [];
   const wantAddress = `${net.gateway}/${net.prefix}`;
@@ -109,6 +123,7 @@ async function networkStatus(ctx: Context, host: HostObserver, config: LoadedCon
   }
   const forwarding = readIpForward();
   if (!forwarding) problems.push('net.ipv4.ip_forward is 0');
+  if (unchecked) problems.push(`firewall not checked: ${unchecked}`);
   for (const m of drift.missing) problems.push(`rule missing: ${m}`);
   for (const m of drift.extra) problems.push(`unexpected rule: ${m}`);
   for (const j of drift.missingJumps) problems.push(`jump missing: ${j.table} ${j.from} -j ${j.to}`);
@@ -149,7 +164,7 @@ async function networkStatus(ctx: Context, host: HostObserver, config: LoadedCon
     },
     dummy,
     forwarding,
-    firewall: { ...drift, ok: isClean(drift) },
+    firewall: { ...drift, ok: isClean(drift) && !unchecked, unchecked },
     dnsmasq: { pid, alive: pid !== null, listening: pid ? parseSsListening(ss, pid) : [], hostsfileCurrent },
     reservations,
     pending: pending.map((p) => ({ vm: p.lease.vm, ip: p.lease.ip, why: p.why })),

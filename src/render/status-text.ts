@@ -38,7 +38,8 @@ function networkLines(n: NetworkStatus): string[] {
   const dummyOk = d.state === 'ok' || d.state === 'unsupported' || d.state === 'disabled';
   out.push(`  ${mark(dummyOk)} dummy     ${d.name ?? '-'}: ${d.state}${d.why ? ` (${d.why})` : ''}`);
   out.push(`  ${mark(n.forwarding)} forward   net.ipv4.ip_forward=${n.forwarding ? 1 : 0}`);
-  out.push(`  ${mark(n.firewall.ok)} firewall  ${n.backend}: ${n.firewall.ok ? 'all rules present, nothing unexpected' : 'drift'}   [${n.backendWhy}]`);
+  const fw = n.firewall.unchecked ? 'not checked' : n.firewall.ok ? 'all rules present, nothing unexpected' : 'drift';
+  out.push(`  ${n.firewall.unchecked ? '??  ' : mark(n.firewall.ok)} firewall  ${n.backend}: ${fw}   [${n.backendWhy}]`);
   for (const m of n.firewall.missing) out.push(`              missing: ${m}`);
   for (const m of n.firewall.extra) out.push(`              unexpected: ${m}`);
   for (const j of n.firewall.missingJumps) out.push(`              missing jump: ${j.table} ${j.from} -j ${j.to}`);

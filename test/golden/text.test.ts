@@ -61,8 +61,8 @@ function report(degraded: boolean): StatusReport {
         dummy: { name: 'virbr10-nic', state: 'unsupported', why: 'kernel has no dummy netdev' },
         forwarding: !degraded,
         firewall: degraded
-          ? { ok: false, missing: ['nat -A NATNET-POST-virbr10 -s 192.168.100.0/24 -d 224.0.0.0/24 -j RETURN'], extra: [], missingJumps: [{ table: 'filter', from: 'FORWARD', to: 'NATNET-FWD-virbr10' }], duplicateJumps: [] }
-          : { ok: true, missing: [], extra: [], missingJumps: [], duplicateJumps: [] },
+          ? { ok: false, unchecked: null, missing: ['nat -A NATNET-POST-virbr10 -s 192.168.100.0/24 -d 224.0.0.0/24 -j RETURN'], extra: [], missingJumps: [{ table: 'filter', from: 'FORWARD', to: 'NATNET-FWD-virbr10' }], duplicateJumps: [] }
+          : { ok: true, unchecked: null, missing: [], extra: [], missingJumps: [], duplicateJumps: [] },
         dnsmasq: { pid: 777, alive: true, listening: ['udp 192.168.100.1:53', 'udp 0.0.0.0%virbr10:67'], hostsfileCurrent: true },
         reservations: [{ vm: 'web', macs: ['52:54:00:aa:bb:01'], ip: '192.168.100.10', hostname: 'web' }],
         pending: degraded ? [{ vm: 'db', ip: '192.168.100.11', why: 'no MAC known yet' }] : [],
