@@ -147,7 +147,7 @@ async function refuseIfRunning(ctx: Context, host: HostObserver, names: string[]
     const vms = new Set(running.map((r) => r.vm)).size;
     return [
       `network ${name}: ${vms > 1 ? 'VMs' : 'VM'} ${describeRunning(running)} running on ${bridge} would lose ${vms > 1 ? 'their' : 'its'} network; ` +
-        `stop ${vms > 1 ? 'them' : 'it'} first, or \`natnet-hook down --force${names.length === 1 ? ` ${name}` : ''}\` cuts ${vms > 1 ? 'them' : 'it'} off`,
+        `stop ${vms > 1 ? 'them' : 'it'} first, or \`natnet-hook down --force ${name}\` cuts ${vms > 1 ? 'them' : 'it'} off`,
     ];
   });
   if (lines.length) throw new NatnetError(lines.join('\n'));
