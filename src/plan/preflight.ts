@@ -54,7 +54,10 @@ export function describeInterface(name: string, libvirtBridges: Map<string, stri
 export function preflightProblems(i: PreflightInput): PreflightProblems {
   const { net, steps, links } = i;
   let libvirt: Map<string, string> | undefined;
-  const describe = (name: string) => describeInterface(name, (libvirt ??= i.libvirtBridges()));
+  const describe = (name: string) => {
+    libvirt ??= i.libvirtBridges();
+    return describeInterface(name, libvirt);
+  };
   const failures = i.missingTools.map((t) => `${t}: not found in PATH, and the plan for network ${net.name} needs it (${installHint(t)})`);
   const conflicts: string[] = [];
   const bridge = links.get(net.bridge);

@@ -89,14 +89,32 @@ describe.skipIf(!req.ok)(`preflight: up refuses before touching anything${req.re
     }
   });
 
-  it('dnsmasq not installed: named with its Debian package before the bridge or any rule exists, exit 1', async () => {
-    // a PATH with every tool the plan needs but dnsmasq (the runner looks programs up in PATH)
-    const bin = join(lab.dir, 'no-dnsmasq-bin');
+  /** A PATH with every tool the plan may need but `without` (the runner looks programs up in PATH). */
+  const pathWithout = (without: string) => {
+    const bin = join(lab.dir, `no-${without}-bin`);
     mkdirSync(bin, { recursive: true });
-    for (const tool of ['ip', 'iptables', 'iptables-nft-restore', 'iptables-nft-save', 'iptables-legacy-restore', 'iptables-legacy-save', 'nft']) {
+    for (const tool of ['ip', 'iptables', 'iptables-nft-restore', 'iptables-nft-save', 'iptables-legacy-restore', 'iptables-legacy-save', 'nft', 'dnsmasq']) {
       const dir = ['/usr/sbin', '/sbin', '/usr/bin', '/bin'].find((d) => missingTools([tool], { PATH: d }).length === 0);
-      if (dir) symlinkSync(join(dir, tool), join(bin, tool));
+      if (dir && tool !== without) symlinkSync(join(dir, tool), join(bin, tool));
     }
+    return bin;
+  };
+
+  it('nft not installed for firewall = "nftables": named with its Debian package, exit 1, nothing applied', async () => {
+    lab.writeConfig(networkToml({ firewall: 'nftables' }));
+    try {
+      const before = await lab.hostState();
+      const r = await lab.cli(['up'], { env: { PATH: pathWithout('nft') } });
+      expect(r.code, r.all).toBe(1);
+      expect(errorLines(r.stderr)).toEqual([expect.stringContaining('nft: not found in PATH, and the plan for network natnet needs it (install the package that provides it: apt install nftables)')]);
+      expect(await lab.hostState()).toEqual(before);
+    } finally {
+      lab.writeConfig(networkToml());
+    }
+  });
+
+  it('dnsmasq not installed: named with its Debian package before the bridge or any rule exists, exit 1', async () => {
+    const bin = pathWithout('dnsmasq');
     const before = await lab.hostState();
     const r = await lab.cli(['up'], { env: { PATH: bin } });
     expect(r.code, r.all).toBe(1);
@@ -110,7 +128,7 @@ describe.skipIf(!req.ok)(`preflight: up refuses before touching anything${req.re
     expect((await lab.cli(['down'])).code).toBe(0);
   });
 
-  it('not root: up and down say so in one line (exit 1) and touch nothing; plan still plans', async () => {
+  it('not root: up and down say so in one line (exit 1) and touch nothing; status still tells what it can', async () => {
     const asNobody = (args: string[]) =>
       exec(
         inNs(lab.router, [
@@ -137,5 +155,20 @@ describe.skipIf(!req.ok)(`preflight: up refuses before touching anything${req.re
     }
     expect(await lab.hostState()).toEqual(before);
     expect(lab.stateFiles()).toEqual(files);
+    // a network that is down: nothing that needs root to read
+    const down = await asNobody(['status']);
+    expect(down.code, down.stdout + down.stderr).toBe(0);
+    expect(down.stdout).toContain('network natnet: down');
+    // applied: the firewall cannot be read without root, which status says instead of failing
+    await lab.mustCli(['up']);
+    try {
+      const up = await asNobody(['status', '--json']);
+      expect(up.code, up.stdout + up.stderr).toBe(4);
+      const net = JSON.parse(up.stdout).networks[0];
+      expect(net.firewall.unchecked).toContain('needs root');
+      expect(net.problems).toContainEqual(expect.stringContaining('firewall not checked'));
+    } finally {
+      await lab.mustCli(['down']);
+    }
   });
 });
