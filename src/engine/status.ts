@@ -16,7 +16,7 @@ import type { Context } from './context.js';
 import { selectNetworks } from './index.js';
 import { HostObserver, readTextOrNull } from './observe.js';
 import { describeBadDomains } from './domains.js';
-import { describeBadApplied, dnsmasqPaths, readRecords } from './records.js';
+import { describeBadApplied, dnsmasqPaths, quarantinedNetworks, readRecords } from './records.js';
 import type { BadRecord } from '../state/store.js';
 
 /**
@@ -87,7 +87,12 @@ async function readDrift(host: HostObserver, net: Network, choice: BackendChoice
   }
 }
 
-async function networkStatus(ctx: Context, host: HostObserver, config: LoadedConfig, configured: Network, rec: AppliedRecord | null, ss: string) {
+/**
+ * `rec`: the network's applied record; `recordBad`: there is none because it was bad and set aside.
+ * Such a network is checked against the config (degraded) while its bridge or dnsmasq is there;
+ * once they are gone (a `down` keeps the *.bad file for inspection) it is down.
+ */
+async function networkStatus(ctx: Context, host: HostObserver, config: LoadedConfig, configured: Network, rec: AppliedRecord | null, recordBad: boolean, ss: string) {
   // the host is checked against what was applied: a config change not applied yet is `pending`, not a list of drifts
   const net = rec?.network ?? configured;
   const configChanged = rec ? configChanges(rec.network, configured) : [];
@@ -96,9 +101,11 @@ async function networkStatus(ctx: Context, host: HostObserver, config: LoadedCon
   const br = links.get(net.bridge);
   const paths = dnsmasqPaths(ctx, net);
   const { reservations, pending } = reservationsFor(net, config.leases, config.domains);
-  const { drift, unchecked } = rec ? await readDrift(host, net, choice) : { drift: NO_DRIFT, unchecked: null };
   const pid = host.dnsmasqPid(paths);
+  const checked = !!rec || (recordBad && (!!br || pid !== null));
+  const { drift, unchecked } = checked ? await readDrift(host, net, choice) : { drift: NO_DRIFT, unchecked: null };
   const problems: string[] = [];
+  if (recordBad && checked) problems.push('its applied record was bad and is set aside: `natnet-hook up` takes over what is provably ours, `natnet-hook down` removes it');
   const wantAddress = `${net.gateway}/${net.prefix}`;
   if (!br) problems.push(`bridge ${net.bridge} missing`);
   else {
@@ -144,7 +151,7 @@ async function networkStatus(ctx: Context, host: HostObserver, config: LoadedCon
     .map((l) => ({ name: l.name, mac: l.mac, vm: tapOwner.get(l.name) ?? domainsByMac.get(l.mac.slice(2)) ?? null }));
   const status: NetworkStatus = {
     name: net.name,
-    state: !rec ? 'down' : configChanged.length ? 'pending' : problems.length ? 'degraded' : 'healthy',
+    state: !checked ? 'down' : configChanged.length ? 'pending' : problems.length ? 'degraded' : 'healthy',
     applied: !!rec,
     configChanged,
     autostart: configured.autostart,
@@ -170,7 +177,7 @@ async function networkStatus(ctx: Context, host: HostObserver, config: LoadedCon
     pending: pending.map((p) => ({ vm: p.lease.vm, ip: p.lease.ip, why: p.why })),
     leases: parseLeaseFile(readTextOrNull(paths.leases) ?? ''),
     // a network that is down has nothing to check: what is missing is missing on purpose
-    problems: rec ? problems : [],
+    problems: checked ? problems : [],
   };
   return status;
 }
@@ -186,14 +193,16 @@ export async function getStatus(ctx: Context, names?: string[]): Promise<StatusR
   const nets = selectNetworks(config.networks, names);
   const host = new HostObserver(ctx);
   const records = readRecords(ctx);
+  const bad = quarantinedNetworks(ctx);
   const ss = (await ctx.runner.run(['ss', '-H', '-l', '-n', '-p', '-t', '-u'], { readOnly: true, allowFailure: true })).stdout;
   const listener = readListenerStatus(ctx.runDir);
   const networks: NetworkStatus[] = [];
   for (const net of nets) {
-    const status = await networkStatus(ctx, host, config, net, records.find((r) => r.network.name === net.name) ?? null, ss);
+    const rec = records.find((r) => r.network.name === net.name) ?? null;
+    const status = await networkStatus(ctx, host, config, net, rec, !rec && bad.includes(net.name), ss);
     // NetworkManager would take the bridge over (addresses, restarts): the listener saw it over D-Bus
-    if (status.applied && listener?.running && listener.nmManaged?.[net.bridge]) status.problems.push(`NetworkManager manages ${net.bridge}`);
-    if (!status.applied && net.autostart && listener?.running) {
+    if (status.state !== 'down' && listener?.running && listener.nmManaged?.[net.bridge]) status.problems.push(`NetworkManager manages ${net.bridge}`);
+    if (status.state === 'down' && net.autostart && listener?.running) {
       status.problems.push('autostart = true and the listener is running, but the network is not up (see the listener\'s last repair; `natnet-hook up` brings it up)');
     }
     if (status.state === 'healthy' && status.problems.length) status.state = 'degraded';

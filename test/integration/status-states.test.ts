@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StatusReport } from '../../src/engine/status.js';
 import type { ListenerStatus } from '../../src/listen/status-file.js';
 import type { DomainRecord } from '../../src/model/types.js';
-import { domainFile, layoutOf, listenerStatusFile } from '../../src/state/layout.js';
+import { appliedFile, domainFile, layoutOf, listenerStatusFile, quarantineFile } from '../../src/state/layout.js';
 import { assertBuilt, LAB_BINS, networkToml } from '../helpers/lab-config.js';
 import { Lab } from '../helpers/netns.js';
 import { needs } from '../helpers/requirements.js';
@@ -118,5 +118,20 @@ describe.skipIf(!req.ok)(`status states: healthy, degraded, down, pending${req.r
     expect((await status()).code).toBe(0);
     rmSync(domainFile(layout, 'web'));
     expect((await lab.cli(['down'])).code).toBe(0);
+  });
+
+  it('an applied record that was bad: degraded while the network is there, down once down removed it (the *.bad stays reported)', async () => {
+    await lab.mustCli(['up']);
+    writeFileSync(appliedFile(layout, 'natnet'), '{}');
+    const up = await status();
+    expect(up.code, up.all).toBe(4);
+    expect(up.net.state).toBe('degraded');
+    expect(up.net.problems[0]).toContain('its applied record was bad and is set aside');
+    expect((await lab.cli(['down'])).code).toBe(0);
+    const down = await status();
+    expect(down.net).toMatchObject({ state: 'down', problems: [] });
+    expect(down.code, 'the bad record is reported until removed').toBe(4);
+    rmSync(quarantineFile(appliedFile(layout, 'natnet')));
+    expect((await status()).code).toBe(0);
   });
 });
