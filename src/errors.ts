@@ -1,4 +1,6 @@
+import { basename } from 'node:path';
 import { getSystemErrorMap } from 'node:util';
+import { installHint } from './observe/tools.js';
 
 /** Exit codes, documented in the README. */
 export const ExitCode = {
@@ -92,10 +94,18 @@ function describeCommandEnd(argv: string[], end: CommandEnd, said: string): stri
     case 'signal':
       return `${cmd}: killed by ${end.signal}${tail}`;
     case 'not-found':
-      return `${displayArgv(argv.slice(0, 1))}: command not found (install the package that provides it)`;
+      return `${displayArgv(argv.slice(0, 1))}: command not found (${installHint(basename(argv[0] ?? ''))})`;
     case 'cannot-run':
       return `${cmd}: cannot run: ${end.reason}`;
   }
+}
+
+/**
+ * The host holds something the config claims (the subnet on another interface, a bridge
+ * natnet-hook did not create): the config or the host must change, so exit 3 like a config error.
+ */
+export class ConflictError extends NatnetError {
+  override readonly exitCode = ExitCode.config;
 }
 
 export class LockError extends NatnetError {

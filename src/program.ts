@@ -73,7 +73,7 @@ export async function runInvocation(inv: Invocation): Promise<void> {
     }
     case 'down': {
       const { runDown } = await import('./commands/down.js');
-      return runDown(await context(), first);
+      return runDown(await context(), first, o as { force?: boolean });
     }
     case 'status': {
       const { runStatus } = await import('./commands/status.js');
@@ -138,7 +138,9 @@ export function buildProgram({ run = runInvocation, output }: ProgramOptions = {
 
   command(program, 'up [network]', 'bring a network (default: all) to its configured state; idempotent').action(act);
   command(program, 'plan [network]', 'show what `up` would do (same as up --dry-run)').action(act);
-  command(program, 'down [network]', 'remove what `up` applied (rules, dnsmasq, dummy, bridge); leases are kept').action(act);
+  command(program, 'down [network]', 'remove what `up` applied (rules, dnsmasq, dummy, bridge); leases are kept')
+    .option('--force', 'also when VMs are running on the network (they lose it); without it, down refuses and names them')
+    .action(act);
   command(program, 'status [network]', 'show every piece and what is wrong; exit 4 when degraded')
     .option('--json', 'machine-readable output')
     .action(act);

@@ -14,6 +14,7 @@ import type { Lease } from '../model/types.js';
 import { renderLeaseFile } from '../render/lease-file.js';
 import { parseLeaseFile } from '../config/parse.js';
 import { readText } from '../config/read-text.js';
+import { assertRootIfApplied } from './need-root.js';
 
 /** leases.d/<vm>.toml; the name is encoded so any libvirt VM name is a safe file name. */
 export function leaseFileFor(ctx: Context, vm: string): string {
@@ -30,6 +31,7 @@ async function applyLive(ctx: Context, config: ReturnType<typeof loadConfig>, le
 
 export async function runLeaseAdd(ctx: Context, vmGiven: string, ip: string, o: { mac?: string[]; hostname?: string }): Promise<void> {
   const vm = normaliseVmName(vmGiven);
+  if (!ctx.dryRun) assertRootIfApplied(ctx, 'lease add');
   // replaces the VM's existing file, also a hand-written <vm>.toml (any other file of the
   // same VM makes validation name both)
   const file = ownLeaseFile(ctx, vm) ?? leaseFileFor(ctx, vm);
@@ -88,6 +90,7 @@ function findLeaseFile(ctx: Context, vm: string): string | null {
 
 export async function runLeaseRm(ctx: Context, vmGiven: string): Promise<void> {
   const vm = normaliseVmName(vmGiven);
+  if (!ctx.dryRun) assertRootIfApplied(ctx, 'lease rm');
   let file = leaseFileFor(ctx, vm);
   await withEngineLock(ctx, async () => {
     const found = findLeaseFile(ctx, vm);

@@ -11,6 +11,7 @@ export const DEFAULT_NETWORK = {
   domain: 'natnet',
   autostart: true,
   down_when_idle: false,
+  adopt: false,
 } as const;
 
 /** Pool default: upper half of the subnet, leaving the lower half for reservations. */
@@ -31,6 +32,7 @@ export const NETWORK_KEYS = new Set([
   'domain',
   'autostart',
   'down_when_idle',
+  'adopt',
 ]);
 
 export const LEASE_KEYS = new Set(['vm', 'ip', 'mac', 'hostname']);

@@ -90,6 +90,7 @@ export function normaliseNetwork(raw: Raw, field: string, p: Problems): Network 
   if (!isValidDomain(domain)) p.add(`${field}.domain`, domain, 'expected a DNS domain of letters, digits and "-", dot separated');
   const autostart = bool(raw, 'autostart', d.autostart, field, p);
   const downWhenIdle = bool(raw, 'down_when_idle', d.down_when_idle, field, p);
+  const adopt = bool(raw, 'adopt', d.adopt, field, p);
 
   let dhcpStart = '';
   let dhcpEnd = '';
@@ -116,6 +117,7 @@ export function normaliseNetwork(raw: Raw, field: string, p: Problems): Network 
     domain,
     autostart,
     downWhenIdle,
+    adopt,
   };
 }
 

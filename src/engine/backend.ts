@@ -2,6 +2,7 @@ import { NatnetError } from '../errors.js';
 import type { Backend } from '../model/applied.js';
 import type { Network } from '../model/types.js';
 import { detectIptablesVariant, type IptablesVariant } from '../observe/iptables.js';
+import { installHint } from '../observe/tools.js';
 
 export const AUTO_RULE =
   'auto = iptables (the variant the host uses) when an iptables binary exists, else nftables: ' +
@@ -16,7 +17,7 @@ export interface BackendChoice {
 export function chooseBackend(net: Network, variant = detectIptablesVariant()): BackendChoice {
   if (net.firewall === 'nftables') return { backend: 'nftables', variant: null, why: 'configured: nftables' };
   if (net.firewall === 'iptables') {
-    if (!variant) throw new NatnetError(`network ${net.name}: firewall = "iptables" but no iptables binary was found`);
+    if (!variant) throw new NatnetError(`network ${net.name}: firewall = "iptables" but no iptables binary was found (${installHint('iptables')})`);
     return { backend: 'iptables', variant, why: `configured: iptables (${variant})` };
   }
   return variant

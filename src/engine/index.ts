@@ -12,6 +12,7 @@ import type { Context } from './context.js';
 import { readDomainRecords, writeDomainRecord } from './domains.js';
 import { applyNetwork, releaseHostChanges, teardownFromEvidence, teardownRecord } from './network.js';
 import { HostObserver } from './observe.js';
+import { describeRunning, runningTapsOn } from '../plan/running-vms.js';
 import { quarantinedNetworks, readRecords } from './records.js';
 
 export interface UpOptions {
@@ -89,6 +90,11 @@ export interface DownOptions {
   reason?: string;
   /** Skip networks a running VM uses, judged under the lock (down_when_idle: a VM may be starting). */
   onlyIfIdle?: boolean;
+  /**
+   * Refuse, naming them, when VMs run on these networks (hook records with running=true, each
+   * confirmed by its tap existing): the CLI's `down` without --force. Nothing is removed then.
+   */
+  refuseIfRunning?: boolean;
 }
 
 /**
@@ -111,6 +117,7 @@ export async function down(ctx: Context, opts: DownOptions = {}): Promise<Networ
       names = names.filter((n) => !busy.has(bridgeOf(n)));
     }
     const host = new HostObserver(ctx);
+    if (opts.refuseIfRunning) await refuseIfRunning(ctx, host, names, bridgeOf);
     const changes: NetworkChange[] = [];
     for (const name of names) {
       const rec = records.find((r) => r.network.name === name);
@@ -126,6 +133,24 @@ export async function down(ctx: Context, opts: DownOptions = {}): Promise<Networ
     }
     return changes;
   });
+}
+
+/** Throws, one line per network, when a running VM is on one of these networks. */
+async function refuseIfRunning(ctx: Context, host: HostObserver, names: string[], bridgeOf: (name: string) => string): Promise<void> {
+  const domains = readDomainRecords(ctx);
+  if (!domains.some((d) => d.running)) return;
+  const links = await host.getLinks();
+  const lines = names.flatMap((name) => {
+    const bridge = bridgeOf(name);
+    const running = bridge ? runningTapsOn(domains, bridge, links) : [];
+    if (running.length === 0) return [];
+    const vms = new Set(running.map((r) => r.vm)).size;
+    return [
+      `network ${name}: ${vms > 1 ? 'VMs' : 'VM'} ${describeRunning(running)} running on ${bridge} would lose ${vms > 1 ? 'their' : 'its'} network; ` +
+        `stop ${vms > 1 ? 'them' : 'it'} first, or \`natnet-hook down --force ${name}\` cuts ${vms > 1 ? 'them' : 'it'} off`,
+    ];
+  });
+  if (lines.length) throw new NatnetError(lines.join('\n'));
 }
 
 /** The configured networks, or none when the config cannot be loaded (down must still work). */

@@ -11,7 +11,8 @@ import { readIpForward, scanOurDnsmasq } from '../observe/procfs.js';
 import { firstUnsearchableDir } from '../observe/searchable.js';
 import { notOurLink } from '../plan/ownership.js';
 import { PlanConflict, planNetwork } from '../plan/plan-network.js';
-import { preflightProblems, toolsNeeded } from '../plan/preflight.js';
+import { preflightError, preflightProblems, toolsNeeded } from '../plan/preflight.js';
+import { libvirtNetworkOfBridge } from '../observe/libvirt-bridges.js';
 import { missingTools } from '../observe/tools.js';
 import { planFileRemoval, planIptablesNftLeftovers, planTeardown, recordFromEvidence } from '../plan/plan-teardown.js';
 import { reservationsFor } from '../plan/reservations.js';
@@ -136,8 +137,8 @@ export async function applyNetwork(ctx: Context, host: HostObserver, config: Loa
     throw e;
   }
   // before anything is touched: a missing program or a subnet another interface holds
-  const problems = preflightProblems(net, steps, observed.links, missingTools(toolsNeeded(steps)));
-  if (problems.length) throw new NatnetError(problems.join('\n'));
+  const refused = preflightError(preflightProblems({ net, steps, links: observed.links, missingTools: missingTools(toolsNeeded(steps)), records, previous, libvirtBridges: () => libvirtNetworkOfBridge(ctx.libDir) }));
+  if (refused) throw refused;
   if (!ctx.dryRun) {
     mkdirSync(ctx.libDir, { recursive: true, mode: 0o755 });
     mkdirSync(`${ctx.runDir}/dnsmasq`, { recursive: true, mode: 0o755 });

@@ -8,17 +8,34 @@ import { readIpForward } from '../observe/procfs.js';
 import { type FirewallDrift, isClean } from '../plan/firewall-drift.js';
 import { reservationsFor } from '../plan/reservations.js';
 import { renderHostsfile } from '../render/dnsmasq.js';
-import { AUTO_RULE, chooseBackend } from './backend.js';
+import { configChanges } from '../plan/config-changes.js';
+import { runningTapsOn } from '../plan/running-vms.js';
+import { AUTO_RULE, type BackendChoice, chooseBackend } from './backend.js';
+import { CommandError } from '../errors.js';
 import type { Context } from './context.js';
 import { selectNetworks } from './index.js';
 import { HostObserver, readTextOrNull } from './observe.js';
 import { describeBadDomains } from './domains.js';
-import { describeBadApplied, dnsmasqPaths, readRecords } from './records.js';
+import { describeBadApplied, dnsmasqPaths, quarantinedNetworks, readRecords } from './records.js';
 import type { BadRecord } from '../state/store.js';
+
+/**
+ * healthy: applied and as configured; degraded: applied, with problems; down: not applied
+ * (on purpose, or never brought up); pending: applied, but the config changed since (the
+ * checks then compare the host with what was applied, and `configChanged` lists the keys).
+ */
+export type NetworkState = 'healthy' | 'degraded' | 'down' | 'pending';
+
+/** Version of the `status --json` document (README "status --json"); bumped when a field changes meaning or goes. */
+export const STATUS_SCHEMA_VERSION = 1;
 
 export interface NetworkStatus {
   name: string;
+  state: NetworkState;
   applied: boolean;
+  /** Config keys whose value differs from what was applied (state pending), e.g. ["firewall", "dhcp_range"]. */
+  configChanged: string[];
+  autostart: boolean;
   backend: string;
   backendWhy: string;
   bridge: {
@@ -35,7 +52,8 @@ export interface NetworkStatus {
   };
   dummy: { name: string | null; state: 'ok' | 'missing' | 'detached' | 'unsupported' | 'disabled'; why: string | null };
   forwarding: boolean;
-  firewall: FirewallDrift & { ok: boolean };
+  /** `unchecked`: why the rules could not be read (status run without root), else null. */
+  firewall: FirewallDrift & { ok: boolean; unchecked: string | null };
   dnsmasq: { pid: number | null; alive: boolean; listening: string[]; hostsfileCurrent: boolean };
   reservations: Reservation[];
   pending: { vm: string; ip: string; why: string }[];
@@ -44,6 +62,8 @@ export interface NetworkStatus {
 }
 
 export interface StatusReport {
+  schemaVersion: typeof STATUS_SCHEMA_VERSION;
+  /** Every network healthy or down without a problem, nothing unconfigured, no bad record: exit 0. */
   healthy: boolean;
   autoRule: string;
   networks: NetworkStatus[];
@@ -55,16 +75,37 @@ export interface StatusReport {
   badRecords: BadRecord[];
 }
 
-async function networkStatus(ctx: Context, host: HostObserver, config: LoadedConfig, net: Network, rec: AppliedRecord | null, ss: string) {
+const NO_DRIFT: FirewallDrift = { missing: [], extra: [], missingJumps: [], duplicateJumps: [] };
+
+/** The firewall drift; without root the rules cannot be read, which status says instead of failing. */
+async function readDrift(host: HostObserver, net: Network, choice: BackendChoice, euid = process.geteuid?.() ?? 0) {
+  try {
+    return { drift: await host.drift(net, choice), unchecked: null };
+  } catch (e) {
+    if (!(e instanceof CommandError) || euid === 0) throw e;
+    return { drift: NO_DRIFT, unchecked: `reading the ${choice.backend} rules needs root (run status as root)` };
+  }
+}
+
+/**
+ * `rec`: the network's applied record; `recordBad`: there is none because it was bad and set aside.
+ * Such a network is checked against the config (degraded) while its bridge or dnsmasq is there;
+ * once they are gone (a `down` keeps the *.bad file for inspection) it is down.
+ */
+async function networkStatus(ctx: Context, host: HostObserver, config: LoadedConfig, configured: Network, rec: AppliedRecord | null, recordBad: boolean, ss: string) {
+  // the host is checked against what was applied: a config change not applied yet is `pending`, not a list of drifts
+  const net = rec?.network ?? configured;
+  const configChanged = rec ? configChanges(rec.network, configured) : [];
   const choice = chooseBackend(net);
   const links = await host.getLinks();
   const br = links.get(net.bridge);
   const paths = dnsmasqPaths(ctx, net);
   const { reservations, pending } = reservationsFor(net, config.leases, config.domains);
-  const drift = await host.drift(net, choice);
   const pid = host.dnsmasqPid(paths);
+  const checked = !!rec || (recordBad && (!!br || pid !== null));
+  const { drift, unchecked } = checked ? await readDrift(host, net, choice) : { drift: NO_DRIFT, unchecked: null };
   const problems: string[] = [];
-  if (!rec) problems.push('not up (run `natnet-hook up`)');
+  if (recordBad && checked) problems.push('its applied record was bad and is set aside: `natnet-hook up` takes over what is provably ours, `natnet-hook down` removes it');
   const wantAddress = `${net.gateway}/${net.prefix}`;
   if (!br) problems.push(`bridge ${net.bridge} missing`);
   else {
@@ -89,6 +130,7 @@ async function networkStatus(ctx: Context, host: HostObserver, config: LoadedCon
   }
   const forwarding = readIpForward();
   if (!forwarding) problems.push('net.ipv4.ip_forward is 0');
+  if (unchecked) problems.push(`firewall not checked: ${unchecked}`);
   for (const m of drift.missing) problems.push(`rule missing: ${m}`);
   for (const m of drift.extra) problems.push(`unexpected rule: ${m}`);
   for (const j of drift.missingJumps) problems.push(`jump missing: ${j.table} ${j.from} -j ${j.to}`);
@@ -99,12 +141,20 @@ async function networkStatus(ctx: Context, host: HostObserver, config: LoadedCon
   // libvirt gives a tap the guest's MAC with the first octet replaced by fe: match on the rest
   const domainsByMac = new Map(config.domains.flatMap((d) => d.nics.map((n) => [n.mac.slice(2), d.vm] as const)));
   const tapOwner = new Map(config.domains.flatMap((d) => d.nics.filter((n) => n.tap).map((n) => [n.tap!, d.vm] as const)));
+  for (const t of runningTapsOn(config.domains, net.bridge, links)) {
+    if (t.master !== net.bridge && t.ownMac) {
+      problems.push(`tap ${t.tap} of running VM ${JSON.stringify(t.vm)} is not on ${net.bridge} (${t.master ? `on ${t.master}` : 'on no bridge'}): the VM is cut off; \`natnet-hook up\` puts it back`);
+    }
+  }
   const ports = [...links.values()]
     .filter((l) => l.master === net.bridge)
     .map((l) => ({ name: l.name, mac: l.mac, vm: tapOwner.get(l.name) ?? domainsByMac.get(l.mac.slice(2)) ?? null }));
   const status: NetworkStatus = {
     name: net.name,
+    state: !checked ? 'down' : configChanged.length ? 'pending' : problems.length ? 'degraded' : 'healthy',
     applied: !!rec,
+    configChanged,
+    autostart: configured.autostart,
     backend: choice.backend + (choice.variant ? ` (${choice.variant})` : ''),
     backendWhy: choice.why,
     bridge: {
@@ -121,14 +171,20 @@ async function networkStatus(ctx: Context, host: HostObserver, config: LoadedCon
     },
     dummy,
     forwarding,
-    firewall: { ...drift, ok: isClean(drift) },
+    firewall: { ...drift, ok: isClean(drift) && !unchecked, unchecked },
     dnsmasq: { pid, alive: pid !== null, listening: pid ? parseSsListening(ss, pid) : [], hostsfileCurrent },
     reservations,
     pending: pending.map((p) => ({ vm: p.lease.vm, ip: p.lease.ip, why: p.why })),
     leases: parseLeaseFile(readTextOrNull(paths.leases) ?? ''),
-    problems,
+    // a network that is down has nothing to check: what is missing is missing on purpose
+    problems: checked ? problems : [],
   };
   return status;
+}
+
+/** Exit 0 for it: healthy, or down with nothing wrong (down on purpose; not an autostart network the running listener should have brought up). */
+export function isFine(n: Pick<NetworkStatus, 'state' | 'problems'>): boolean {
+  return n.state === 'healthy' || (n.state === 'down' && n.problems.length === 0);
 }
 
 /** Everything `status` shows. Read-only: never changes the host. */
@@ -137,20 +193,27 @@ export async function getStatus(ctx: Context, names?: string[]): Promise<StatusR
   const nets = selectNetworks(config.networks, names);
   const host = new HostObserver(ctx);
   const records = readRecords(ctx);
+  const bad = quarantinedNetworks(ctx);
   const ss = (await ctx.runner.run(['ss', '-H', '-l', '-n', '-p', '-t', '-u'], { readOnly: true, allowFailure: true })).stdout;
   const listener = readListenerStatus(ctx.runDir);
   const networks: NetworkStatus[] = [];
   for (const net of nets) {
-    const status = await networkStatus(ctx, host, config, net, records.find((r) => r.network.name === net.name) ?? null, ss);
+    const rec = records.find((r) => r.network.name === net.name) ?? null;
+    const status = await networkStatus(ctx, host, config, net, rec, !rec && bad.includes(net.name), ss);
     // NetworkManager would take the bridge over (addresses, restarts): the listener saw it over D-Bus
-    if (listener?.running && listener.nmManaged?.[net.bridge]) status.problems.push(`NetworkManager manages ${net.bridge}`);
+    if (status.state !== 'down' && listener?.running && listener.nmManaged?.[net.bridge]) status.problems.push(`NetworkManager manages ${net.bridge}`);
+    if (status.state === 'down' && net.autostart && listener?.running) {
+      status.problems.push('autostart = true and the listener is running, but the network is not up (see the listener\'s last repair; `natnet-hook up` brings it up)');
+    }
+    if (status.state === 'healthy' && status.problems.length) status.state = 'degraded';
     networks.push(status);
   }
   const unconfigured = names?.length ? [] : records.map((r) => r.network.name).filter((n) => !config.networks.some((c) => c.name === n));
   // after the reads above, which set aside what they found bad
   const badRecords = [...describeBadApplied(ctx), ...describeBadDomains(ctx)].map(({ file, why }) => ({ file, why }));
   return {
-    healthy: networks.every((n) => n.problems.length === 0) && unconfigured.length === 0 && badRecords.length === 0,
+    schemaVersion: STATUS_SCHEMA_VERSION,
+    healthy: networks.every(isFine) && unconfigured.length === 0 && badRecords.length === 0,
     badRecords,
     autoRule: AUTO_RULE,
     networks,

@@ -142,8 +142,12 @@ export interface NetworkScan {
   port: NetworkPortScan | null;
 }
 
-/** The <hookData> a network hook gets: the network's name and bridge, the port's VM, MAC and bridge. */
-export function scanNetworkHook(xml: string): NetworkScan {
+/**
+ * The <hookData> a network hook gets: the network's name and bridge, the port's VM, MAC and bridge.
+ * `root` 'networkstatus' reads libvirt's status file of an active network
+ * (/run/libvirt/network/NAME.xml), which holds the same <network> one level down.
+ */
+export function scanNetworkHook(xml: string, rootElement: 'hookData' | 'networkstatus' = 'hookData'): NetworkScan {
   const texts: Record<string, string[]> = {};
   let collecting: string[] | null = null;
   const first: Record<string, string | null> = {};
@@ -158,7 +162,7 @@ export function scanNetworkHook(xml: string): NetworkScan {
   const wellFormed = walkXml(xml, {
     open(path, attrs) {
       root ??= path[0];
-      if (root !== 'hookData' || path.length < 2 || path.length > 4) return;
+      if (root !== rootElement || path.length < 2 || path.length > 4) return;
       const top = path[1];
       const el = path[path.length - 1];
       if (path.length === 2) port ||= top === 'networkport';
@@ -180,7 +184,7 @@ export function scanNetworkHook(xml: string): NetworkScan {
   });
   const value = (k: string) => (texts[k] ? texts[k].join('').trim() : null);
   return {
-    wellFormed: wellFormed && root === 'hookData',
+    wellFormed: wellFormed && root === rootElement,
     name: value('network/name'),
     bridge: first['network/bridge'] ?? null,
     forwardMode: first['network/forward'] ?? null,

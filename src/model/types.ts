@@ -33,6 +33,11 @@ export interface Network {
   autostart: boolean;
   /** Take the network down when the last VM using it stops. */
   downWhenIdle: boolean;
+  /**
+   * An existing bridge of this name that natnet-hook did not create may be taken over (its MAC,
+   * STP and state rewritten; `down` leaves it). Without it, `up` refuses such a bridge.
+   */
+  adopt: boolean;
 }
 
 export interface LeaseSource {

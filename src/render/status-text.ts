@@ -2,10 +2,31 @@ import type { NetworkStatus, StatusReport } from '../engine/status.js';
 
 const mark = (ok: boolean) => (ok ? 'ok  ' : 'FAIL');
 
+const count = (k: number) => `${k} problem${k > 1 ? 's' : ''}`;
+
+/** The first line of a network: its state, and what to do about it. */
+function headline(n: NetworkStatus): string {
+  switch (n.state) {
+    case 'healthy':
+      return `network ${n.name}: HEALTHY`;
+    case 'degraded':
+      return `network ${n.name}: DEGRADED (${count(n.problems.length)})`;
+    case 'pending':
+      return (
+        `network ${n.name}: PENDING: config changed, not applied: ${n.configChanged.join(', ')} (\`natnet-hook up\` applies it)` +
+        (n.problems.length ? `; applied network has ${count(n.problems.length)}` : '')
+      );
+    case 'down':
+      return `network ${n.name}: ${n.problems.length ? `DOWN: ${n.problems.join('; ')}` : 'down (not applied; `natnet-hook up` brings it up)'}`;
+  }
+}
+
 function networkLines(n: NetworkStatus): string[] {
+  // a network that is down is one line: there is nothing of it to check
+  if (n.state === 'down') return [headline(n)];
   const b = n.bridge;
   const out: string[] = [];
-  out.push(`network ${n.name}: ${n.problems.length === 0 ? 'HEALTHY' : `DEGRADED (${n.problems.length} problem${n.problems.length > 1 ? 's' : ''})`}`);
+  out.push(headline(n));
   out.push(
     `  ${mark(b.exists && b.up && b.mac === b.wantMac && b.addresses.includes(b.wantAddress))} bridge    ${b.name} ` +
       (b.exists
@@ -17,7 +38,8 @@ function networkLines(n: NetworkStatus): string[] {
   const dummyOk = d.state === 'ok' || d.state === 'unsupported' || d.state === 'disabled';
   out.push(`  ${mark(dummyOk)} dummy     ${d.name ?? '-'}: ${d.state}${d.why ? ` (${d.why})` : ''}`);
   out.push(`  ${mark(n.forwarding)} forward   net.ipv4.ip_forward=${n.forwarding ? 1 : 0}`);
-  out.push(`  ${mark(n.firewall.ok)} firewall  ${n.backend}: ${n.firewall.ok ? 'all rules present, nothing unexpected' : 'drift'}   [${n.backendWhy}]`);
+  const fw = n.firewall.unchecked ? 'not checked' : n.firewall.ok ? 'all rules present, nothing unexpected' : 'drift';
+  out.push(`  ${n.firewall.unchecked ? '??  ' : mark(n.firewall.ok)} firewall  ${n.backend}: ${fw}   [${n.backendWhy}]`);
   for (const m of n.firewall.missing) out.push(`              missing: ${m}`);
   for (const m of n.firewall.extra) out.push(`              unexpected: ${m}`);
   for (const j of n.firewall.missingJumps) out.push(`              missing jump: ${j.table} ${j.from} -j ${j.to}`);

@@ -139,6 +139,8 @@ export const domainsDir = (l: LibDir) => join(l.libDir, 'domains');
 export const domainFile = (l: LibDir, vm: string) => join(domainsDir(l), `${fileStem(vm)}.json`);
 /** libvirt network name → bridge, learned by the network hook. */
 export const libvirtNetworksFile = (l: LibDir) => join(l.libDir, 'libvirt-networks.json');
+/** libvirt's status files of its active networks (<networkstatus><network>...), read-only for us. */
+export const LIBVIRT_NETWORK_STATUS_DIR = '/run/libvirt/network';
 /** What `install` wrote (relative to the install root). */
 export const INSTALL_MANIFEST = 'var/lib/natnet-hook/install.json';
 

@@ -166,6 +166,8 @@ export function network(v: unknown, at: string): Network {
     domain,
     autostart: boolean(o.autostart, f('autostart')),
     downWhenIdle: boolean(o.downWhenIdle, f('downWhenIdle')),
+    // records written before `adopt` existed have none
+    adopt: o.adopt === undefined ? false : boolean(o.adopt, f('adopt')),
   };
 }
 

@@ -177,6 +177,21 @@ const CASES: FailingCase[] = [
     mentions: () => ['"web_1"', '"web-1"'],
   },
   { name: 'TOML syntax error', setup: (c) => writeFileSync(c.configPath, 'network = [\n'), args: ['plan'], code: 3, lines: 1, mentions: () => ['expected valid TOML'] },
+  // ---- not root: commands that change the host say so before anything else ----
+  { name: 'up as nobody', args: ['up'], run: { uid: NOBODY }, code: 1, lines: 1, mentions: () => ['up changes the host', 'needs root'] },
+  { name: 'down as nobody', args: ['down'], run: { uid: NOBODY }, code: 1, lines: 1, mentions: () => ['down changes the host', 'needs root'] },
+  {
+    name: 'lease add as nobody while a network is applied',
+    setup: (c) => {
+      mkdirSync(join(c.runDir, 'applied'), { recursive: true, mode: 0o755 });
+      writeFileSync(join(c.runDir, 'applied', 'natnet.json'), '{}');
+    },
+    args: ['lease', 'add', 'a', '192.168.100.10'],
+    run: { uid: NOBODY },
+    code: 1,
+    lines: 1,
+    mentions: () => ['lease add changes the host', 'needs root'],
+  },
   // usage errors are one line too, not commander's help page
   { name: 'unknown command', args: ['bogus'], code: 2, lines: 1, mentions: () => ["unknown command 'bogus'", '--help'] },
   { name: 'unknown option', args: ['up', '--bogus'], code: 2, lines: 1, mentions: () => ["unknown option '--bogus'"] },

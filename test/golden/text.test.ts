@@ -2,7 +2,7 @@ import { describe, it } from 'vitest';
 import { golden } from './golden.js';
 import { parseMainConfig } from '../../src/config/parse.js';
 import { Problems } from '../../src/config/problems.js';
-import type { StatusReport } from '../../src/engine/status.js';
+import type { NetworkStatus, StatusReport } from '../../src/engine/status.js';
 import { renderLeaseFile } from '../../src/render/lease-file.js';
 import { renderStatusText } from '../../src/render/status-text.js';
 import { formatTable } from '../../src/selftest/table.js';
@@ -11,6 +11,7 @@ const [net] = parseMainConfig('', new Problems('f')).networks;
 
 function report(degraded: boolean): StatusReport {
   return {
+    schemaVersion: 1,
     healthy: !degraded,
     autoRule: 'auto = ...',
     configWarnings: degraded ? ['domain "old" <metadata>: lease[0].ip: ... (metadata lease ignored)'] : [],
@@ -39,7 +40,10 @@ function report(degraded: boolean): StatusReport {
     networks: [
       {
         name: net.name,
+        state: degraded ? 'degraded' : 'healthy',
         applied: true,
+        configChanged: [],
+        autostart: true,
         backend: 'iptables (nft)',
         backendWhy: 'auto: iptables binary found (nft)',
         bridge: {
@@ -57,8 +61,8 @@ function report(degraded: boolean): StatusReport {
         dummy: { name: 'virbr10-nic', state: 'unsupported', why: 'kernel has no dummy netdev' },
         forwarding: !degraded,
         firewall: degraded
-          ? { ok: false, missing: ['nat -A NATNET-POST-virbr10 -s 192.168.100.0/24 -d 224.0.0.0/24 -j RETURN'], extra: [], missingJumps: [{ table: 'filter', from: 'FORWARD', to: 'NATNET-FWD-virbr10' }], duplicateJumps: [] }
-          : { ok: true, missing: [], extra: [], missingJumps: [], duplicateJumps: [] },
+          ? { ok: false, unchecked: null, missing: ['nat -A NATNET-POST-virbr10 -s 192.168.100.0/24 -d 224.0.0.0/24 -j RETURN'], extra: [], missingJumps: [{ table: 'filter', from: 'FORWARD', to: 'NATNET-FWD-virbr10' }], duplicateJumps: [] }
+          : { ok: true, unchecked: null, missing: [], extra: [], missingJumps: [], duplicateJumps: [] },
         dnsmasq: { pid: 777, alive: true, listening: ['udp 192.168.100.1:53', 'udp 0.0.0.0%virbr10:67'], hostsfileCurrent: true },
         reservations: [{ vm: 'web', macs: ['52:54:00:aa:bb:01'], ip: '192.168.100.10', hostname: 'web' }],
         pending: degraded ? [{ vm: 'db', ip: '192.168.100.11', why: 'no MAC known yet' }] : [],
@@ -69,7 +73,29 @@ function report(degraded: boolean): StatusReport {
   };
 }
 
+/** Three networks: one down on purpose, one down that the running listener should have brought up, one with a config change not applied. */
+function statesReport(): StatusReport {
+  const base = report(false);
+  const [healthy] = base.networks;
+  const down = (name: string, problems: string[]): NetworkStatus => ({ ...healthy, name, state: 'down', applied: false, problems });
+  return {
+    ...base,
+    healthy: false,
+    networks: [
+      down('spare', []),
+      down('lab', ["autostart = true and the listener is running, but the network is not up (see the listener's last repair; `natnet-hook up` brings it up)"]),
+      {
+        ...healthy,
+        state: 'pending',
+        configChanged: ['firewall', 'dhcp_range'],
+        problems: ['tap vnet1 of running VM "db" is not on virbr10 (on no bridge): the VM is cut off; `natnet-hook up` puts it back'],
+      },
+    ],
+  };
+}
+
 describe('golden text output', () => {
+  it('status: down (one line each) and pending', () => golden('status-states.txt', renderStatusText(statesReport())));
   it('status, healthy, with the listener', () => golden('status-healthy.txt', renderStatusText(report(false))));
   it('status, degraded, no listener', () => golden('status-degraded.txt', renderStatusText(report(true))));
   it('selftest table', () =>

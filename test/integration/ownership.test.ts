@@ -19,7 +19,8 @@ describe.skipIf(!req.ok)(`down removes only what up added, also after a failed u
     await lab?.cleanup();
   });
 
-  it("an admin's own bridge and address stay after down", async () => {
+  it("an admin's own bridge (adopt = true) and address stay after down", async () => {
+    lab.writeConfig(networkToml({ firewall: 'iptables', extra: ['adopt = true'] }));
     await lab.mustRun(['ip', 'link', 'add', 'virbr10', 'address', '52:54:00:7e:27:af', 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0']);
     await lab.mustRun(['ip', 'addr', 'add', '192.168.100.1/24', 'dev', 'virbr10']);
     await lab.mustRun(['ip', 'link', 'set', 'virbr10', 'up']);
@@ -30,6 +31,7 @@ describe.skipIf(!req.ok)(`down removes only what up added, also after a failed u
     expect(await lab.snapshot()).toEqual(before);
     expect(await lab.mustRun(['ip', '-br', 'addr', 'show', 'dev', 'virbr10'])).toContain('192.168.100.1/24');
     await lab.mustRun(['ip', 'link', 'del', 'virbr10']);
+    lab.writeConfig(networkToml({ firewall: 'iptables' }));
   });
 
   it('an up that fails half-way (dnsmasq cannot start) is still fully removed by down', async () => {

@@ -1,0 +1,35 @@
+import type { Network } from '../model/types.js';
+
+/**
+ * The config key each Network field comes from; null for those read from the config whenever
+ * they are used (nothing on the host to apply), so a change of them leaves nothing pending.
+ */
+const CONFIG_KEY: Record<keyof Network, string | null> = {
+  name: 'name',
+  bridge: 'bridge',
+  mac: 'mac',
+  gateway: 'address',
+  prefix: 'address',
+  subnet: 'address',
+  dummy: 'dummy',
+  stp: 'stp',
+  forwardDelay: 'forward_delay',
+  firewall: 'firewall',
+  outbound: 'outbound',
+  dhcpStart: 'dhcp_range',
+  dhcpEnd: 'dhcp_range',
+  leaseTime: 'lease_time',
+  domain: 'domain',
+  autostart: null,
+  downWhenIdle: null,
+  adopt: null,
+};
+
+/** The config keys whose value differs between the network as applied and as configured now. Pure. */
+export function configChanges(applied: Network, configured: Network): string[] {
+  const keys = new Set<string>();
+  for (const [field, key] of Object.entries(CONFIG_KEY) as [keyof Network, string | null][]) {
+    if (key && applied[field] !== configured[field]) keys.add(key);
+  }
+  return [...keys];
+}
