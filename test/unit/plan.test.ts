@@ -5,7 +5,8 @@ import type { AppliedRecord } from '../../src/model/applied.js';
 import { parseIptablesSave } from '../../src/observe/iptables.js';
 import type { LinkState } from '../../src/observe/links.js';
 import { iptablesDrift } from '../../src/plan/firewall-drift.js';
-import { type NetworkObservation, planNetwork } from '../../src/plan/plan-network.js';
+import type { DesiredNetwork, NetworkObservation } from '../../src/plan/plan-network.js';
+import { planUp } from '../../src/plan/plan-up.js';
 import { type FirewallFound, planIptablesNftLeftovers, planTeardown, recordFromEvidence } from '../../src/plan/plan-teardown.js';
 import { renderDnsmasqConf } from '../../src/render/dnsmasq.js';
 import { renderIptablesRestore } from '../../src/render/iptables.js';
@@ -25,6 +26,20 @@ function appliedDump(extra = '') {
   return `*nat\n:POSTROUTING ACCEPT [0:0]\n${nat.filter((l) => l.startsWith(':')).join('\n')}\n${jumps.filter((j) => j.includes('POST')).join('\n')}\n${nat.filter((l) => l.startsWith('-A')).join('\n')}\nCOMMIT\n*filter\n:FORWARD ACCEPT [0:0]\n${filter.filter((l) => l.startsWith(':')).join('\n')}\n${jumps.filter((j) => !j.includes('POST')).join('\n')}\n${filter.filter((l) => l.startsWith('-A')).join('\n')}\n${extra}COMMIT\n`;
 }
 
+/** The plan of an up with no old firewall, no other network on the bridge. */
+const planNetwork = (d: DesiredNetwork, o: NetworkObservation) => planUp(d, { ...o, oldFirewalls: [], iptablesNft: null, others: [] }).steps;
+
+/** What up records for the default network (no dummy: the kernel lacks it). */
+const appliedNow = (over: Partial<AppliedRecord> = {}): AppliedRecord => ({
+  network: net,
+  links: { bridges: [{ name: 'virbr10', created: true, addresses: ['192.168.100.1/24'] }], dummies: [] },
+  firewalls: [{ backend: 'iptables', iptablesVariant: 'nft', bridge: 'virbr10' }],
+  dnsmasq: true,
+  dummyUnsupported: 'no dummy',
+  appliedAt: '',
+  ...over,
+});
+
 const bridge: LinkState = { name: 'virbr10', kind: 'bridge', mac: net.mac, up: true, master: null, addresses: ['192.168.100.1/24'], stp: false, forwardDelay: 0 };
 
 function healthy(): NetworkObservation {
@@ -35,7 +50,7 @@ function healthy(): NetworkObservation {
     confText: renderDnsmasqConf(net, paths),
     hostsText: '',
     dnsmasqPid: 42,
-    record: { dummyUnsupported: 'no dummy' } as AppliedRecord,
+    record: appliedNow(),
   };
 }
 
@@ -110,17 +125,19 @@ describe('planner', () => {
   it('a dummy we created under an old name (renamed or disabled) is deleted', () => {
     const o = healthy();
     o.links.set('old-nic', { name: 'old-nic', kind: 'dummy', mac: net.mac, up: true, master: 'virbr10', addresses: [] });
-    const [batch] = planNetwork({ ...desired, staleDummy: { name: 'old-nic', mac: net.mac } }, o);
+    const stale = (name: string) => appliedNow({ links: { bridges: appliedNow().links.bridges, dummies: [{ name, created: true }] } });
+    const [batch] = planNetwork(desired, { ...o, record: stale('old-nic') });
     expect(batch).toMatchObject({ kind: 'ip-batch', lines: ['link del old-nic'] });
-    expect(planNetwork({ ...desired, staleDummy: { name: 'gone-nic', mac: net.mac } }, healthy())).toEqual([]);
+    expect(planNetwork(desired, { ...healthy(), record: stale('gone-nic') })).toEqual([]);
   });
 
   it('a stale dummy name that is now some other link (a veth, another MAC) is never deleted', () => {
     const o = healthy();
     o.links.set('old-nic', { name: 'old-nic', kind: 'veth', mac: net.mac, up: true, master: null, addresses: [] });
-    expect(planNetwork({ ...desired, staleDummy: { name: 'old-nic', mac: net.mac } }, o)).toEqual([]);
+    o.record = appliedNow({ links: { bridges: appliedNow().links.bridges, dummies: [{ name: 'old-nic', created: true }] } });
+    expect(planNetwork(desired, o)).toEqual([]);
     o.links.set('old-nic', { name: 'old-nic', kind: 'dummy', mac: '52:54:00:00:00:01', up: true, master: null, addresses: [] });
-    expect(planNetwork({ ...desired, staleDummy: { name: 'old-nic', mac: net.mac } }, o)).toEqual([]);
+    expect(planNetwork(desired, o)).toEqual([]);
   });
 
   it('a non-bridge link with our name is a conflict, not silently reused', () => {
@@ -129,18 +146,8 @@ describe('planner', () => {
     expect(() => planNetwork(desired, o)).toThrow(/virbr10 exists and is a veth/);
   });
 
-  const record = (over: Partial<AppliedRecord> = {}): AppliedRecord => ({
-    network: net,
-    backend: 'iptables',
-    iptablesVariant: 'nft',
-    createdBridge: true,
-    address: '192.168.100.1/24',
-    dummy: null,
-    dummyUnsupported: 'x',
-    appliedAt: '',
-    ...over,
-  });
-  const iptablesFound = (): FirewallFound[] => [{ backend: 'iptables', variant: 'nft', dump: parseIptablesSave(appliedDump()) }];
+  const record = (over: Partial<AppliedRecord> = {}): AppliedRecord => appliedNow({ dummyUnsupported: 'x', ...over });
+  const iptablesFound = (): FirewallFound[] => [{ backend: 'iptables', bridge: 'virbr10', variant: 'nft', dump: parseIptablesSave(appliedDump()) }];
 
   it('teardown removes what the record says, and keeps the lease file', () => {
     const t = planTeardown(record(), paths, { links: new Map([['virbr10', bridge]]), firewalls: iptablesFound(), dnsmasqPids: [42] });
@@ -153,14 +160,17 @@ describe('planner', () => {
   });
 
   it('files removed are the layout paths given, never paths a record names', () => {
-    const tampered = { ...record(), dnsmasq: { conf: '/etc/passwd', pid: '/etc/shadow', hosts: '/etc/hosts', leases: '/x' } } as AppliedRecord;
+    const tampered = { ...record(), dnsmasq: { conf: '/etc/passwd', pid: '/etc/shadow', hosts: '/etc/hosts', leases: '/x' } } as unknown as AppliedRecord;
     const t = planTeardown(tampered, paths, { links: new Map(), firewalls: [], dnsmasqPids: [] });
     expect(t.steps.flatMap((s) => (s.kind === 'remove-file' ? [s.path] : []))).toEqual([paths.conf, paths.hosts, paths.pid]);
   });
 
   it('a bridge that existed before up is left in place, only our address goes', () => {
-    const rec = record({ backend: 'nftables', iptablesVariant: null, createdBridge: false });
-    const t = planTeardown(rec, paths, { links: new Map([['virbr10', bridge]]), firewalls: [{ backend: 'nftables', tablePresent: true }], dnsmasqPids: [] });
+    const rec = record({
+      firewalls: [{ backend: 'nftables', iptablesVariant: null, bridge: 'virbr10' }],
+      links: { bridges: [{ name: 'virbr10', created: false, addresses: ['192.168.100.1/24'] }], dummies: [] },
+    });
+    const t = planTeardown(rec, paths, { links: new Map([['virbr10', bridge]]), firewalls: [{ backend: 'nftables', bridge: 'virbr10', tablePresent: true }], dnsmasqPids: [] });
     expect(t.steps.find((s) => s.kind === 'ip-batch')).toMatchObject({ lines: ['addr del 192.168.100.1/24 dev virbr10'] });
   });
 
@@ -173,17 +183,20 @@ describe('planner', () => {
     expect(t.steps.find((s) => s.kind === 'ip-batch')).toMatchObject({ lines: ['addr del 192.168.100.1/24 dev virbr10'] });
     expect(t.left[0]).toMatch(/its MAC 52:54:00:00:00:01 is not the 52:54:00:7e:27:af we pinned/);
     const dummy: LinkState = { name: 'virbr10-nic', kind: 'veth', mac: net.mac, up: true, master: 'virbr10', addresses: [] };
-    t = planTeardown(record({ dummy: { name: 'virbr10-nic', created: true } }), paths, { links: new Map([['virbr10', bridge], ['virbr10-nic', dummy]]), firewalls: [], dnsmasqPids: [] });
+    t = planTeardown(record({ links: { bridges: record().links.bridges, dummies: [{ name: 'virbr10-nic', created: true }] } }), paths, { links: new Map([['virbr10', bridge], ['virbr10-nic', dummy]]), firewalls: [], dnsmasqPids: [] });
     expect(t.steps.find((s) => s.kind === 'ip-batch')).toMatchObject({ lines: ['link del virbr10'] });
     expect(t.left).toEqual(['left virbr10-nic: it is a veth, not the dummy we created']);
   });
 
   it('a record made from evidence claims everything; the link checks decide', () => {
     const rec = recordFromEvidence(net, 'nftables', null);
-    expect(rec).toMatchObject({ createdBridge: true, address: '192.168.100.1/24', dummy: { name: 'virbr10-nic', created: true } });
+    expect(rec.links).toEqual({
+      bridges: [{ name: 'virbr10', created: true, addresses: ['192.168.100.1/24'] }],
+      dummies: [{ name: 'virbr10-nic', created: true }],
+    });
     const t = planTeardown(rec, paths, {
       links: new Map([['virbr10', bridge]]),
-      firewalls: [{ backend: 'nftables', tablePresent: true }, ...iptablesFound()],
+      firewalls: [{ backend: 'nftables', bridge: 'virbr10', tablePresent: true }, ...iptablesFound()],
       dnsmasqPids: [7, 8],
     });
     expect(t.steps.map((s) => s.kind)).toEqual(['dnsmasq-stop', 'dnsmasq-stop', 'firewall', 'firewall', 'ip-batch', 'remove-file', 'remove-file', 'remove-file']);
