@@ -176,7 +176,10 @@ export async function applyNetwork(ctx: Context, host: HostObserver, config: Loa
       const merged = mergeHostChanges(had, host0);
       if (JSON.stringify(had) !== JSON.stringify(merged)) writeHostChanges(ctx, merged);
     }
-    if (!own || !sameRecord(own, plan.intended)) writeRecord(ctx, (written = stamp(plan.intended)));
+    if (!own || !sameRecord(own, plan.intended)) {
+      written = stamp(plan.intended);
+      writeRecord(ctx, written);
+    }
     for (const r of others) removeRecord(ctx, r.network.name);
   }
   const actions: string[] = [];
