@@ -163,16 +163,17 @@ export function planIptablesNftLeftovers(
 ): Step[] {
   const tables = emptyTables(dump, changes.iptablesTablesCreated).filter((t) => existing.tables.has(t));
   const chains = emptyChains(dump, changes.iptablesChainsCreated).filter((c) => existing.chains.has(c) && !tables.includes(c.split(' ')[0]));
-  const step = (what: string, argv: string[]): Step => ({
+  const step = (what: string, argv: string[], onlyIfEmpty: string): Step => ({
     kind: 'firewall',
     why: `remove empty iptables-nft ${what} that up created`,
     argv,
     input: '',
     // someone (firewalld) may remove it first; that is no reason for down to fail
     tolerateFailure: true,
+    onlyIfEmpty,
   });
   return [
-    ...tables.map((t) => step(`table ${t}`, ['nft', 'delete', 'table', 'ip', t])),
-    ...chains.map((c) => step(`chain ${c}`, ['nft', 'delete', 'chain', 'ip', ...c.split(' ')])),
+    ...tables.map((t) => step(`table ${t}`, ['nft', 'delete', 'table', 'ip', t], t)),
+    ...chains.map((c) => step(`chain ${c}`, ['nft', 'delete', 'chain', 'ip', ...c.split(' ')], c)),
   ];
 }
