@@ -126,4 +126,13 @@ describe.skipIf(!req.ok)(`plan prints exactly the steps up then runs${req.reason
     await lab.mustCli(['down']);
     await planThenUp(config({ firewall: 'nftables' }, lease), { expectSteps: /apply nftables rules/ });
   });
+
+  it('network renamed on the same bridge: its dnsmasq hands over, links and rules stay', async () => {
+    const steps = await planThenUp(() => lab.writeConfig(networkToml({ firewall: 'nftables', name: 'natnet2' }) + lease));
+    expect(steps.join('\n')).not.toMatch(/bridge|rules/);
+    expect(steps.join('\n')).toMatch(/stop dnsmasq of natnet \(renamed to natnet2\)/);
+    const down = await lab.cli(['down']);
+    expect(down.code, down.all).toBe(0);
+    expect((await lab.links()).some((l) => l.startsWith('virbr10 '))).toBe(false);
+  });
 });
