@@ -4,9 +4,10 @@ import { Problems } from '../../src/config/problems.js';
 import type { AppliedRecord } from '../../src/model/applied.js';
 import { parseIptablesSave } from '../../src/observe/iptables.js';
 import type { LinkState } from '../../src/observe/links.js';
-import { iptablesDrift } from '../../src/plan/firewall-drift.js';
+import { iptablesDrift, nftDrift } from '../../src/plan/firewall-drift.js';
 import type { DesiredNetwork, NetworkObservation } from '../../src/plan/plan-network.js';
-import { planUp } from '../../src/plan/plan-up.js';
+import { planUp, type UpObservation } from '../../src/plan/plan-up.js';
+import type { Step } from '../../src/plan/steps.js';
 import { type FirewallFound, planIptablesNftLeftovers, planTeardown, recordFromEvidence } from '../../src/plan/plan-teardown.js';
 import { renderDnsmasqConf } from '../../src/render/dnsmasq.js';
 import { renderIptablesRestore } from '../../src/render/iptables.js';
@@ -17,7 +18,11 @@ const desired = { net, backend: 'iptables' as const, iptablesVariant: 'nft' as c
 
 /** iptables-save text of a host where our rules are fully applied. */
 function appliedDump(extra = '') {
-  const restore = renderIptablesRestore(net);
+  return appliedDumpOf(net, extra);
+}
+
+function appliedDumpOf(n: typeof net, extra = '') {
+  const restore = renderIptablesRestore(n);
   const lines = restore.split('\n');
   const jumps = lines.filter((l) => l.startsWith('-I ')).map((l) => l.replace(/^-I (\S+) 1/, '-A $1'));
   const body = lines.filter((l) => l.startsWith('-A ') || l.startsWith(':'));
@@ -211,5 +216,95 @@ describe('planner', () => {
       'nft delete table ip filter',
     ]);
     expect(planIptablesNftLeftovers(changes, parseIptablesSave(appliedDump()), existing)).toEqual([]);
+  });
+});
+
+describe('reconcile per component (planUp)', () => {
+  const appliedRec = (over: Partial<AppliedRecord> = {}): AppliedRecord => ({
+    network: net,
+    links: { bridges: [{ name: 'virbr10', created: true, addresses: ['192.168.100.1/24'] }], dummies: [] },
+    firewalls: [{ backend: 'iptables', iptablesVariant: 'nft', bridge: 'virbr10' }],
+    dnsmasq: true,
+    dummyUnsupported: 'no dummy',
+    appliedAt: '',
+    ...over,
+  });
+  const linkOf = (name: string, addresses: string[], kind = 'bridge', mac = net.mac): LinkState => ({ name, kind, mac, up: true, master: null, addresses, stp: false, forwardDelay: 0 });
+  const observed = (over: Partial<UpObservation> = {}): UpObservation => ({
+    links: new Map([['virbr10', linkOf('virbr10', ['192.168.100.1/24'])]]),
+    forwarding: true,
+    drift: iptablesDrift(net, parseIptablesSave(appliedDumpOf(net))),
+    confText: renderDnsmasqConf(net, paths),
+    hostsText: '',
+    dnsmasqPid: 42,
+    record: appliedRec(),
+    oldFirewalls: [],
+    iptablesNft: null,
+    others: [],
+    ...over,
+  });
+  const batchLines = (steps: Step[]) => steps.flatMap((s) => (s.kind === 'ip-batch' ? s.lines : []));
+
+  it('a new gateway in the same subnet and prefix: the old address goes first (the new one would be its secondary)', () => {
+    const moved = { ...net, gateway: '192.168.100.2' };
+    const plan = planUp({ ...desired, net: moved }, observed());
+    expect(batchLines(plan.steps).slice(0, 2)).toEqual(['addr del 192.168.100.1/24 dev virbr10', 'addr add 192.168.100.2/24 dev virbr10']);
+    expect(plan.intended.links.bridges[0].addresses).toEqual(['192.168.100.1/24', '192.168.100.2/24']);
+    expect(plan.target.links.bridges[0].addresses).toEqual(['192.168.100.2/24']);
+  });
+
+  it('a rename whose old bridge is not ours: our address leaves it, the bridge stays, with a note', () => {
+    const renamed = { ...net, bridge: 'virbr11' };
+    const o = observed({ links: new Map([['virbr10', linkOf('virbr10', ['192.168.100.1/24'], 'bridge', '52:54:00:00:00:09')]]) });
+    const plan = planUp({ ...desired, net: renamed }, { ...o, drift: iptablesDrift(renamed, parseIptablesSave('')) });
+    expect(batchLines(plan.steps)).toContain('addr del 192.168.100.1/24 dev virbr10');
+    expect(batchLines(plan.steps)).not.toContain('link del virbr10');
+    expect(plan.notes).toEqual(['left virbr10: its MAC 52:54:00:00:00:09 is not the 52:54:00:7e:27:af we pinned']);
+    expect(plan.target.links.bridges.map((b) => b.name)).toEqual(['virbr11']);
+  });
+
+  it('a rename within iptables-nft never removes the nat/filter tables (the new chains live there)', () => {
+    const renamed = { ...net, bridge: 'virbr11' };
+    const dump = parseIptablesSave(appliedDumpOf(net));
+    const plan = planUp(
+      { ...desired, net: renamed },
+      observed({
+        drift: iptablesDrift(renamed, parseIptablesSave('')),
+        oldFirewalls: [{ backend: 'iptables', bridge: 'virbr10', variant: 'nft', dump }],
+        iptablesNft: { changes: { enabledForwarding: false, iptablesTablesCreated: ['nat', 'filter'], iptablesChainsCreated: [] }, dump, existing: { tables: new Set(['nat', 'filter']), chains: new Set() } },
+      }),
+    );
+    expect(plan.steps.map((s) => s.why)).toEqual([
+      'create bridge virbr11',
+      'apply iptables rules of natnet',
+      'move ports and address of virbr10 to virbr11',
+      'dnsmasq config',
+      'dnsmasq config changed',
+      'restart dnsmasq for natnet',
+      'remove iptables rules of natnet',
+      'remove old links of natnet',
+    ]);
+  });
+
+  it('a switch to nftables removes the tables iptables-nft created only when nothing else is in them', () => {
+    const dump = parseIptablesSave(appliedDumpOf(net, '-A FORWARD -j DOCKER\n'));
+    const o = observed({
+      drift: nftDrift(net, null),
+      oldFirewalls: [{ backend: 'iptables', bridge: 'virbr10', variant: 'nft', dump }],
+      iptablesNft: { changes: { enabledForwarding: false, iptablesTablesCreated: ['nat', 'filter'], iptablesChainsCreated: [] }, dump, existing: { tables: new Set(['nat', 'filter']), chains: new Set() } },
+    });
+    const plan = planUp({ ...desired, backend: 'nftables', iptablesVariant: null }, o);
+    expect(plan.steps.map((s) => (s.kind === 'firewall' ? s.argv.join(' ') : s.kind))).toEqual(['nft -f -', 'iptables-nft-restore -w --noflush', 'nft delete table ip nat']);
+    expect(plan.intended.firewalls).toEqual([
+      { backend: 'iptables', iptablesVariant: 'nft', bridge: 'virbr10' },
+      { backend: 'nftables', iptablesVariant: null, bridge: 'virbr10' },
+    ]);
+    expect(plan.target.firewalls).toEqual([{ backend: 'nftables', iptablesVariant: null, bridge: 'virbr10' }]);
+  });
+
+  it('nothing changed: no step, and the record stays what it is', () => {
+    const plan = planUp(desired, observed());
+    expect(plan.steps).toEqual([]);
+    expect(plan.target).toEqual(appliedRec());
   });
 });
