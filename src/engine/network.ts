@@ -43,13 +43,22 @@ function sameRecord(a: AppliedRecord, b: AppliedRecord): boolean {
 const bridgesOf = (r: AppliedRecord) => new Set([...r.links.bridges.map((b) => b.name), ...r.firewalls.map((f) => f.bridge)]);
 
 /**
- * Taps of running VMs (from the hook records) on the network's bridge, or on a bridge of ours
- * it replaces (a rename: the VMs' XML still names the old one).
+ * Taps of running VMs (from the hook records) that belong on this network's bridge: those whose
+ * record names the bridge or a bridge of ours it replaces (a rename: the VMs' XML still names the
+ * old one), and, only while detached (our bridge was deleted), a bridge it replaced earlier. A
+ * name another configured network uses now is never ours.
  */
-function runningTaps(config: LoadedConfig, bridges: Set<string>) {
+function runningTaps(config: LoadedConfig, net: Network, previous: AppliedRecord | null): NonNullable<DesiredNetwork['taps']> {
+  const others = new Set(config.networks.filter((n) => n.name !== net.name).map((n) => n.bridge));
+  const current = new Set([net.bridge, ...(previous?.links.bridges ?? []).map((b) => b.name)].filter((b) => !others.has(b)));
+  const earlier = new Set((previous?.links.bridges ?? []).flatMap((b) => b.replaced ?? []).filter((b) => !others.has(b) && !current.has(b)));
   return config.domains
     .filter((d) => d.running)
-    .flatMap((d) => d.nics.filter((n) => bridges.has(n.bridge) && n.tap).map((n) => ({ name: n.tap!, mac: n.mac })));
+    .flatMap((d) =>
+      d.nics
+        .filter((n) => n.tap && (current.has(n.bridge) || earlier.has(n.bridge)))
+        .map((n) => ({ name: n.tap!, mac: n.mac, ...(current.has(n.bridge) ? {} : { onlyIfDetached: true }) })),
+    );
 }
 
 /**
@@ -143,7 +152,7 @@ export async function applyNetwork(ctx: Context, host: HostObserver, config: Loa
     iptablesVariant: choice.variant,
     paths,
     hostsText: renderHostsfile(reservations),
-    taps: runningTaps(config, new Set([net.bridge, ...(previous?.links.bridges.map((b) => b.name) ?? [])])),
+    taps: runningTaps(config, net, previous),
   };
   const observed = await observeUp(ctx, host, desired, previous, others);
   let plan: UpPlan;

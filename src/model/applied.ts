@@ -9,6 +9,12 @@ export interface AppliedBridge {
   created: boolean;
   /** Addresses we added to it (one, or two while an address change is under way); others stay on down. */
   addresses: string[];
+  /**
+   * Bridges of ours it replaced (renamed from), newest last: a running VM whose hook record still
+   * names one (its domain XML does) is this bridge's VM, e.g. when a deleted bridge is repaired.
+   * Only ever used to find such VMs' taps, never to delete anything.
+   */
+  replaced?: string[];
 }
 
 export interface AppliedDummy {
@@ -67,7 +73,15 @@ export function unionRecords(a: AppliedRecord, b: AppliedRecord): AppliedRecord 
   for (const br of b.links.bridges) {
     const i = bridges.findIndex((x) => x.name === br.name);
     if (i < 0) bridges.push(br);
-    else bridges[i] = { name: br.name, created: bridges[i].created || br.created, addresses: [...new Set([...bridges[i].addresses, ...br.addresses])] };
+    else {
+      const replaced = [...new Set([...(bridges[i].replaced ?? []), ...(br.replaced ?? [])])];
+      bridges[i] = {
+        name: br.name,
+        created: bridges[i].created || br.created,
+        addresses: [...new Set([...bridges[i].addresses, ...br.addresses])],
+        ...(replaced.length ? { replaced } : {}),
+      };
+    }
   }
   const dummies = [...a.links.dummies];
   for (const d of b.links.dummies) {

@@ -29,8 +29,12 @@ export interface DesiredNetwork {
   iptablesVariant: 'nft' | 'legacy' | null;
   paths: DnsmasqPaths;
   hostsText: string;
-  /** Taps of running VMs (from the hooks) on this bridge or on a bridge of ours it replaces. */
-  taps?: { name: string; mac: string }[];
+  /**
+   * Taps of running VMs (from the hooks) on this bridge or on a bridge of ours it replaces;
+   * onlyIfDetached: the VM's record names a bridge this one replaced earlier, so its tap is taken
+   * only when it is on no bridge (never from a bridge someone else made under that name).
+   */
+  taps?: { name: string; mac: string; onlyIfDetached?: boolean }[];
 }
 
 export class PlanConflict extends NatnetError {}
@@ -91,7 +95,7 @@ export function planLinks(d: DesiredNetwork, o: NetworkObservation): LinkPlan {
   const tapLines = (onOld: boolean) =>
     (d.taps ?? []).flatMap((tap) => {
       const link = o.links.get(tap.name);
-      if (!link || link.master === net.bridge || !isTapOf(link, tap.mac)) return [];
+      if (!link || link.master === net.bridge || !isTapOf(link, tap.mac) || (tap.onlyIfDetached && link.master !== null)) return [];
       return onOld === (link.master !== null && oldNames.has(link.master)) ? [`link set ${tap.name} master ${net.bridge}`] : [];
     });
   moveLines.push(...tapLines(true));

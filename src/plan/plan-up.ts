@@ -83,6 +83,12 @@ export function planUp(d: DesiredNetwork, o: UpObservation): UpPlan {
   const prevHere = prev?.links.bridges.find((b) => b.name === net.bridge);
   const prevDummy = prev?.links.dummies.find((x) => x.name === net.dummy);
   const dummyUnsupported = net.dummy ? (prev?.dummyUnsupported ?? null) : null;
+  // a rename: the old names stay known, so the VMs whose XML names them are still found
+  const replaced = [
+    ...new Set([...(prevHere?.replaced ?? []), ...(prev?.links.bridges ?? []).filter((b) => b.name !== net.bridge).flatMap((b) => [...(b.replaced ?? []), b.name])]),
+  ]
+    .filter((n) => n !== net.bridge)
+    .slice(-4);
   const target: AppliedRecord = {
     network: net,
     links: {
@@ -92,6 +98,7 @@ export function planUp(d: DesiredNetwork, o: UpObservation): UpPlan {
           created: (prevHere?.created ?? false) || links.createsBridge,
           // ours only if we add it; an address the admin had on the bridge stays on down
           addresses: links.addsAddress || prevHere?.addresses.includes(address) ? [address] : [],
+          ...(replaced.length ? { replaced } : {}),
         },
       ],
       dummies: net.dummy && !dummyUnsupported ? [{ name: net.dummy, created: links.createsDummy || (prevDummy?.created ?? false) }] : [],

@@ -214,7 +214,9 @@ export function appliedRecord(v: unknown, networkName: string, at = ''): Applied
   const links = object(o.links, `${at}.links`);
   const bridges = list(links.bridges, `${at}.links.bridges`, 4, (b, f): AppliedBridge => {
     const x = object(b, f);
-    return { name: ifName(x.name, `${f}.name`), created: boolean(x.created, `${f}.created`), addresses: list(x.addresses, `${f}.addresses`, 4, cidr) };
+    const bridge: AppliedBridge = { name: ifName(x.name, `${f}.name`), created: boolean(x.created, `${f}.created`), addresses: list(x.addresses, `${f}.addresses`, 4, cidr) };
+    if (x.replaced !== undefined) bridge.replaced = list(x.replaced, `${f}.replaced`, 4, ifName);
+    return bridge;
   });
   const dummies = list(links.dummies, `${at}.links.dummies`, 4, dummyOf);
   const firewalls = list(o.firewalls, `${at}.firewalls`, 6, (fw, f): AppliedFirewall => {

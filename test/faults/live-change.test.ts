@@ -127,4 +127,14 @@ describe.skipIf(!req.ok)(`a running guest keeps talking while up applies changes
     expect(await guestAddresses()).toEqual([IP]);
     expect(leaseKept()).toContain(MAC);
   });
+
+  it('up repairs the renamed bridge after it was deleted: the VM (its record names virbr10) is back on virbr11', async () => {
+    await lab.mustRun(['ip', 'link', 'del', 'virbr11']);
+    const up = await lab.cli(['up']);
+    expect(up.code, up.all).toBe(0);
+    expect(up.stdout).toMatch(/link set vnet1 master virbr11/);
+    const now = pinger!.highest();
+    expect(await pinger!.answeredAfter(now + 5), 'the guest talks again').toBeGreaterThan(now + 5);
+    expect(await guestAddresses()).toEqual([IP]);
+  });
 });

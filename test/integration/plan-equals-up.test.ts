@@ -111,6 +111,10 @@ describe.skipIf(!req.ok)(`plan prints exactly the steps up then runs${req.reason
     expect((await lab.links()).find((l) => l.startsWith('vnet1 '))).toContain('master=virbr11');
   });
 
+  it('deleted bridge after the rename: the VM whose record names virbr10 gets its tap back on virbr11', async () => {
+    await planThenUp(() => lab.mustRun(['ip', 'link', 'del', 'virbr11']).then(() => {}), { expectSteps: /link set vnet1 master virbr11/ });
+  });
+
   it('killed dnsmasq', async () => {
     await planThenUp(async () => {
       for (const pid of await lab.dnsmasqPids()) process.kill(pid, 'SIGKILL');

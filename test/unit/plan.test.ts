@@ -307,4 +307,18 @@ describe('reconcile per component (planUp)', () => {
     expect(plan.steps).toEqual([]);
     expect(plan.target).toEqual(appliedRec());
   });
+
+  it('a tap whose VM record names a bridge replaced earlier is taken only while detached', () => {
+    const tap = (master: string | null): LinkState => ({ name: 'vnet3', kind: 'tun', mac: 'fe:54:00:aa:bb:01', up: true, master, addresses: [] });
+    const taps = [{ name: 'vnet3', mac: '52:54:00:aa:bb:01', onlyIfDetached: true }];
+    const on = (master: string | null) => observed({ links: new Map([['virbr10', linkOf('virbr10', ['192.168.100.1/24'])], ['vnet3', tap(master)]]) });
+    expect(batchLines(planUp({ ...desired, taps }, on(null)).steps)).toEqual(['link set vnet3 master virbr10']);
+    expect(planUp({ ...desired, taps }, on('someones-br')).steps).toEqual([]);
+  });
+
+  it('a rename remembers the old name (to find the VMs whose XML names it), never to delete it', () => {
+    const renamed = { ...net, bridge: 'virbr11' };
+    const plan = planUp({ ...desired, net: renamed }, observed({ drift: iptablesDrift(renamed, parseIptablesSave('')) }));
+    expect(plan.target.links.bridges).toEqual([{ name: 'virbr11', created: true, addresses: ['192.168.100.1/24'], replaced: ['virbr10'] }]);
+  });
 });

@@ -40,7 +40,7 @@ const midSwitch = () => ({
   links: {
     bridges: [
       { name: 'virbr10', created: true, addresses: ['192.168.100.1/24', '192.168.100.1/16'] },
-      { name: 'virbr11', created: true, addresses: [] },
+      { name: 'virbr11', created: true, addresses: [], replaced: ['virbr9'] },
     ],
     dummies: [],
   },
@@ -98,6 +98,7 @@ describe('applied record schema', () => {
     ['a link that is no interface name', { ...goodApplied(), links: { bridges: [{ name: 'a b', created: true, addresses: [] }], dummies: [] } }, '.links.bridges[0].name'],
     ['an address that is no address', { ...goodApplied(), links: { bridges: [{ name: 'virbr10', created: true, addresses: ['x; rm'] }], dummies: [] } }, '.links.bridges[0].addresses[0]'],
     ['no links', { ...goodApplied(), links: undefined }, '.links'],
+    ['a replaced bridge that is no interface name', { ...goodApplied(), links: { bridges: [{ name: 'virbr10', created: true, addresses: [], replaced: ['a/b'] }], dummies: [] } }, '.links.bridges[0].replaced[0]'],
     ['too many firewalls', { ...goodApplied(), firewalls: Array(7).fill(goodApplied().firewalls[0]) }, '.firewalls: expected at most 6'],
   ])('rejects %s', (name, value, field) => {
     const file = name === 'another network than its file' ? 'other' : 'natnet';
