@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '..');
-const MODULES = ['engine.mjs', 'hook.mjs', 'listener.mjs'];
+const MODULES = ['engine.mjs', 'hook.mjs', 'listener.mjs', 'live-change.mjs'];
 
 if (!existsSync(join(REPO, 'dist', 'cli.js'))) {
   process.stderr.write('bench: dist/ missing, run `npm run build` first\n');

@@ -1,6 +1,7 @@
 import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { Context } from '../engine/context.js';
 import { NatnetError } from '../errors.js';
+import { emptyChains, emptyTables, parseIptablesSave } from '../observe/iptables.js';
 import { findOurDnsmasq, isOurDnsmasq, processArgv } from '../observe/procfs.js';
 import { describeStep, type Step } from '../plan/steps.js';
 import { writeFileAtomic } from './atomic-write.js';
@@ -51,6 +52,10 @@ async function run(ctx: Context, step: Step): Promise<StepOutcome> {
       if (!ctx.dryRun) writeFileSync('/proc/sys/net/ipv4/ip_forward', '1\n');
       return {};
     case 'firewall':
+      if (step.onlyIfEmpty && !(await stillEmpty(ctx, step.onlyIfEmpty))) {
+        ctx.log.info({ action: describeStep(step) }, `left iptables-nft ${step.onlyIfEmpty}: it is not empty any more`);
+        return {};
+      }
       await runner.run(step.argv, { input: step.input, allowFailure: step.tolerateFailure });
       return {};
     case 'write-file':
@@ -79,6 +84,16 @@ async function run(ctx: Context, step: Step): Promise<StepOutcome> {
       if (!isOurDnsmasq(step.pid, step.conf) || !signal(step.pid, 'SIGHUP')) await startDnsmasq(ctx, step.conf, step.pidFile);
       return {};
   }
+}
+
+/** An iptables-nft table ("nat") or chain ("filter INPUT") holds no rule and no strict policy right now. */
+async function stillEmpty(ctx: Context, what: string): Promise<boolean> {
+  if (ctx.dryRun) return true;
+  const [table] = what.split(' ');
+  const r = await ctx.runner.run(['iptables-nft-save', '-t', table], { readOnly: true, allowFailure: true });
+  if (r.code !== 0) return false;
+  const dump = parseIptablesSave(r.stdout);
+  return what.includes(' ') ? emptyChains(dump, [what]).length === 1 : emptyTables(dump, [table]).length === 1;
 }
 
 /** Sends a signal; false when the process is already gone. */

@@ -36,6 +36,8 @@ export interface NetworkChange {
   network: string;
   /** Human-readable actions taken (or, in dry-run, to take); empty when nothing had to change. */
   actions: string[];
+  /** What up left in place and why (e.g. an old bridge that is not ours); not actions. */
+  notes?: string[];
 }
 
 export function selectNetworks(all: Network[], names: string[] | undefined): Network[] {
@@ -78,7 +80,8 @@ export async function upLocked(ctx: Context, config: LoadedConfig, opts: UpOptio
   const host = new HostObserver(ctx);
   const changes: NetworkChange[] = [];
   for (const net of nets) {
-    changes.push({ network: net.name, actions: await applyNetwork(ctx, host, config, net) });
+    const { actions, notes } = await applyNetwork(ctx, host, config, net);
+    changes.push({ network: net.name, actions, ...(notes.length ? { notes } : {}) });
   }
   if (opts.reason) ctx.log.debug({ reason: opts.reason, changes }, 'up done');
   return changes;

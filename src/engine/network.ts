@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { executeStep } from '../apply/execute.js';
 import type { LoadedConfig } from '../config/load.js';
 import { NatnetError } from '../errors.js';
-import type { AppliedRecord, HostChanges } from '../model/applied.js';
+import { type AppliedRecord, type HostChanges, unionRecords } from '../model/applied.js';
 import type { Network } from '../model/types.js';
 import { availableIptablesVariants } from '../observe/iptables.js';
 import type { LinkState } from '../observe/links.js';
@@ -10,7 +10,8 @@ import { observeIpChains } from '../observe/nft.js';
 import { readIpForward, scanOurDnsmasq } from '../observe/procfs.js';
 import { firstUnsearchableDir } from '../observe/searchable.js';
 import { notOurLink } from '../plan/ownership.js';
-import { PlanConflict, planNetwork } from '../plan/plan-network.js';
+import { type DesiredNetwork, PlanConflict } from '../plan/plan-network.js';
+import { oldFirewallsOf, planUp, type UpObservation, type UpPlan } from '../plan/plan-up.js';
 import { preflightError, preflightProblems, toolsNeeded } from '../plan/preflight.js';
 import { libvirtNetworkOfBridge } from '../observe/libvirt-bridges.js';
 import { missingTools } from '../observe/tools.js';
@@ -39,19 +40,26 @@ function sameRecord(a: AppliedRecord, b: AppliedRecord): boolean {
   return JSON.stringify({ ...a, appliedAt: '' }) === JSON.stringify({ ...b, appliedAt: '' });
 }
 
-/** A record whose network moved to another bridge or backend, or an old name on our bridge, is torn down first. */
-function staleRecords(records: AppliedRecord[], net: Network, backend: string, variant: string | null): AppliedRecord[] {
-  return records.filter((r) =>
-    r.network.name === net.name
-      ? r.network.bridge !== net.bridge || r.backend !== backend || r.iptablesVariant !== variant
-      : r.network.bridge === net.bridge,
-  );
-}
+/** Bridges a record claims (its links, and the bridges its rules name). */
+const bridgesOf = (r: AppliedRecord) => new Set([...r.links.bridges.map((b) => b.name), ...r.firewalls.map((f) => f.bridge)]);
 
-function runningTaps(config: LoadedConfig, net: Network) {
+/**
+ * Taps of running VMs (from the hook records) that belong on this network's bridge: those whose
+ * record names the bridge or a bridge of ours it replaces (a rename: the VMs' XML still names the
+ * old one), and, only while detached (our bridge was deleted), a bridge it replaced earlier. A
+ * name another configured network uses now is never ours.
+ */
+function runningTaps(config: LoadedConfig, net: Network, previous: AppliedRecord | null): NonNullable<DesiredNetwork['taps']> {
+  const others = new Set(config.networks.filter((n) => n.name !== net.name).map((n) => n.bridge));
+  const current = new Set([net.bridge, ...(previous?.links.bridges ?? []).map((b) => b.name)].filter((b) => !others.has(b)));
+  const earlier = new Set((previous?.links.bridges ?? []).flatMap((b) => b.replaced ?? []).filter((b) => !others.has(b) && !current.has(b)));
   return config.domains
     .filter((d) => d.running)
-    .flatMap((d) => d.nics.filter((n) => n.bridge === net.bridge && n.tap).map((n) => ({ name: n.tap!, mac: n.mac })));
+    .flatMap((d) =>
+      d.nics
+        .filter((n) => n.tap && (current.has(n.bridge) || earlier.has(n.bridge)))
+        .map((n) => ({ name: n.tap!, mac: n.mac, ...(current.has(n.bridge) ? {} : { onlyIfDetached: true }) })),
+    );
 }
 
 /**
@@ -63,30 +71,21 @@ function adoptFromEvidence(net: Network, choice: BackendChoice, links: Map<strin
   const br = links.get(net.bridge);
   const bridgeOurs = !!br && !notOurLink(br, 'bridge', net.mac);
   const dummy = net.dummy ? links.get(net.dummy) : undefined;
+  const address = `${net.gateway}/${net.prefix}`;
   return {
     ...rec,
-    createdBridge: bridgeOurs,
-    address: bridgeOurs && br.addresses.includes(rec.address!) ? rec.address : null,
-    dummy: net.dummy ? { name: net.dummy, created: !!dummy && !notOurLink(dummy, 'dummy', net.mac) } : null,
+    links: {
+      bridges: [{ name: net.bridge, created: bridgeOurs, addresses: bridgeOurs && br.addresses.includes(address) ? [address] : [] }],
+      dummies: net.dummy ? [{ name: net.dummy, created: !!dummy && !notOurLink(dummy, 'dummy', net.mac) }] : [],
+    },
     appliedAt: new Date().toISOString(),
   };
 }
 
-/** What the plan's link steps are about to create (write-ahead: recorded before they run). */
-function linkIntents(steps: Step[], net: Network) {
-  const address = `${net.gateway}/${net.prefix}`;
-  const lines = steps.flatMap((s) => (s.kind === 'ip-batch' ? s.lines : []));
-  return {
-    bridge: lines.some((l) => l.startsWith(`link add ${net.bridge} `)),
-    address: lines.includes(`addr add ${address} dev ${net.bridge}`),
-    dummy: steps.some((s) => s.kind === 'dummy-create'),
-  };
-}
-
 /** Host-wide changes the plan is about to make: ip_forward, and iptables-nft tables/chains its rules create. */
-async function hostIntents(ctx: Context, steps: Step[], choice: BackendChoice): Promise<HostChanges> {
-  const out: HostChanges = { enabledForwarding: steps.some((s) => s.kind === 'forwarding'), iptablesTablesCreated: [], iptablesChainsCreated: [] };
-  if (choice.variant === 'nft' && steps.some((s) => s.kind === 'firewall')) {
+async function hostIntents(ctx: Context, plan: UpPlan, choice: BackendChoice): Promise<HostChanges> {
+  const out: HostChanges = { enabledForwarding: plan.steps.some((s) => s.kind === 'forwarding'), iptablesTablesCreated: [], iptablesChainsCreated: [] };
+  if (choice.variant === 'nft' && plan.appliesFirewall) {
     const before = await observeIpChains(ctx.runner);
     out.iptablesTablesCreated = (['nat', 'filter'] as const).filter((t) => !before.tables.has(t));
     out.iptablesChainsCreated = JUMP_CHAINS.filter((c) => before.tables.has(c.split(' ')[0]) && !before.chains.has(c));
@@ -96,14 +95,43 @@ async function hostIntents(ctx: Context, steps: Step[], choice: BackendChoice): 
 
 const claimsSomething = (h: HostChanges) => h.enabledForwarding || h.iptablesTablesCreated.length > 0 || h.iptablesChainsCreated.length > 0;
 
-export async function applyNetwork(ctx: Context, host: HostObserver, config: LoadedConfig, net: Network): Promise<string[]> {
+export interface NetworkActions {
+  /** describeStep() of each step run (or, in a dry run, planned), in order: `plan` prints the same. */
+  actions: string[];
+  /** What was left and why (a link that is not ours). */
+  notes: string[];
+}
+
+/** What planning needs to know about the host beyond the network's own components. */
+async function observeUp(ctx: Context, host: HostObserver, d: DesiredNetwork, previous: AppliedRecord | null, others: AppliedRecord[]): Promise<UpObservation> {
+  const choice = { backend: d.backend, variant: d.iptablesVariant, why: '' };
+  const base = await host.network(d.net, choice, d.paths, previous);
+  const old = oldFirewallsOf(d, previous);
+  const oldFirewalls = await host.firewalls(d.net, old);
+  let iptablesNft: UpObservation['iptablesNft'] = null;
+  const changes = old.some((f) => f.iptablesVariant === 'nft') ? readHostChanges(ctx) : null;
+  if (changes && (changes.iptablesTablesCreated.length || changes.iptablesChainsCreated.length) && availableIptablesVariants().includes('nft')) {
+    const [dump, existing] = await Promise.all([host.iptables('nft'), observeIpChains(ctx.runner)]);
+    iptablesNft = { changes, dump, existing };
+  }
+  return {
+    ...base,
+    oldFirewalls,
+    iptablesNft,
+    others: others.map((r) => {
+      const paths = dnsmasqPaths(ctx, r.network);
+      return { name: r.network.name, paths, dnsmasqPids: scanOurDnsmasq(paths.conf) };
+    }),
+  };
+}
+
+/**
+ * Brings one network to its configured state: observes once, plans every step (teardown of
+ * stale components included, see plan/plan-up.ts), records the intents, then runs the plan.
+ */
+export async function applyNetwork(ctx: Context, host: HostObserver, config: LoadedConfig, net: Network): Promise<NetworkActions> {
   const choice = chooseBackend(net);
-  const actions: string[] = [];
   const records = readRecords(ctx);
-  const stale = staleRecords(records, net, choice.backend, choice.variant);
-  for (const rec of stale) actions.push(...(await teardownRecord(ctx, host, rec)));
-  // e.g. a switch away from iptables-nft: the tables and chains it created go once empty, as on down
-  if (stale.length) actions.push(...(await releaseHostChanges(ctx, host, false)));
   const paths = dnsmasqPaths(ctx, net);
   const closed = firstUnsearchableDir(paths.hosts);
   if (closed) {
@@ -111,75 +139,69 @@ export async function applyNetwork(ctx: Context, host: HostObserver, config: Loa
       `${closed} is not searchable by other users: dnsmasq re-reads ${paths.hosts} as 'nobody' after SIGHUP and would drop every reservation (chmod o+x ${closed}, or use another --state-dir)`,
     );
   }
-  // a record of this name that was just torn down (bridge or backend moved) is no longer previous
-  const valid = records.find((r) => r.network.name === net.name && !stale.includes(r)) ?? null;
-  const wasBad = !valid && !records.some((r) => r.network.name === net.name) && quarantinedNetworks(ctx).includes(net.name);
-  const previous = valid ?? (wasBad ? adoptFromEvidence(net, choice, await host.getLinks()) : null);
+  const own = records.find((r) => r.network.name === net.name) ?? null;
+  // a network renamed on the same bridge: its record's links and rules are this network's now
+  const others = records.filter((r) => r.network.name !== net.name && bridgesOf(r).has(net.bridge));
+  const wasBad = !own && quarantinedNetworks(ctx).includes(net.name);
+  const base = own ?? (wasBad ? adoptFromEvidence(net, choice, await host.getLinks()) : null);
+  const previous = others.reduce<AppliedRecord | null>((acc, r) => (acc ? unionRecords(r, acc) : r), base);
   const { reservations, pending } = reservationsFor(net, config.leases, config.domains);
   for (const p of pending) ctx.log.debug({ vm: p.lease.vm }, p.why);
-  const observed = await host.network(net, choice, paths, previous);
-  let steps: Step[];
+  const desired: DesiredNetwork = {
+    net,
+    backend: choice.backend,
+    iptablesVariant: choice.variant,
+    paths,
+    hostsText: renderHostsfile(reservations),
+    taps: runningTaps(config, net, previous),
+  };
+  const observed = await observeUp(ctx, host, desired, previous, others);
+  let plan: UpPlan;
   try {
-    steps = planNetwork(
-      {
-        net,
-        backend: choice.backend,
-        iptablesVariant: choice.variant,
-        paths,
-        hostsText: renderHostsfile(reservations),
-        taps: runningTaps(config, net),
-        staleDummy: previous?.dummy?.created && previous.dummy.name !== net.dummy ? { name: previous.dummy.name, mac: previous.network.mac } : null,
-      },
-      observed,
-    );
+    plan = planUp(desired, observed);
   } catch (e) {
     if (e instanceof PlanConflict) throw new NatnetError(`network ${net.name}: ${e.message}`);
     throw e;
   }
+  const { steps } = plan;
+  // our own old bridge (a rename) holds the subnet until its address moves: not another interface
+  const oldBridges = new Set((previous?.links.bridges ?? []).map((b) => b.name).filter((b) => b !== net.bridge));
+  const links = new Map([...observed.links].filter(([name]) => !oldBridges.has(name)));
   // before anything is touched: a missing program or a subnet another interface holds
-  const refused = preflightError(preflightProblems({ net, steps, links: observed.links, missingTools: missingTools(toolsNeeded(steps)), records, previous, libvirtBridges: () => libvirtNetworkOfBridge(ctx.libDir) }));
+  const refused = preflightError(
+    preflightProblems({ net, steps, links, missingTools: missingTools(toolsNeeded(steps)), records, previous, libvirtBridges: () => libvirtNetworkOfBridge(ctx.libDir) }),
+  );
   if (refused) throw refused;
   if (!ctx.dryRun) {
     mkdirSync(ctx.libDir, { recursive: true, mode: 0o755 });
     mkdirSync(`${ctx.runDir}/dnsmasq`, { recursive: true, mode: 0o755 });
   }
-  const address = `${net.gateway}/${net.prefix}`;
-  const will = linkIntents(steps, net);
-  let dummyUnsupported = previous?.dummyUnsupported ?? null;
-  const recordNow = (): AppliedRecord => ({
-    network: net,
-    backend: choice.backend,
-    iptablesVariant: choice.variant,
-    createdBridge: (previous?.createdBridge ?? false) || will.bridge,
-    // ours only if we add it; an address the admin had on the bridge stays on down
-    address: will.address || previous?.address === address ? address : null,
-    dummy:
-      net.dummy && !dummyUnsupported
-        ? { name: net.dummy, created: will.dummy || (previous?.dummy?.name === net.dummy && previous.dummy.created) }
-        : null,
-    dummyUnsupported: net.dummy ? dummyUnsupported : null,
-    appliedAt: new Date().toISOString(),
-  });
-  // Write-ahead: whatever the steps may create is recorded before the first of them runs, so a
-  // `down` after a crash at any point (SIGKILL included) finds and removes all of it.
-  let written = valid;
-  const intended = recordNow();
+  // Write-ahead: whatever the steps may create is recorded before the first of them runs (the
+  // old components next to the new ones during a switch), so a `down` after a crash at any point
+  // (SIGKILL included) finds and removes all of it.
+  const stamp = (r: AppliedRecord): AppliedRecord => ({ ...r, appliedAt: new Date().toISOString() });
+  let written = own;
   if (steps.length || previous) {
-    const host0 = await hostIntents(ctx, steps, choice);
+    const host0 = await hostIntents(ctx, plan, choice);
     if (claimsSomething(host0)) {
       const had = readHostChanges(ctx);
       const merged = mergeHostChanges(had, host0);
       if (JSON.stringify(had) !== JSON.stringify(merged)) writeHostChanges(ctx, merged);
     }
-    if (!written || !sameRecord(written, intended)) {
-      writeRecord(ctx, intended);
-      written = intended;
+    if (!own || !sameRecord(own, plan.intended)) {
+      written = stamp(plan.intended);
+      writeRecord(ctx, written);
     }
+    for (const r of others) removeRecord(ctx, r.network.name);
   }
+  const actions: string[] = [];
+  let dummyUnsupported: string | null = null;
+  let releasedNft = false;
   try {
     for (const step of steps) {
       const outcome = await executeStep(ctx, step);
       actions.push(describeStep(step));
+      if (step.kind === 'firewall' && step.argv[0] === 'nft' && step.argv[1] === 'delete') releasedNft = true;
       if (outcome.dummyUnsupported) {
         dummyUnsupported = outcome.dummyUnsupported;
         ctx.log.warn({ network: net.name }, outcome.dummyUnsupported);
@@ -187,11 +209,25 @@ export async function applyNetwork(ctx: Context, host: HostObserver, config: Loa
     }
   } finally {
     if (steps.length) host.invalidate();
-    // also after a failed step the intents stay recorded: down removes whatever did get applied
-    const final = recordNow();
-    if (written && !sameRecord(written, final)) writeRecord(ctx, final);
   }
-  return actions;
+  // every step ran: the record is the desired components only (after a failure the intents stay)
+  const done = dummyUnsupported ? { ...plan.target, links: { ...plan.target.links, dummies: [] }, dummyUnsupported } : plan.target;
+  if ((previous || steps.length) && (!written || !sameRecord(written, done))) writeRecord(ctx, stamp(done));
+  if (releasedNft && !ctx.dryRun) await forgetReleasedNftTables(ctx);
+  return { actions, notes: plan.notes };
+}
+
+/** iptables-nft tables/chains removed (by us, or by someone else) are no longer ours to remove. */
+async function forgetReleasedNftTables(ctx: Context): Promise<void> {
+  const had = readHostChanges(ctx);
+  if (!had) return;
+  const now = await observeIpChains(ctx.runner);
+  const kept = {
+    ...had,
+    iptablesTablesCreated: had.iptablesTablesCreated.filter((t) => now.tables.has(t)),
+    iptablesChainsCreated: had.iptablesChainsCreated.filter((c) => now.chains.has(c)),
+  };
+  if (JSON.stringify(kept) !== JSON.stringify(had)) writeHostChanges(ctx, kept);
 }
 
 /** Runs a teardown's steps; returns what was done, then what was left and why. */

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { AppliedRecord } from '../model/applied.js';
+import type { AppliedFirewall, AppliedRecord } from '../model/applied.js';
 import type { Network } from '../model/types.js';
 import { availableIptablesVariants, type IptablesDump, type IptablesVariant, observeIptables } from '../observe/iptables.js';
 import { type LinkState, observeLinks } from '../observe/links.js';
@@ -70,25 +70,29 @@ export class HostObserver {
     };
   }
 
+  /** Our rules of each firewall (backend, variant, bridge) as found on the host. */
+  firewalls(net: Network, wanted: AppliedFirewall[]): Promise<FirewallFound[]> {
+    return Promise.all(
+      wanted.map(async (w): Promise<FirewallFound> =>
+        w.backend === 'nftables' || !w.iptablesVariant
+          ? { backend: 'nftables', bridge: w.bridge, tablePresent: (await observeNftTable(this.ctx.runner, nftTable({ ...net, bridge: w.bridge }))) !== null }
+          : { backend: 'iptables', bridge: w.bridge, variant: w.iptablesVariant, dump: await this.iptables(w.iptablesVariant) },
+      ),
+    );
+  }
+
   /**
    * What a teardown needs. `everyBackend`: the record was bad, so the backend it used is
    * unknown: look for our rules in nftables and in each available iptables variant.
    */
   async teardown(rec: AppliedRecord, paths: DnsmasqPaths, everyBackend = false): Promise<TeardownObservation> {
-    const net = rec.network;
-    const wanted: ({ backend: 'nftables' } | { backend: 'iptables'; variant: IptablesVariant })[] = everyBackend
-      ? [{ backend: 'nftables' }, ...availableIptablesVariants().map((variant) => ({ backend: 'iptables' as const, variant }))]
-      : [rec.backend === 'nftables' || !rec.iptablesVariant ? { backend: 'nftables' } : { backend: 'iptables', variant: rec.iptablesVariant }];
-    const [links, firewalls] = await Promise.all([
-      this.getLinks(),
-      Promise.all(
-        wanted.map(async (w): Promise<FirewallFound> =>
-          w.backend === 'nftables'
-            ? { backend: 'nftables', tablePresent: (await observeNftTable(this.ctx.runner, nftTable(net))) !== null }
-            : { backend: 'iptables', variant: w.variant, dump: await this.iptables(w.variant) },
-        ),
-      ),
-    ]);
+    const wanted: AppliedFirewall[] = everyBackend
+      ? [...new Set([...rec.links.bridges.map((b) => b.name), ...rec.firewalls.map((f) => f.bridge)])].flatMap((bridge) => [
+          { backend: 'nftables' as const, iptablesVariant: null, bridge },
+          ...availableIptablesVariants().map((v) => ({ backend: 'iptables' as const, iptablesVariant: v, bridge })),
+        ])
+      : rec.firewalls;
+    const [links, firewalls] = await Promise.all([this.getLinks(), this.firewalls(rec.network, wanted)]);
     // a teardown stops every dnsmasq of ours (an orphan of an earlier run included), not just the pid file's
     return { links, firewalls, dnsmasqPids: scanOurDnsmasq(paths.conf) };
   }

@@ -2,21 +2,48 @@ import type { Backend, Network } from './types.js';
 
 export type { Backend };
 
-/**
- * What `up` put on this host for one network; `down` removes exactly this (each link only after
- * checking it is the kind and MAC we created). Lives in <runDir>/applied/<network>.json and is
- * written BEFORE each change is made (write-ahead), so a `down` after a crash at any point finds
- * everything that may have been created. Paths are never stored: they derive from the layout.
- */
-export interface AppliedRecord {
-  network: Network;
+/** A bridge `up` put (or found) a network on; `down` deletes it only if `created` and still our kind and MAC. */
+export interface AppliedBridge {
+  name: string;
+  /** We created (or were about to create) it; else it pre-existed and down leaves it. */
+  created: boolean;
+  /** Addresses we added to it (one, or two while an address change is under way); others stay on down. */
+  addresses: string[];
+  /**
+   * Bridges of ours it replaced (renamed from), newest last: a running VM whose hook record still
+   * names one (its domain XML does) is this bridge's VM, e.g. when a deleted bridge is repaired.
+   * Only ever used to find such VMs' taps, never to delete anything.
+   */
+  replaced?: string[];
+}
+
+export interface AppliedDummy {
+  name: string;
+  created: boolean;
+}
+
+/** Our rules in one firewall backend; their names derive from the bridge (render/names.ts). */
+export interface AppliedFirewall {
   backend: Backend;
   iptablesVariant: 'nft' | 'legacy' | null;
-  /** We created (or were about to create) the bridge; else it pre-existed and down leaves it. */
-  createdBridge: boolean;
-  /** The bridge address we added (null: it was there before us, so down leaves it). */
-  address: string | null;
-  dummy: { name: string; created: boolean } | null;
+  bridge: string;
+}
+
+/**
+ * What `up` put on this host for one network, per component; `down` removes exactly this (each
+ * link only after checking it is the kind and MAC we created). Lives in
+ * <runDir>/applied/<network>.json and is written BEFORE each change is made (write-ahead): while
+ * a change is under way (a firewall switch, a bridge rename) it lists the old component and the
+ * new one, so a `down` after a crash at any point finds everything that may exist. Paths are
+ * never stored: they derive from the layout.
+ */
+export interface AppliedRecord {
+  /** The network as applied (or being applied), for "config changed, not applied" comparisons. */
+  network: Network;
+  links: { bridges: AppliedBridge[]; dummies: AppliedDummy[] };
+  firewalls: AppliedFirewall[];
+  /** Our dnsmasq for this network was started (it is found by its --conf-file, never by a stored pid). */
+  dnsmasq: boolean;
   /** Why there is no dummy although one is configured (kernel without the dummy netdev). */
   dummyUnsupported: string | null;
   appliedAt: string;
@@ -35,4 +62,37 @@ export interface HostChanges {
    */
   iptablesTablesCreated: ('nat' | 'filter')[];
   iptablesChainsCreated: string[];
+}
+
+export const sameFirewall = (a: AppliedFirewall, b: AppliedFirewall) =>
+  a.backend === b.backend && a.iptablesVariant === b.iptablesVariant && a.bridge === b.bridge;
+
+/** Everything either record claims (write-ahead of a change: the old components and the new). */
+export function unionRecords(a: AppliedRecord, b: AppliedRecord): AppliedRecord {
+  const bridges = [...a.links.bridges];
+  for (const br of b.links.bridges) {
+    const i = bridges.findIndex((x) => x.name === br.name);
+    if (i < 0) bridges.push(br);
+    else {
+      const replaced = [...new Set([...(bridges[i].replaced ?? []), ...(br.replaced ?? [])])];
+      bridges[i] = {
+        name: br.name,
+        created: bridges[i].created || br.created,
+        addresses: [...new Set([...bridges[i].addresses, ...br.addresses])],
+        ...(replaced.length ? { replaced } : {}),
+      };
+    }
+  }
+  const dummies = [...a.links.dummies];
+  for (const d of b.links.dummies) {
+    const i = dummies.findIndex((x) => x.name === d.name);
+    if (i < 0) dummies.push(d);
+    else dummies[i] = { name: d.name, created: dummies[i].created || d.created };
+  }
+  return {
+    ...b,
+    links: { bridges, dummies },
+    firewalls: [...a.firewalls.filter((f) => !b.firewalls.some((g) => sameFirewall(f, g))), ...b.firewalls],
+    dnsmasq: a.dnsmasq || b.dnsmasq,
+  };
 }

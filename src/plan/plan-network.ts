@@ -1,22 +1,25 @@
 import { NatnetError } from '../errors.js';
 import type { AppliedRecord, Backend } from '../model/applied.js';
 import type { Network } from '../model/types.js';
+import { parseCidr } from '../net/ipv4.js';
 import type { LinkState } from '../observe/links.js';
 import { type DnsmasqPaths, renderDnsmasqConf } from '../render/dnsmasq.js';
 import { renderIptablesRestore } from '../render/iptables.js';
 import { renderNftScript } from '../render/nft.js';
 import { type FirewallDrift, isClean } from './firewall-drift.js';
-import { notOurLink } from './ownership.js';
+import { removeLink } from './plan-teardown.js';
 import type { Step } from './steps.js';
 
 export interface NetworkObservation {
   links: Map<string, LinkState>;
   forwarding: boolean;
+  /** Our rules in the desired backend, for the desired bridge and subnet. */
   drift: FirewallDrift;
   confText: string | null;
   hostsText: string | null;
   /** Pid of our live dnsmasq for this network, or null. */
   dnsmasqPid: number | null;
+  /** What is applied now, per component (null: nothing). */
   record: AppliedRecord | null;
 }
 
@@ -26,18 +29,49 @@ export interface DesiredNetwork {
   iptablesVariant: 'nft' | 'legacy' | null;
   paths: DnsmasqPaths;
   hostsText: string;
-  /** Taps of running VMs on this bridge (from the hooks), put back if the bridge was recreated. */
-  taps?: { name: string; mac: string }[];
-  /** A dummy we created under another name (renamed or disabled since): removed. */
-  staleDummy?: { name: string; mac: string } | null;
+  /**
+   * Taps of running VMs (from the hooks) on this bridge or on a bridge of ours it replaces;
+   * onlyIfDetached: the VM's record names a bridge this one replaced earlier, so its tap is taken
+   * only when it is on no bridge (never from a bridge someone else made under that name).
+   */
+  taps?: { name: string; mac: string; onlyIfDetached?: boolean }[];
 }
 
 export class PlanConflict extends NatnetError {}
 
-/** Bridge, address, dummy: `ip -batch` lines and the dummy creation. Pure. */
-function planLinks(d: DesiredNetwork, o: NetworkObservation): Step[] {
+/** The link steps, in the phases the plan interleaves with the firewall and dnsmasq steps. */
+export interface LinkPlan {
+  /** On the desired bridge: create or repair it, its address, its dummy. */
+  prepare: Step[];
+  /** A bridge rename: the running VMs' taps and our address move from the old bridge (after the new rules). */
+  move: Step[];
+  /** Old bridges and dummies of ours that nothing uses any more (last). */
+  remove: Step[];
+  left: string[];
+  /** What `prepare`/`move` create: the record claims it before they run. */
+  createsBridge: boolean;
+  addsAddress: boolean;
+  createsDummy: boolean;
+}
+
+/** Adding b while a is there would make b a secondary of a (same prefix and subnet): deleting a would take b along. */
+function wouldBeSecondary(a: string, b: string): boolean {
+  const x = parseCidr(a);
+  const y = parseCidr(b);
+  return !!x && !!y && x.prefix === y.prefix && x.network === y.network;
+}
+
+/** libvirt gives the host side of a tap the guest MAC with fe: in front; anything else is not this VM's tap. */
+const isTapOf = (link: LinkState, mac: string) => link.mac === `fe${mac.slice(2)}`;
+
+/** Bridge, address, dummy: `ip -batch` lines and the dummy creation, per phase. Pure. */
+export function planLinks(d: DesiredNetwork, o: NetworkObservation): LinkPlan {
   const { net } = d;
   const br = o.links.get(net.bridge);
+  const address = `${net.gateway}/${net.prefix}`;
+  const prev = o.record;
+  const prevHere = prev?.links.bridges.find((b) => b.name === net.bridge);
+  const oldBridges = (prev?.links.bridges ?? []).filter((b) => b.name !== net.bridge);
   const lines: string[] = [];
   const fd = net.forwardDelay * 100;
   const stp = net.stp ? 1 : 0;
@@ -54,38 +88,75 @@ function planLinks(d: DesiredNetwork, o: NetworkObservation): Step[] {
       lines.push(...(net.stp ? [delay, state] : [state, delay]));
     }
   }
-  const address = `${net.gateway}/${net.prefix}`;
-  const old = o.record?.address;
-  if (old && old !== address && br?.addresses.includes(old)) lines.push(`addr del ${old} dev ${net.bridge}`);
-  if (!br?.addresses.includes(address)) lines.push(`addr add ${address} dev ${net.bridge}`);
+
+  // A rename: what sits on an old bridge of ours moves once the new bridge's rules are in place.
+  const moveLines: string[] = [];
+  const oldNames = new Set(oldBridges.map((b) => b.name));
+  const tapLines = (onOld: boolean) =>
+    (d.taps ?? []).flatMap((tap) => {
+      const link = o.links.get(tap.name);
+      if (!link || link.master === net.bridge || !isTapOf(link, tap.mac) || (tap.onlyIfDetached && link.master !== null)) return [];
+      return onOld === (link.master !== null && oldNames.has(link.master)) ? [`link set ${tap.name} master ${net.bridge}`] : [];
+    });
+  moveLines.push(...tapLines(true));
+  for (const old of oldBridges) {
+    const link = o.links.get(old.name);
+    if (link?.kind !== 'bridge') continue;
+    moveLines.push(...old.addresses.filter((a) => link.addresses.includes(a)).map((a) => `addr del ${a} dev ${old.name}`));
+  }
+  const addressMoves = moveLines.some((l) => l.startsWith('addr del '));
+
+  // Our address: the new one is added before the old one goes (routes and the gateway stay),
+  // except where the kernel would make the new one a secondary that the deletion takes along.
+  const hasAddress = !!br?.addresses.includes(address);
+  const stale = (prevHere?.addresses ?? []).filter((a) => a !== address && br?.addresses.includes(a));
+  const dels = stale.map((a) => `addr del ${a} dev ${net.bridge}`);
+  const add = `addr add ${address} dev ${net.bridge}`;
+  if (hasAddress) lines.push(...dels);
+  else if (addressMoves) {
+    lines.push(...dels);
+    moveLines.push(add);
+  } else lines.push(...(stale.some((a) => wouldBeSecondary(a, address)) ? [...dels, add] : [add, ...dels]));
   if (!br?.up) lines.push(`link set ${net.bridge} up`);
-  for (const tap of d.taps ?? []) {
-    const link = o.links.get(tap.name);
-    // libvirt gives the host side of a tap the guest MAC with fe: in front; anything else is not this VM's tap
-    if (link && link.master !== net.bridge && link.mac === `fe${tap.mac.slice(2)}`) {
-      lines.push(`link set ${tap.name} master ${net.bridge}`);
+  lines.push(...tapLines(false));
+
+  const prepare: Step[] = [];
+  if (lines.length) prepare.push({ kind: 'ip-batch', why: br ? `repair bridge ${net.bridge}` : `create bridge ${net.bridge}`, lines });
+  let createsDummy = false;
+  if (net.dummy && !prev?.dummyUnsupported) {
+    const dummy = o.links.get(net.dummy);
+    if (!dummy) {
+      createsDummy = true;
+      prepare.push({ kind: 'dummy-create', why: `create dummy ${net.dummy}`, name: net.dummy, mac: net.mac, bridge: net.bridge });
+    } else if (dummy.master !== net.bridge || !dummy.up || dummy.mac !== net.mac) {
+      prepare.push({ kind: 'ip-batch', why: `repair dummy ${net.dummy}`, lines: [`link set ${net.dummy} address ${net.mac} master ${net.bridge} up`] });
     }
   }
 
-  const stale = d.staleDummy ? o.links.get(d.staleDummy.name) : undefined;
-  if (stale && d.staleDummy && !notOurLink(stale, 'dummy', d.staleDummy.mac)) lines.push(`link del ${stale.name}`);
-  const steps: Step[] = [];
-  if (lines.length) steps.push({ kind: 'ip-batch', why: br ? `repair bridge ${net.bridge}` : `create bridge ${net.bridge}`, lines });
-  if (net.dummy && !o.record?.dummyUnsupported) {
-    const dummy = o.links.get(net.dummy);
-    if (!dummy) steps.push({ kind: 'dummy-create', why: `create dummy ${net.dummy}`, name: net.dummy, mac: net.mac, bridge: net.bridge });
-    else if (dummy.master !== net.bridge || !dummy.up || dummy.mac !== net.mac) {
-      steps.push({
-        kind: 'ip-batch',
-        why: `repair dummy ${net.dummy}`,
-        lines: [`link set ${net.dummy} address ${net.mac} master ${net.bridge} up`],
-      });
-    }
+  const move: Step[] = moveLines.length
+    ? [{ kind: 'ip-batch', why: `move ports and address of ${[...oldNames].join(', ')} to ${net.bridge}`, lines: moveLines }]
+    : [];
+
+  // what nothing uses any more: a dummy we created under another name, old bridges of ours
+  const removeLines: string[] = [];
+  const left: string[] = [];
+  for (const old of prev?.links.dummies ?? []) {
+    if (old.name === net.dummy) continue;
+    const r = removeLink(old.name, 'dummy', old.created, [], net.mac, o.links);
+    removeLines.push(...r.lines);
+    left.push(...r.left);
   }
-  return steps;
+  for (const old of oldBridges) {
+    const r = removeLink(old.name, 'bridge', old.created, [], prev!.network.mac, o.links);
+    removeLines.push(...r.lines);
+    left.push(...r.left);
+  }
+  const remove: Step[] = removeLines.length ? [{ kind: 'ip-batch', why: `remove old links of ${net.name}`, lines: removeLines }] : [];
+  return { prepare, move, remove, left, createsBridge: !br, addsAddress: !hasAddress, createsDummy };
 }
 
-function planFirewall(d: DesiredNetwork, o: NetworkObservation): Step[] {
+/** Our rules in the desired backend for the desired bridge and subnet: one atomic apply or repair. */
+export function planFirewall(d: DesiredNetwork, o: NetworkObservation): Step[] {
   if (isClean(o.drift)) return [];
   const why = `${o.drift.missing.length || o.drift.missingJumps.length ? 'apply' : 'repair'} ${d.backend} rules of ${d.net.name}`;
   if (d.backend === 'nftables') {
@@ -101,7 +172,7 @@ function planFirewall(d: DesiredNetwork, o: NetworkObservation): Step[] {
   ];
 }
 
-function planDnsmasq(d: DesiredNetwork, o: NetworkObservation): Step[] {
+export function planDnsmasq(d: DesiredNetwork, o: NetworkObservation): Step[] {
   const conf = renderDnsmasqConf(d.net, d.paths);
   const steps: Step[] = [];
   const confChanged = o.confText !== conf;
@@ -118,14 +189,4 @@ function planDnsmasq(d: DesiredNetwork, o: NetworkObservation): Step[] {
     steps.push({ kind: 'dnsmasq-reload', why: 'reload reservations (SIGHUP)', pid: o.dnsmasqPid, conf: d.paths.conf, pidFile: d.paths.pid });
   }
   return steps;
-}
-
-/** Everything one network needs to match its desired state; [] when it already does. Pure. */
-export function planNetwork(d: DesiredNetwork, o: NetworkObservation): Step[] {
-  return [
-    ...planLinks(d, o),
-    ...(o.forwarding ? [] : [{ kind: 'forwarding', why: 'enable IPv4 forwarding' } as Step]),
-    ...planFirewall(d, o),
-    ...planDnsmasq(d, o),
-  ];
 }

@@ -9,14 +9,14 @@ import { renderNftRemoval } from '../render/nft.js';
 import { notOurLink } from './ownership.js';
 import type { Step } from './steps.js';
 
-/** One firewall backend as found on the host. */
+/** One firewall backend as found on the host, for our rules of one bridge. */
 export type FirewallFound =
-  | { backend: 'nftables'; tablePresent: boolean }
-  | { backend: 'iptables'; variant: 'nft' | 'legacy'; dump: IptablesDump };
+  | { backend: 'nftables'; bridge: string; tablePresent: boolean }
+  | { backend: 'iptables'; bridge: string; variant: 'nft' | 'legacy'; dump: IptablesDump };
 
 export interface TeardownObservation {
   links: Map<string, LinkState>;
-  /** The backends to clean: the record's, or every available one when the record was bad. */
+  /** The backends to clean (per bridge): the record's, or every available one when the record was bad. */
   firewalls: FirewallFound[];
   /** Our dnsmasq processes, found by their --conf-file in /proc. */
   dnsmasqPids: number[];
@@ -51,8 +51,9 @@ export function planFileRemoval(paths: DnsmasqPaths): Step[] {
   return [paths.conf, paths.hosts, paths.pid].map((path): Step => ({ kind: 'remove-file', why: 'dnsmasq runtime file', path }));
 }
 
-/** Our nft table, or our iptables jumps and chains (all derived from the bridge name). */
-export function planFirewallRemoval(net: Network, f: FirewallFound): Step[] {
+/** Our nft table, or our iptables jumps and chains (all derived from the bridge name f.bridge). */
+export function planFirewallRemoval(network: Network, f: FirewallFound): Step[] {
+  const net = { ...network, bridge: f.bridge };
   if (f.backend === 'nftables') {
     return f.tablePresent ? [{ kind: 'firewall', why: `remove nft table of ${net.name}`, argv: ['nft', '-f', '-'], input: renderNftRemoval(net) }] : [];
   }
@@ -79,23 +80,40 @@ export function planFirewallRemoval(net: Network, f: FirewallFound): Step[] {
 }
 
 function planLinkRemoval(rec: AppliedRecord, links: Map<string, LinkState>): Teardown {
-  const net = rec.network;
   const lines: string[] = [];
   const left: string[] = [];
-  const dummy = rec.dummy?.created ? links.get(rec.dummy.name) : undefined;
-  if (dummy) {
-    const why = notOurLink(dummy, 'dummy', net.mac);
-    if (why) left.push(`left ${dummy.name}: ${why}`);
-    else lines.push(`link del ${dummy.name}`);
+  for (const d of rec.links.dummies) {
+    const r = removeLink(d.name, 'dummy', d.created, [], rec.network.mac, links);
+    lines.push(...r.lines);
+    left.push(...r.left);
   }
-  const br = links.get(net.bridge);
-  const notOurs = br ? notOurLink(br, 'bridge', net.mac) : null;
-  if (br && rec.createdBridge && !notOurs) lines.push(`link del ${net.bridge}`);
-  else if (br) {
-    if (rec.createdBridge) left.push(`left ${net.bridge}: ${notOurs}`);
-    if (br.kind === 'bridge' && rec.address && br.addresses.includes(rec.address)) lines.push(`addr del ${rec.address} dev ${net.bridge}`);
+  for (const b of rec.links.bridges) {
+    const r = removeLink(b.name, 'bridge', b.created, b.addresses, rec.network.mac, links);
+    lines.push(...r.lines);
+    left.push(...r.left);
   }
-  return { steps: lines.length ? [{ kind: 'ip-batch', why: `remove links of ${net.name}`, lines }] : [], left };
+  return { steps: lines.length ? [{ kind: 'ip-batch', why: `remove links of ${rec.network.name}`, lines }] : [], left };
+}
+
+/**
+ * `ip -batch` lines that remove one link of a record: deleted when we created it and it is still
+ * our kind with our pinned MAC; else only the addresses we added go. Pure.
+ */
+export function removeLink(
+  name: string,
+  kind: 'bridge' | 'dummy',
+  created: boolean,
+  addresses: string[],
+  pinnedMac: string,
+  links: Map<string, LinkState>,
+): { lines: string[]; left: string[] } {
+  const link = links.get(name);
+  if (!link) return { lines: [], left: [] };
+  const notOurs = notOurLink(link, kind, pinnedMac);
+  if (created && !notOurs) return { lines: [`link del ${name}`], left: [] };
+  const left = created ? [`left ${name}: ${notOurs}`] : [];
+  if (link.kind !== kind) return { lines: [], left };
+  return { lines: addresses.filter((a) => link.addresses.includes(a)).map((a) => `addr del ${a} dev ${name}`), left };
 }
 
 /**
@@ -106,14 +124,30 @@ function planLinkRemoval(rec: AppliedRecord, links: Map<string, LinkState>): Tea
 export function recordFromEvidence(net: Network, backend: Backend, iptablesVariant: 'nft' | 'legacy' | null): AppliedRecord {
   return {
     network: net,
-    backend,
-    iptablesVariant,
-    createdBridge: true,
-    address: `${net.gateway}/${net.prefix}`,
-    dummy: net.dummy ? { name: net.dummy, created: true } : null,
+    links: {
+      bridges: [{ name: net.bridge, created: true, addresses: [`${net.gateway}/${net.prefix}`] }],
+      dummies: net.dummy ? [{ name: net.dummy, created: true }] : [],
+    },
+    firewalls: [{ backend, iptablesVariant, bridge: net.bridge }],
+    dnsmasq: true,
     dummyUnsupported: null,
     appliedAt: '',
   };
+}
+
+/**
+ * The iptables dump as it will be once our rules of `bridge` are removed (its jumps and chains):
+ * what decides, before anything runs, whether tables iptables-nft created for us are empty then. Pure.
+ */
+export function dumpWithoutOurRules(dump: IptablesDump, bridge: string): IptablesDump {
+  const c = iptablesChains({ bridge });
+  const ours = new Set([c.post, c.fwd, c.inp]);
+  const jumps = new Set(iptablesJumps({ bridge }).map((j) => `-A ${j.from} -j ${j.to}`));
+  const rules = new Map<string, string[]>();
+  for (const [t, ls] of dump.rules) rules.set(t, ls.filter((l) => !jumps.has(l) && !ours.has(l.split(' ')[1])));
+  const chains = new Map<string, Set<string>>();
+  for (const [t, cs] of dump.chains) chains.set(t, new Set([...cs].filter((x) => !ours.has(x))));
+  return { chains, rules, strictPolicies: dump.strictPolicies };
 }
 
 /**
@@ -129,16 +163,17 @@ export function planIptablesNftLeftovers(
 ): Step[] {
   const tables = emptyTables(dump, changes.iptablesTablesCreated).filter((t) => existing.tables.has(t));
   const chains = emptyChains(dump, changes.iptablesChainsCreated).filter((c) => existing.chains.has(c) && !tables.includes(c.split(' ')[0]));
-  const step = (what: string, argv: string[]): Step => ({
+  const step = (what: string, argv: string[], onlyIfEmpty: string): Step => ({
     kind: 'firewall',
     why: `remove empty iptables-nft ${what} that up created`,
     argv,
     input: '',
     // someone (firewalld) may remove it first; that is no reason for down to fail
     tolerateFailure: true,
+    onlyIfEmpty,
   });
   return [
-    ...tables.map((t) => step(`table ${t}`, ['nft', 'delete', 'table', 'ip', t])),
-    ...chains.map((c) => step(`chain ${c}`, ['nft', 'delete', 'chain', 'ip', ...c.split(' ')])),
+    ...tables.map((t) => step(`table ${t}`, ['nft', 'delete', 'table', 'ip', t], t)),
+    ...chains.map((c) => step(`chain ${c}`, ['nft', 'delete', 'chain', 'ip', ...c.split(' ')], c)),
   ];
 }

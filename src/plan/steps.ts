@@ -3,7 +3,12 @@ export type Step =
   | { kind: 'ip-batch'; why: string; lines: string[] }
   | { kind: 'dummy-create'; why: string; name: string; mac: string; bridge: string }
   | { kind: 'forwarding'; why: string }
-  | { kind: 'firewall'; why: string; argv: string[]; input: string; tolerateFailure?: boolean }
+  /**
+   * onlyIfEmpty: an iptables-nft table ("nat") or built-in chain ("filter INPUT") that is deleted
+   * only if it is still empty when the step runs (planned from an earlier look; someone may have
+   * added rules since).
+   */
+  | { kind: 'firewall'; why: string; argv: string[]; input: string; tolerateFailure?: boolean; onlyIfEmpty?: string }
   | { kind: 'write-file'; why: string; path: string; content: string; mode: number }
   /** conf: the process is signalled only while its argv still names this --conf-file (pids get reused). */
   | { kind: 'dnsmasq-stop'; why: string; pid: number; conf: string }

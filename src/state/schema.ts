@@ -8,7 +8,7 @@
 import { vmNameProblem } from '../config/lease.js';
 import { NatnetError } from '../errors.js';
 import { fileStem } from './layout.js';
-import type { AppliedRecord, HostChanges } from '../model/applied.js';
+import type { AppliedBridge, AppliedDummy, AppliedFirewall, AppliedRecord, HostChanges } from '../model/applied.js';
 import { BACKENDS, type DomainNic, type DomainRecord, FIREWALLS, type Network } from '../model/types.js';
 import { parseIPv4 } from '../net/ipv4.js';
 import { macProblem, normaliseMac } from '../net/mac.js';
@@ -173,34 +173,76 @@ export function network(v: unknown, at: string): Network {
 
 const JUMP_CHAINS = ['nat POSTROUTING', 'filter FORWARD', 'filter INPUT'] as const;
 
+/** An address with its prefix as `ip` prints it (192.168.100.1/24). */
+function cidr(v: unknown, at: string): string {
+  const m = typeof v === 'string' ? /^([0-9.]+)\/(\d{1,2})$/.exec(v) : null;
+  if (!m || parseIPv4(m[1]) === null || Number(m[2]) < 8 || Number(m[2]) > 30) fail(at, 'an IPv4 address with a prefix from /8 to /30');
+  return v as string;
+}
+
+/** A list read back from disk: an array of at most `max` items (a record never needs more). */
+function list<T>(v: unknown, at: string, max: number, item: (v: unknown, at: string) => T): T[] {
+  const a = array(v, at);
+  if (a.length > max) fail(at, `at most ${max} entries`);
+  return a.map((x, i) => item(x, `${at}[${i}]`));
+}
+
+function backendAndVariant(o: Obj, at: string): Pick<AppliedFirewall, 'backend' | 'iptablesVariant'> {
+  const backend = oneOf(o.backend, `${at}.backend`, BACKENDS);
+  const iptablesVariant = o.iptablesVariant === null ? null : oneOf(o.iptablesVariant, `${at}.iptablesVariant`, ['nft', 'legacy'] as const);
+  if ((backend === 'iptables') !== (iptablesVariant !== null)) fail(`${at}.iptablesVariant`, 'a variant exactly when the backend is iptables');
+  return { backend, iptablesVariant };
+}
+
+function dummyOf(v: unknown, at: string): AppliedDummy {
+  const d = object(v, at);
+  return { name: ifName(d.name, `${at}.name`), created: boolean(d.created, `${at}.created`) };
+}
+
 /**
- * <runDir>/applied/<network>.json: what `up` applied. `networkName` is the network the file is
- * named after; a record claiming another network is rejected. Fields of older versions (dnsmasq
- * paths, host-wide changes) are ignored: paths derive from the layout and the network name.
+ * <runDir>/applied/<network>.json: what `up` applied, per component. `networkName` is the
+ * network the file is named after; a record claiming another network is rejected. A record in
+ * the shape of 0.1 (one bridge, one backend: `createdBridge`, `address`, `backend`; /run survives
+ * a package upgrade) is read and mapped to the per-component shape, which says the same. Fields
+ * of older versions (dnsmasq paths, host-wide changes) are ignored: paths derive from the layout.
  */
 export function appliedRecord(v: unknown, networkName: string, at = ''): AppliedRecord {
   const o = object(v, at);
   const net = network(o.network, `${at}.network`);
   if (net.name !== networkName) fail(`${at}.network.name`, JSON.stringify(networkName));
+  const dummyUnsupported = o.dummyUnsupported === null ? null : string(o.dummyUnsupported, `${at}.dummyUnsupported`);
+  const appliedAt = string(o.appliedAt, `${at}.appliedAt`);
+  if (o.links === undefined && o.createdBridge !== undefined) return appliedRecordV1(o, net, dummyUnsupported, appliedAt, at);
+  const links = object(o.links, `${at}.links`);
+  const bridges = list(links.bridges, `${at}.links.bridges`, 4, (b, f): AppliedBridge => {
+    const x = object(b, f);
+    const bridge: AppliedBridge = { name: ifName(x.name, `${f}.name`), created: boolean(x.created, `${f}.created`), addresses: list(x.addresses, `${f}.addresses`, 4, cidr) };
+    if (x.replaced !== undefined) bridge.replaced = list(x.replaced, `${f}.replaced`, 4, ifName);
+    return bridge;
+  });
+  const dummies = list(links.dummies, `${at}.links.dummies`, 4, dummyOf);
+  const firewalls = list(o.firewalls, `${at}.firewalls`, 6, (fw, f): AppliedFirewall => {
+    const x = object(fw, f);
+    return { ...backendAndVariant(x, f), bridge: ifName(x.bridge, `${f}.bridge`) };
+  });
+  return { network: net, links: { bridges, dummies }, firewalls, dnsmasq: boolean(o.dnsmasq, `${at}.dnsmasq`), dummyUnsupported, appliedAt };
+}
+
+/** The 0.1 shape: the network's bridge, its one address, one dummy and one backend. */
+function appliedRecordV1(o: Obj, net: Network, dummyUnsupported: string | null, appliedAt: string, at: string): AppliedRecord {
   const address = o.address === null ? null : string(o.address, `${at}.address`);
   if (address !== null && address !== `${net.gateway}/${net.prefix}`) fail(`${at}.address`, `null or ${net.gateway}/${net.prefix}`);
-  let dummy: AppliedRecord['dummy'] = null;
-  if (o.dummy !== null) {
-    const d = object(o.dummy, `${at}.dummy`);
-    dummy = { name: ifName(d.name, `${at}.dummy.name`), created: boolean(d.created, `${at}.dummy.created`) };
-  }
-  const backend = oneOf(o.backend, `${at}.backend`, BACKENDS);
-  const iptablesVariant = o.iptablesVariant === null ? null : oneOf(o.iptablesVariant, `${at}.iptablesVariant`, ['nft', 'legacy'] as const);
-  if ((backend === 'iptables') !== (iptablesVariant !== null)) fail(`${at}.iptablesVariant`, 'a variant exactly when the backend is iptables');
+  const dummy = o.dummy === null ? null : dummyOf(o.dummy, `${at}.dummy`);
   return {
     network: net,
-    backend,
-    iptablesVariant,
-    createdBridge: boolean(o.createdBridge, `${at}.createdBridge`),
-    address,
-    dummy,
-    dummyUnsupported: o.dummyUnsupported === null ? null : string(o.dummyUnsupported, `${at}.dummyUnsupported`),
-    appliedAt: string(o.appliedAt, `${at}.appliedAt`),
+    links: {
+      bridges: [{ name: net.bridge, created: boolean(o.createdBridge, `${at}.createdBridge`), addresses: address ? [address] : [] }],
+      dummies: dummy ? [dummy] : [],
+    },
+    firewalls: [{ ...backendAndVariant(o, at), bridge: net.bridge }],
+    dnsmasq: true,
+    dummyUnsupported,
+    appliedAt,
   };
 }
 

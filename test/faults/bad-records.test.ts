@@ -178,8 +178,10 @@ describe.skipIf(!req.ok)(`bad state records are reported, set aside and never tr
     await lab.mustRun(['ip', 'link', 'add', 'victim0', 'type', 'veth', 'peer', 'name', 'victim1']);
     const before = await hostState();
     rec.network.bridge = 'victim0';
+    rec.links.bridges[0].name = 'victim0';
+    for (const f of rec.firewalls) f.bridge = 'victim0';
     writeFileSync(file, JSON.stringify(rec));
-    // the record's bridge differs from the config's: up tears the stale record down first
+    // the record's bridge differs from the config's: up reconciles it as a rename, whose old bridge goes
     const up = await lab.cli(['up']);
     clean(up, 'up');
     expect(up.code, up.all).toBe(0);

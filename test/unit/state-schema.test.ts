@@ -13,7 +13,8 @@ const goodDomain = () => ({
   updated: '2026-11-30T00:00:00.000Z',
 });
 
-const goodApplied = () => ({
+/** The 0.1 shape (one bridge, one backend): still read, mapped to the per-component shape. */
+const goodAppliedV1 = () => ({
   network: { ...net },
   backend: 'iptables',
   iptablesVariant: 'nft',
@@ -22,6 +23,31 @@ const goodApplied = () => ({
   dummy: { name: 'virbr10-nic', created: true },
   dummyUnsupported: null,
   appliedAt: '2026-11-30T00:00:00.000Z',
+});
+
+const goodApplied = () => ({
+  network: { ...net },
+  links: { bridges: [{ name: 'virbr10', created: true, addresses: ['192.168.100.1/24'] }], dummies: [{ name: 'virbr10-nic', created: true }] },
+  firewalls: [{ backend: 'iptables', iptablesVariant: 'nft', bridge: 'virbr10' }],
+  dnsmasq: true,
+  dummyUnsupported: null,
+  appliedAt: '2026-11-30T00:00:00.000Z',
+});
+
+/** Mid-switch (write-ahead): two firewalls, two bridges, two addresses. */
+const midSwitch = () => ({
+  ...goodApplied(),
+  links: {
+    bridges: [
+      { name: 'virbr10', created: true, addresses: ['192.168.100.1/24', '192.168.100.1/16'] },
+      { name: 'virbr11', created: true, addresses: [], replaced: ['virbr9'] },
+    ],
+    dummies: [],
+  },
+  firewalls: [
+    { backend: 'iptables', iptablesVariant: 'nft', bridge: 'virbr10' },
+    { backend: 'nftables', iptablesVariant: null, bridge: 'virbr11' },
+  ],
 });
 
 describe('domain record schema', () => {
@@ -46,18 +72,34 @@ describe('domain record schema', () => {
 
 describe('applied record schema', () => {
   it('accepts what up writes, and drops fields of older versions (paths are never taken from a record)', () => {
-    const old = { ...goodApplied(), dnsmasq: { conf: '/etc/passwd', pid: '/x', hosts: '/y', leases: '/z' }, enabledForwarding: true, iptablesTablesCreated: [] };
+    const old = { ...goodAppliedV1(), dnsmasq: { conf: '/etc/passwd', pid: '/x', hosts: '/y', leases: '/z' }, enabledForwarding: true, iptablesTablesCreated: [] };
     const rec = appliedRecord(old, 'natnet');
     expect(rec).toEqual(goodApplied());
-    expect(rec).not.toHaveProperty('dnsmasq');
+    expect(appliedRecord(goodApplied(), 'natnet')).toEqual(goodApplied());
+    expect(appliedRecord(midSwitch(), 'natnet')).toEqual(midSwitch());
+  });
+
+  it('maps a 0.1 record (from before an upgrade) to the components it describes', () => {
+    const v1 = { ...goodAppliedV1(), backend: 'nftables', iptablesVariant: null, createdBridge: false, address: null, dummy: null };
+    expect(appliedRecord(v1, 'natnet')).toMatchObject({
+      links: { bridges: [{ name: 'virbr10', created: false, addresses: [] }], dummies: [] },
+      firewalls: [{ backend: 'nftables', iptablesVariant: null, bridge: 'virbr10' }],
+    });
   });
 
   it.each([
     ['{}', {}, '.network: expected an object'],
     ['another network than its file', goodApplied(), '.network.name'],
     ['a bridge that is no interface name', { ...goodApplied(), network: { ...net, bridge: 'a b' } }, '.network.bridge'],
-    ['an address not the gateway', { ...goodApplied(), address: '10.0.0.1/8' }, '.address'],
-    ['iptables without a variant', { ...goodApplied(), iptablesVariant: null }, '.iptablesVariant'],
+    ['a 0.1 address not the gateway', { ...goodAppliedV1(), address: '10.0.0.1/8' }, '.address'],
+    ['a 0.1 iptables without a variant', { ...goodAppliedV1(), iptablesVariant: null }, '.iptablesVariant'],
+    ['iptables without a variant', { ...goodApplied(), firewalls: [{ backend: 'iptables', iptablesVariant: null, bridge: 'virbr10' }] }, '.firewalls[0].iptablesVariant'],
+    ['a firewall bridge that is no interface name', { ...goodApplied(), firewalls: [{ backend: 'nftables', iptablesVariant: null, bridge: '../x' }] }, '.firewalls[0].bridge'],
+    ['a link that is no interface name', { ...goodApplied(), links: { bridges: [{ name: 'a b', created: true, addresses: [] }], dummies: [] } }, '.links.bridges[0].name'],
+    ['an address that is no address', { ...goodApplied(), links: { bridges: [{ name: 'virbr10', created: true, addresses: ['x; rm'] }], dummies: [] } }, '.links.bridges[0].addresses[0]'],
+    ['no links', { ...goodApplied(), links: undefined }, '.links'],
+    ['a replaced bridge that is no interface name', { ...goodApplied(), links: { bridges: [{ name: 'virbr10', created: true, addresses: [], replaced: ['a/b'] }], dummies: [] } }, '.links.bridges[0].replaced[0]'],
+    ['too many firewalls', { ...goodApplied(), firewalls: Array(7).fill(goodApplied().firewalls[0]) }, '.firewalls: expected at most 6'],
   ])('rejects %s', (name, value, field) => {
     const file = name === 'another network than its file' ? 'other' : 'natnet';
     expect(() => appliedRecord(value, file)).toThrow(field);

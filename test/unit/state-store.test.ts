@@ -28,11 +28,9 @@ function fixture() {
 
 const applied = (): AppliedRecord => ({
   network: net,
-  backend: 'nftables',
-  iptablesVariant: null,
-  createdBridge: true,
-  address: '192.168.100.1/24',
-  dummy: null,
+  links: { bridges: [{ name: 'virbr10', created: true, addresses: ['192.168.100.1/24'] }], dummies: [] },
+  firewalls: [{ backend: 'nftables', iptablesVariant: null, bridge: 'virbr10' }],
+  dnsmasq: true,
   dummyUnsupported: null,
   appliedAt: '2026-11-30T00:00:00.000Z',
 });

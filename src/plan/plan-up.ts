@@ -1,0 +1,118 @@
+import { type AppliedFirewall, type AppliedRecord, type HostChanges, sameFirewall, unionRecords } from '../model/applied.js';
+import type { IptablesDump } from '../observe/iptables.js';
+import type { DnsmasqPaths } from '../render/dnsmasq.js';
+import { type DesiredNetwork, type NetworkObservation, planDnsmasq, planFirewall, planLinks } from './plan-network.js';
+import { dumpWithoutOurRules, type FirewallFound, planFileRemoval, planFirewallRemoval, planIptablesNftLeftovers } from './plan-teardown.js';
+import type { Step } from './steps.js';
+
+export interface UpObservation extends NetworkObservation {
+  /** Each firewall of the record that is not the desired one (other backend, variant or bridge), as found. */
+  oldFirewalls: FirewallFound[];
+  /**
+   * When an old iptables-nft firewall goes: the host-wide iptables-nft tables/chains up created
+   * (host-changes.json), the iptables-nft dump and what exists in nft, to remove what is empty then.
+   */
+  iptablesNft: { changes: HostChanges; dump: IptablesDump; existing: { tables: Set<string>; chains: Set<string> } } | null;
+  /** Networks of another name whose record claims our bridge (the network was renamed): their dnsmasq goes. */
+  others: { name: string; paths: DnsmasqPaths; dnsmasqPids: number[] }[];
+}
+
+/** Everything one `up` of a network does, decided before its first step. */
+export interface UpPlan {
+  steps: Step[];
+  /** What stays and why (a link that is not ours); shown by plan and up alike. */
+  notes: string[];
+  /** Written before the first step: every component that exists or may be created (old and new). */
+  intended: AppliedRecord;
+  /** Written once every step succeeded: the desired components only. */
+  target: AppliedRecord;
+  /** The plan applies or repairs the desired backend's rules (iptables-nft may then create tables). */
+  appliesFirewall: boolean;
+}
+
+export function desiredFirewall(d: DesiredNetwork): AppliedFirewall {
+  return { backend: d.backend, iptablesVariant: d.iptablesVariant, bridge: d.net.bridge };
+}
+
+/** The firewalls of a record that an up of d replaces (another backend, variant or bridge). */
+export function oldFirewallsOf(d: DesiredNetwork, record: AppliedRecord | null): AppliedFirewall[] {
+  const want = desiredFirewall(d);
+  return (record?.firewalls ?? []).filter((f) => !sameFirewall(f, want));
+}
+
+/**
+ * The one plan of `up` for a network, from one observation: `plan` prints it, `up` runs it.
+ * Each component is reconciled on its own, in an order that never cuts a running guest off:
+ *   1. the desired bridge, its address (a new one before the old goes) and dummy; forwarding;
+ *   2. the desired backend's rules (a switch: the new rules first; both at once is harmless,
+ *      conntrack NATs a flow once);
+ *   3. a rename: the running VMs' taps and our address move to the new bridge;
+ *   4. dnsmasq (config and restart only when they changed; a SIGHUP for new reservations);
+ *   5. the old backend's rules, iptables-nft tables up created that are empty then, old links.
+ * Pure.
+ */
+export function planUp(d: DesiredNetwork, o: UpObservation): UpPlan {
+  const links = planLinks(d, o);
+  const firewall = planFirewall(d, o);
+  const othersGo = o.others.flatMap((x) => [
+    ...x.dnsmasqPids.map((pid): Step => ({ kind: 'dnsmasq-stop', why: `stop dnsmasq of ${x.name} (renamed to ${d.net.name})`, pid, conf: x.paths.conf })),
+    ...planFileRemoval(x.paths),
+  ]);
+  const oldRules = o.oldFirewalls.flatMap((f) => planFirewallRemoval(d.net, f));
+  let leftovers: Step[] = [];
+  const nftGoes = o.oldFirewalls.filter((f) => f.backend === 'iptables' && f.variant === 'nft');
+  // while our rules stay in iptables-nft (another bridge's chains now), its tables are not empty
+  if (o.iptablesNft && nftGoes.length && !(d.backend === 'iptables' && d.iptablesVariant === 'nft')) {
+    const after = nftGoes.reduce((dump, f) => dumpWithoutOurRules(dump, f.bridge), o.iptablesNft.dump);
+    leftovers = planIptablesNftLeftovers(o.iptablesNft.changes, after, o.iptablesNft.existing);
+  }
+  const steps = [
+    ...links.prepare,
+    ...(o.forwarding ? [] : [{ kind: 'forwarding', why: 'enable IPv4 forwarding' } as Step]),
+    ...firewall,
+    ...links.move,
+    ...othersGo,
+    ...planDnsmasq(d, o),
+    ...oldRules,
+    ...leftovers,
+    ...links.remove,
+  ];
+  const { net } = d;
+  const address = `${net.gateway}/${net.prefix}`;
+  const prev = o.record;
+  const prevHere = prev?.links.bridges.find((b) => b.name === net.bridge);
+  const prevDummy = prev?.links.dummies.find((x) => x.name === net.dummy);
+  const dummyUnsupported = net.dummy ? (prev?.dummyUnsupported ?? null) : null;
+  // a rename: the old names stay known, so the VMs whose XML names them are still found
+  const replaced = [
+    ...new Set([...(prevHere?.replaced ?? []), ...(prev?.links.bridges ?? []).filter((b) => b.name !== net.bridge).flatMap((b) => [...(b.replaced ?? []), b.name])]),
+  ]
+    .filter((n) => n !== net.bridge)
+    .slice(-4);
+  const target: AppliedRecord = {
+    network: net,
+    links: {
+      bridges: [
+        {
+          name: net.bridge,
+          created: (prevHere?.created ?? false) || links.createsBridge,
+          // ours only if we add it; an address the admin had on the bridge stays on down
+          addresses: links.addsAddress || prevHere?.addresses.includes(address) ? [address] : [],
+          ...(replaced.length ? { replaced } : {}),
+        },
+      ],
+      dummies: net.dummy && !dummyUnsupported ? [{ name: net.dummy, created: links.createsDummy || (prevDummy?.created ?? false) }] : [],
+    },
+    firewalls: [desiredFirewall(d)],
+    dnsmasq: true,
+    dummyUnsupported,
+    appliedAt: '',
+  };
+  return {
+    steps,
+    notes: links.left,
+    intended: prev ? unionRecords(prev, target) : target,
+    target,
+    appliesFirewall: firewall.length > 0,
+  };
+}
