@@ -63,7 +63,7 @@ function changeLines(changes: NetworkChange[], dryRun: boolean): string {
 async function reloadViaListener(ctx: Context, before: ListenerStatusView, o: ReloadOptions): Promise<void> {
   const waitMs = o.waitMs ?? 30_000;
   const pid = before.pid;
-  const target = before.reloadsRequested + 1;
+  const target = (before.reloadsRequested ?? 0) + 1;
   if (ctx.dryRun) {
     process.stdout.write(`would ask the listener (pid ${pid}) to adopt ${ctx.configPath} (SIGHUP)\n`);
     return;

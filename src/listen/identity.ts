@@ -8,6 +8,8 @@ import { layoutOf } from '../state/layout.js';
 import { processArgv } from '../observe/procfs.js';
 
 const PROGRAM = 'natnet-hook';
+/** node as the bin's interpreter (shebang or the unit's absolute node path). */
+const NODE = /^node(js)?[0-9.]*$/;
 
 /** The --state-dir of an argv (either form; the last one wins, as in the parsers), or undefined. */
 export function stateDirArg(argv: string[]): string | undefined {
@@ -24,7 +26,7 @@ export function stateDirArg(argv: string[]): string | undefined {
  * `runDir`? `env` is the process's environment (NATNET_HOOK_STATE_DIR), `cwd` its working dir.
  */
 export function isListenerFor(argv: string[], env: NodeJS.ProcessEnv, cwd: string, runDir: string): boolean {
-  const prog = argv.slice(0, 2).findIndex((a) => basename(a) === PROGRAM);
+  const prog = basename(argv[0] ?? '') === PROGRAM ? 0 : NODE.test(basename(argv[0] ?? '')) && basename(argv[1] ?? '') === PROGRAM ? 1 : -1;
   if (prog < 0 || !argv.slice(prog + 1).includes('listen')) return false;
   const arg = stateDirArg(argv.slice(prog + 1));
   const dir = arg ?? env.NATNET_HOOK_STATE_DIR;

@@ -85,7 +85,7 @@ export class Listener {
   private intervalTimer: NodeJS.Timeout | null = null;
   private statusTimer: NodeJS.Timeout | null = null;
   private finish: { resolve: () => void; reject: (e: Error) => void } | null = null;
-  readonly status: ListenerStatus;
+  readonly status: Required<Pick<ListenerStatus, 'reloadsRequested' | 'lastReload' | 'configError'>> & ListenerStatus;
 
   constructor(private readonly deps: ListenerDeps) {
     this.t = { ...DEFAULT_TIMING, ...deps.timing };

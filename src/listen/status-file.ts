@@ -22,15 +22,15 @@ export interface ListenerStatus {
   nmManaged: Record<string, boolean | null>;
   /** Per bridge: the firewalld zone it is in (null = firewalld absent or not set). */
   firewalldZone: Record<string, string | null>;
-  /** Reload signals (SIGHUP) received since the listener started. */
-  reloadsRequested: number;
+  /** Reload signals (SIGHUP) received since the listener started. The reload fields are always written; optional for older files' readers. */
+  reloadsRequested?: number;
   /** The last reload's answer; `covers`: the reloadsRequested count it answers (all up to it). */
-  lastReload: { covers: number; time: string; ok: boolean; actions: string[]; error?: string } | null;
+  lastReload?: { covers: number; time: string; ok: boolean; actions: string[]; error?: string } | null;
   /**
    * The config file did not validate: nothing of it was applied, the listener keeps the
    * configuration last applied. `reload`: a reload rejected it (reported until a reload succeeds).
    */
-  configError: { at: string; message: string; reload: boolean } | null;
+  configError?: { at: string; message: string; reload: boolean } | null;
 }
 
 export interface ListenerStatusView extends ListenerStatus {
