@@ -61,7 +61,8 @@ function changeLines(changes: NetworkChange[], dryRun: boolean): string {
 }
 
 async function reloadViaListener(ctx: Context, before: ListenerStatusView, o: ReloadOptions): Promise<void> {
-  const waitMs = o.waitMs ?? 30_000;
+  // above the engine lock's wait (30 s), which the listener's run may have to sit out
+  const waitMs = o.waitMs ?? 45_000;
   const pid = before.pid;
   const target = (before.reloadsRequested ?? 0) + 1;
   if (ctx.dryRun) {

@@ -7,6 +7,7 @@ import type { Context } from '../engine/context.js';
 import { desiredNetworks, type NetworksFrom, upLocked } from '../engine/index.js';
 import { readRecords } from '../engine/records.js';
 import { ConfigError, NatnetError } from '../errors.js';
+import type { Network } from '../model/types.js';
 import type { RepairFn } from './listener.js';
 
 /**
@@ -35,6 +36,13 @@ export function tryLoadConfig(ctx: Context): { config: LoadedConfig; problems: n
     if (!(e instanceof NatnetError)) throw e;
     return { config: null, problems: e instanceof ConfigError ? e.message.split('\n') : [e.message] };
   }
+}
+
+/** What adopting `configured` changes in a network as `applied`: "natnet.firewall: iptables -> nftables". Pure. */
+export function changedFields(applied: Network, configured: Network): string[] {
+  return (Object.keys(configured) as (keyof Network)[])
+    .filter((k) => JSON.stringify(applied[k]) !== JSON.stringify(configured[k]))
+    .map((k) => `${configured.name}.${k}: ${JSON.stringify(applied[k])} -> ${JSON.stringify(configured[k])}`);
 }
 
 /**
@@ -77,7 +85,14 @@ export function makeEngineRepair(ctx: Context): RepairFn {
       const changes =
         names.length > 0 ? await upLocked(ctx, config, { networks: autostartNow, ifApplied: names, reason: `listener: ${reason}`, networksFrom: from }) : [];
       const bridges = desired.filter((n) => names.includes(n.name)).map((n) => n.bridge);
-      return { changes, bridges, problems: loaded.problems, adopted: from === 'config' };
+      const adopted = from === 'config';
+      const configChanges = adopted
+        ? records.flatMap((r) => {
+            const now = config.networks.find((n) => n.name === r.network.name);
+            return now && names.includes(now.name) ? changedFields(r.network, now) : [];
+          })
+        : [];
+      return { changes, bridges, problems: loaded.problems, adopted, configChanges };
     });
     if (bootAutostart && !ctx.dryRun) writeFileAtomic(autostartMarker(ctx.runDir), `${new Date().toISOString()}\n`);
     return {
@@ -85,6 +100,7 @@ export function makeEngineRepair(ctx: Context): RepairFn {
       bridges: result.bridges,
       configProblems: result.problems,
       adopted: result.adopted,
+      configChanges: result.configChanges,
     };
   };
 }

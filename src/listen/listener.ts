@@ -17,6 +17,8 @@ export interface RepairResult {
   configProblems?: string[] | null;
   /** The config file was adopted (applied to the applied networks), as `adopt` asked. */
   adopted?: boolean;
+  /** What the adopted config changed, per network field (for the log). */
+  configChanges?: string[];
 }
 
 /**
@@ -338,7 +340,10 @@ export class Listener {
       this.status.lastRepair = { time, reason, actions: result.actions };
       this.noteConfig(time, reason, adopt, result.configProblems ?? null);
       if (adopt) this.status.lastReload = reloadOutcome(covers, time, result);
-      if (adopt && result.adopted) this.deps.log.info({ reason, actions: result.actions }, result.actions.length ? 'config adopted' : 'config adopted: nothing to change');
+      if (adopt && result.adopted) {
+        const changed = result.configChanges ?? [];
+        this.deps.log.info({ reason, changed, actions: result.actions }, changed.length || result.actions.length ? 'config adopted' : 'config adopted: nothing changed');
+      }
       else if (result.actions.length > 0) this.deps.log.info({ reason, actions: result.actions }, 'repaired');
       else this.deps.log.debug({ reason }, 'nothing to repair');
     } catch (e) {

@@ -115,6 +115,7 @@ describe.skipIf(!req.ok)(`explicit reload: the listener applies the config only 
     expect(st.lastReload?.ok).toBe(true);
     expect(st.configError).toBeNull();
     expect(log()).toMatch(/config adopted/);
+    expect(log()).toMatch(/natnet\.firewall: .*iptables.* -> .*nftables/);
     // and the periodic checks now keep nftables
     expect(await moreRepairs(2)).toBe(true);
     expect(appliedBackend()).toBe('nftables');

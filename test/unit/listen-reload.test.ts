@@ -6,7 +6,7 @@ import { parseMainConfig } from '../../src/config/parse.js';
 import { Problems } from '../../src/config/problems.js';
 import { desiredNetworks } from '../../src/engine/index.js';
 import { NatnetError } from '../../src/errors.js';
-import { networksToRepair, repairSource } from '../../src/listen/engine-repair.js';
+import { changedFields, networksToRepair, repairSource } from '../../src/listen/engine-repair.js';
 import { isListenerFor, stateDirArg } from '../../src/listen/identity.js';
 import { Listener, type RepairFn, type RepairResult, reloadOutcome } from '../../src/listen/listener.js';
 import { type ListenerStatus, listenerStatus, listenerStatusPath, readListenerStatus } from '../../src/listen/status-file.js';
@@ -236,5 +236,17 @@ describe('Listener.reload (SIGHUP): coalesced, answered in the status file', () 
     dir = mkdtempSync(join(tmpdir(), 'natnet-reload-'));
     writeFileSync(listenerStatusPath(dir), '{"pid": "1; kill"}');
     expect(readListenerStatus(dir)).toBeNull();
+  });
+});
+
+describe('changedFields: what adopting a config changes, for the log', () => {
+  it('names each differing field of the network', () => {
+    const a = network({ firewall: 'iptables' });
+    expect(changedFields(a, a)).toEqual([]);
+    expect(changedFields(a, network({ firewall: 'nftables', dhcpRange: '192.168.100.100-192.168.100.200' }))).toEqual([
+      'natnet.firewall: "iptables" -> "nftables"',
+      'natnet.dhcpStart: "192.168.100.128" -> "192.168.100.100"',
+      'natnet.dhcpEnd: "192.168.100.254" -> "192.168.100.200"',
+    ]);
   });
 });
