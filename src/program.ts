@@ -100,6 +100,10 @@ export async function runInvocation(inv: Invocation): Promise<void> {
       const { runUninstall } = await import('./commands/uninstall.js');
       return runUninstall(await context(), o as { root?: string; purge?: boolean });
     }
+    case 'reload': {
+      const { runReload } = await import('./commands/reload.js');
+      return runReload(await context(), first);
+    }
     case 'listen': {
       const { runListen } = await import('./commands/listen.js');
       return runListen(await context(), o as { interval?: string; firewalldZone?: string });
@@ -162,6 +166,7 @@ export function buildProgram({ run = runInvocation, output }: ProgramOptions = {
     .option('--root <dir>', 'the DIR given to install --root')
     .option('--purge', 'also remove /etc/natnet-hook and the lease database')
     .action(act);
+  command(program, 'reload [network]', 'validate the config, then have the networks that are up adopt it (through the running listener, else directly)').action(act);
   command(program, 'listen', 'watch NetworkManager and firewalld on the system D-Bus and keep networks right (runs as a service)')
     .option('--interval <seconds>', 'periodic check interval (default 30; 0 = off; config [listener] interval)')
     .option('--firewalld-zone <zone>', 'firewalld zone for our bridges (default trusted; "none" = leave zones alone)')

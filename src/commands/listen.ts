@@ -22,7 +22,8 @@ function rawListenerTable(ctx: Context): Record<string, unknown> {
 
 /**
  * `natnet-hook listen`: run until SIGTERM/SIGINT (resolves) or until the bus is lost
- * for good (throws a NatnetError: exit 1, systemd restarts the service).
+ * for good (throws a NatnetError: exit 1, systemd restarts the service). SIGHUP adopts the
+ * config file (Node's default for SIGHUP would end the process).
  */
 export async function runListen(ctx: Context, opts: ListenCommandOptions = {}): Promise<void> {
   const options = resolveListenerOptions(rawListenerTable(ctx), ctx.configPath, opts);
@@ -40,10 +41,12 @@ export async function runListen(ctx: Context, opts: ListenCommandOptions = {}): 
   };
   const onTerm = () => stop('SIGTERM');
   const onInt = () => stop('SIGINT');
+  const onHup = () => listener.reload();
   // a stray rejection deep in dbus-next must not kill a long-running service
   const onRejection = (e: unknown) => ctx.log.error({ err: e instanceof Error ? e.message : String(e) }, 'unhandled rejection');
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onInt);
+  process.on('SIGHUP', onHup);
   process.on('unhandledRejection', onRejection);
   ctx.log.info({ intervalMs: options.intervalMs, firewalldZone: options.firewalldZone, runDir: ctx.runDir }, 'listener starting');
   try {
@@ -51,6 +54,7 @@ export async function runListen(ctx: Context, opts: ListenCommandOptions = {}): 
   } finally {
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onInt);
+    process.off('SIGHUP', onHup);
     process.off('unhandledRejection', onRejection);
   }
 }

@@ -30,6 +30,25 @@ export interface UpOptions {
    * option, `networks` holds only the unconditional ones.
    */
   ifApplied?: string[];
+  /**
+   * 'applied': a network that has an applied record is brought to the Network it was last
+   * applied as (record.network), not to the config's (the listener repairs drift without
+   * adopting edits nobody asked to apply). Default 'config'.
+   */
+  networksFrom?: NetworksFrom;
+}
+
+export type NetworksFrom = 'config' | 'applied';
+
+/**
+ * The Networks `up` aims at. 'applied': each network with an applied record as it was last
+ * applied, then the config's networks that have none, then applied ones the config no longer has.
+ */
+export function desiredNetworks(configured: Network[], records: { network: Network }[], from: NetworksFrom = 'config'): Network[] {
+  if (from === 'config') return configured;
+  const applied = new Map(records.map((r) => [r.network.name, r.network]));
+  const names = new Set(configured.map((n) => n.name));
+  return [...configured.map((n) => applied.get(n.name) ?? n), ...records.map((r) => r.network).filter((n) => !names.has(n.name))];
 }
 
 export interface NetworkChange {
@@ -76,7 +95,7 @@ export async function upLocked(ctx: Context, config: LoadedConfig, opts: UpOptio
     names = [...new Set([...(opts.networks ?? []), ...opts.ifApplied.filter((n) => applied.includes(n))])];
     if (names.length === 0) return [];
   }
-  const nets = selectNetworks(config.networks, names);
+  const nets = selectNetworks(desiredNetworks(config.networks, opts.networksFrom === 'applied' ? readRecords(ctx) : [], opts.networksFrom), names);
   const host = new HostObserver(ctx);
   const changes: NetworkChange[] = [];
   for (const net of nets) {

@@ -12,12 +12,19 @@ export interface RepairRequest {
   firewalld: boolean;
   /** Check NetworkManager leaves our bridges unmanaged. */
   networkManager: boolean;
+  /** Adopt the config file (a reload), not only repair against what was last applied. */
+  adopt?: boolean;
 }
 
 export function mergeRequests(a: RepairRequest, b: RepairRequest): RepairRequest {
   const reasons = [...a.reasons];
   for (const r of b.reasons) if (!reasons.includes(r)) reasons.push(r);
-  return { reasons, firewalld: a.firewalld || b.firewalld, networkManager: a.networkManager || b.networkManager };
+  return {
+    reasons,
+    firewalld: a.firewalld || b.firewalld,
+    networkManager: a.networkManager || b.networkManager,
+    ...(a.adopt || b.adopt ? { adopt: true } : {}),
+  };
 }
 
 export interface CoalescerOptions {

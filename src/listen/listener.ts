@@ -13,10 +13,19 @@ export interface RepairResult {
   actions: string[];
   /** The bridges of the networks that are up: these get the zone and the NetworkManager check. */
   bridges: string[];
+  /** The config file's problems (one per line) when it did not load and validate; null or absent: it did. */
+  configProblems?: string[] | null;
+  /** The config file was adopted (applied to the applied networks), as `adopt` asked. */
+  adopted?: boolean;
+  /** What the adopted config changed, per network field (for the log). */
+  configChanges?: string[];
 }
 
-/** `autostart`: also bring up networks marked autostart (first repair after the listener starts). */
-export type RepairFn = (req: { reason: string; autostart: boolean }) => Promise<RepairResult>;
+/**
+ * `autostart`: also bring up networks marked autostart (first repair after the listener starts).
+ * `adopt`: apply the config file as it is now (SIGHUP); otherwise repair against what was last applied.
+ */
+export type RepairFn = (req: { reason: string; autostart: boolean; adopt?: boolean }) => Promise<RepairResult>;
 
 export interface ListenerTiming {
   /** Quiet time that ends a burst of signals. */
@@ -78,7 +87,7 @@ export class Listener {
   private intervalTimer: NodeJS.Timeout | null = null;
   private statusTimer: NodeJS.Timeout | null = null;
   private finish: { resolve: () => void; reject: (e: Error) => void } | null = null;
-  readonly status: ListenerStatus;
+  readonly status: Required<Pick<ListenerStatus, 'reloadsRequested' | 'lastReload' | 'configError'>> & ListenerStatus;
 
   constructor(private readonly deps: ListenerDeps) {
     this.t = { ...DEFAULT_TIMING, ...deps.timing };
@@ -100,7 +109,22 @@ export class Listener {
       repairs: 0,
       nmManaged: {},
       firewalldZone: {},
+      reloadsRequested: 0,
+      lastReload: null,
+      configError: null,
     };
+  }
+
+  /**
+   * Adopt the config file (SIGHUP, `natnet-hook reload`): coalesced with other repairs. The count
+   * is written at once, so `reload` can tell which lastReload answers its signal.
+   */
+  reload(): void {
+    if (this.stopping) return;
+    this.status.reloadsRequested++;
+    this.deps.log.info({ reload: this.status.reloadsRequested }, 'reload requested: adopting the config file');
+    this.writeStatusNow();
+    this.coalescer.request({ reasons: ['reload'], firewalld: this.services.firewalld, networkManager: this.services.networkManager, adopt: true });
   }
 
   async run(): Promise<void> {
@@ -306,15 +330,25 @@ export class Listener {
   private async doRepair(req: RepairRequest): Promise<void> {
     const reason = req.reasons.join('; ');
     const time = new Date().toISOString();
+    const adopt = req.adopt === true;
+    // every reload signal received before this run started is answered by it
+    const covers = this.status.reloadsRequested;
     try {
-      const result = await this.deps.repair({ reason, autostart: this.autostartPending });
+      const result = await this.deps.repair({ reason, autostart: this.autostartPending, ...(adopt ? { adopt } : {}) });
       this.autostartPending = false;
       this.bridges = result.bridges;
       this.status.lastRepair = { time, reason, actions: result.actions };
-      if (result.actions.length > 0) this.deps.log.info({ reason, actions: result.actions }, 'repaired');
+      this.noteConfig(time, reason, adopt, result.configProblems ?? null);
+      if (adopt) this.status.lastReload = reloadOutcome(covers, time, result);
+      if (adopt && result.adopted) {
+        const changed = result.configChanges ?? [];
+        this.deps.log.info({ reason, changed, actions: result.actions }, changed.length || result.actions.length ? 'config adopted' : 'config adopted: nothing changed');
+      }
+      else if (result.actions.length > 0) this.deps.log.info({ reason, actions: result.actions }, 'repaired');
       else this.deps.log.debug({ reason }, 'nothing to repair');
     } catch (e) {
       this.status.lastRepair = { time, reason, actions: [], error: errText(e) };
+      if (adopt) this.status.lastReload = { covers, time, ok: false, actions: [], error: errText(e) };
       this.deps.log.error({ reason, err: errText(e) }, 'repair failed');
     }
     this.status.repairs++;
@@ -328,6 +362,24 @@ export class Listener {
       await checkUnmanaged(bus, this.bridges, this.status.nmManaged, this.deps.log);
     }
     this.writeStatusNow();
+  }
+
+  /**
+   * A config file that does not validate is logged (one line per problem, once until it changes)
+   * and reported in the status file. A rejected reload stays reported until a reload succeeds;
+   * one seen by a repair alone clears once the file validates again.
+   */
+  private noteConfig(time: string, reason: string, adopt: boolean, problems: string[] | null): void {
+    const prev = this.status.configError;
+    if (problems === null) {
+      if (prev && (adopt || !prev.reload)) this.status.configError = null;
+      return;
+    }
+    const message = problems.join('\n');
+    if (prev?.message !== message || adopt) {
+      for (const p of problems) this.deps.log.error({ reason, problem: p }, 'config invalid: not applied; keeping the configuration last applied');
+    }
+    this.status.configError = { at: time, message, reload: adopt || (prev?.reload ?? false) };
   }
 
   private scheduleStatusWrite(): void {
@@ -346,4 +398,16 @@ export class Listener {
       this.deps.log.warn({ err: errText(e) }, 'could not write listener status');
     }
   }
+}
+
+/** What a reload run answers: adopted, or why not (config problems or the failure). */
+export function reloadOutcome(covers: number, time: string, r: RepairResult): NonNullable<ListenerStatus['lastReload']> {
+  const ok = r.adopted === true && !r.configProblems;
+  return {
+    covers,
+    time,
+    ok,
+    actions: r.actions,
+    ...(ok ? {} : { error: r.configProblems?.join('\n') ?? 'the config was not adopted' }),
+  };
 }

@@ -22,6 +22,15 @@ export interface ListenerStatus {
   nmManaged: Record<string, boolean | null>;
   /** Per bridge: the firewalld zone it is in (null = firewalld absent or not set). */
   firewalldZone: Record<string, string | null>;
+  /** Reload signals (SIGHUP) received since the listener started. The reload fields are always written; optional for older files' readers. */
+  reloadsRequested?: number;
+  /** The last reload's answer; `covers`: the reloadsRequested count it answers (all up to it). */
+  lastReload?: { covers: number; time: string; ok: boolean; actions: string[]; error?: string } | null;
+  /**
+   * The config file did not validate: nothing of it was applied, the listener keeps the
+   * configuration last applied. `reload`: a reload rejected it (reported until a reload succeeds).
+   */
+  configError?: { at: string; message: string; reload: boolean } | null;
 }
 
 export interface ListenerStatusView extends ListenerStatus {
@@ -40,13 +49,18 @@ export function writeListenerStatus(runDir: string, status: ListenerStatus): voi
 }
 
 /** The shape the listener writes; anything else in the file is not trusted (status shows it). */
-function listenerStatus(v: unknown): ListenerStatus {
+export function listenerStatus(v: unknown): ListenerStatus {
   const o = object(v, '');
   const nullable = <T>(x: unknown, at: string, check: (x: unknown, at: string) => T): T | null => (x === null ? null : check(x, at));
   const bus = object(o.bus, '.bus');
   const services = object(o.services, '.services');
   const event = nullable(o.lastEvent, '.lastEvent', object);
   const repair = nullable(o.lastRepair, '.lastRepair', object);
+  // absent in files of listeners older than reload: read as "no reload yet"
+  const reload = o.lastReload === undefined ? null : nullable(o.lastReload, '.lastReload', object);
+  const configError = o.configError === undefined ? null : nullable(o.configError, '.configError', object);
+  const count = (x: unknown, at: string) => integer(x, at, 0, Number.MAX_SAFE_INTEGER);
+  const strings = (x: unknown, at: string) => array(x, at).map((a, i) => string(a, `${at}[${i}]`));
   const map = <T>(x: unknown, at: string, check: (x: unknown, at: string) => T) =>
     Object.fromEntries(Object.entries(object(x, at)).map(([k, val]) => [k, check(val, `${at}[${JSON.stringify(k)}]`)]));
   const status: ListenerStatus = {
@@ -70,6 +84,19 @@ function listenerStatus(v: unknown): ListenerStatus {
     repairs: integer(o.repairs, '.repairs', 0, Number.MAX_SAFE_INTEGER),
     nmManaged: map(o.nmManaged, '.nmManaged', (x, at) => nullable(x, at, boolean)),
     firewalldZone: map(o.firewalldZone, '.firewalldZone', (x, at) => nullable(x, at, string)),
+    reloadsRequested: o.reloadsRequested === undefined ? 0 : count(o.reloadsRequested, '.reloadsRequested'),
+    lastReload: reload && {
+      covers: count(reload.covers, '.lastReload.covers'),
+      time: string(reload.time, '.lastReload.time'),
+      ok: boolean(reload.ok, '.lastReload.ok'),
+      actions: strings(reload.actions, '.lastReload.actions'),
+      ...(reload.error === undefined ? {} : { error: string(reload.error, '.lastReload.error') }),
+    },
+    configError: configError && {
+      at: string(configError.at, '.configError.at'),
+      message: string(configError.message, '.configError.message'),
+      reload: boolean(configError.reload, '.configError.reload'),
+    },
   };
   if (o.stopped !== undefined) status.stopped = string(o.stopped, '.stopped');
   return status;

@@ -1,4 +1,6 @@
 import type { NetworkStatus, StatusReport } from '../engine/status.js';
+import { displayArgv } from '../errors.js';
+import type { ListenerStatusView } from '../listen/status-file.js';
 
 const mark = (ok: boolean) => (ok ? 'ok  ' : 'FAIL');
 
@@ -85,6 +87,7 @@ export function renderStatusText(r: StatusReport): string {
       for (const a of r.actions.slice(0, 8)) out.push(`               - ${a}`);
       if (r.actions.length > 8) out.push(`               ... ${r.actions.length - 8} more`);
     }
+    out.push(...listenerReloadLines(l));
     for (const [br, managed] of Object.entries(l.nmManaged ?? {})) {
       const zone = l.firewalldZone?.[br];
       const nm = managed === null ? 'NetworkManager: not present' : managed ? 'NetworkManager: MANAGED' : 'NetworkManager: unmanaged';
@@ -94,4 +97,19 @@ export function renderStatusText(r: StatusReport): string {
   }
   for (const w of r.configWarnings) out.push(`config warning: ${w}`);
   return `${out.join('\n')}\n`;
+}
+
+/** The listener's last reload, and a config it rejected (a problem until a reload succeeds). */
+export function listenerReloadLines(l: ListenerStatusView): string[] {
+  const out: string[] = [];
+  const r = l.lastReload;
+  if (r) out.push(`  last reload: ${r.time} ${r.ok ? `adopted the config, ${r.actions.length ? `${r.actions.length} change(s)` : 'nothing to change'}` : 'REFUSED'}`);
+  const e = l.configError;
+  if (l.running && e) {
+    out.push(
+      `  PROBLEM: the config was invalid at ${e.at} (${e.reload ? 'reload' : 'periodic check'}): none of it applied, the listener keeps the configuration last applied (fix it, then natnet-hook reload)`,
+    );
+    for (const line of e.message.split('\n')) out.push(`    - ${displayArgv([line])}`);
+  }
+  return out;
 }

@@ -67,6 +67,9 @@ describe('listener status file', () => {
     repairs: 1,
     nmManaged: { virbr10: false },
     firewalldZone: { virbr10: 'trusted' },
+    reloadsRequested: 0,
+    lastReload: null,
+    configError: null,
   };
 
   it('round-trips and says whether the listener runs', () => {
