@@ -14,6 +14,7 @@ import { PlanConflict, planNetwork } from '../plan/plan-network.js';
 import { preflightProblems, toolsNeeded } from '../plan/preflight.js';
 import { missingTools } from '../observe/tools.js';
 import { planFileRemoval, planIptablesNftLeftovers, planTeardown, recordFromEvidence } from '../plan/plan-teardown.js';
+import { forwardsOf } from '../plan/forwards.js';
 import { reservationsFor } from '../plan/reservations.js';
 import { describeStep, type Step } from '../plan/steps.js';
 import { renderHostsfile } from '../render/dnsmasq.js';
@@ -116,7 +117,8 @@ export async function applyNetwork(ctx: Context, host: HostObserver, config: Loa
   const previous = valid ?? (wasBad ? adoptFromEvidence(net, choice, await host.getLinks()) : null);
   const { reservations, pending } = reservationsFor(net, config.leases, config.domains);
   for (const p of pending) ctx.log.debug({ vm: p.lease.vm }, p.why);
-  const observed = await host.network(net, choice, paths, previous);
+  const forwards = forwardsOf(config, net);
+  const observed = await host.network(net, choice, paths, previous, forwards);
   let steps: Step[];
   try {
     steps = planNetwork(
@@ -128,6 +130,7 @@ export async function applyNetwork(ctx: Context, host: HostObserver, config: Loa
         hostsText: renderHostsfile(reservations),
         taps: runningTaps(config, net),
         staleDummy: previous?.dummy?.created && previous.dummy.name !== net.dummy ? { name: previous.dummy.name, mac: previous.network.mac } : null,
+        forwards,
       },
       observed,
     );

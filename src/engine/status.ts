@@ -6,6 +6,7 @@ import type { Network, Reservation } from '../model/types.js';
 import { type ActiveLease, parseLeaseFile, parseSsListening } from '../observe/dnsmasq-leases.js';
 import { readIpForward } from '../observe/procfs.js';
 import { type FirewallDrift, isClean } from '../plan/firewall-drift.js';
+import { forwardsOf } from '../plan/forwards.js';
 import { reservationsFor } from '../plan/reservations.js';
 import { renderHostsfile } from '../render/dnsmasq.js';
 import { AUTO_RULE, chooseBackend } from './backend.js';
@@ -61,7 +62,7 @@ async function networkStatus(ctx: Context, host: HostObserver, config: LoadedCon
   const br = links.get(net.bridge);
   const paths = dnsmasqPaths(ctx, net);
   const { reservations, pending } = reservationsFor(net, config.leases, config.domains);
-  const drift = await host.drift(net, choice);
+  const drift = await host.drift(net, choice, forwardsOf(config, net));
   const pid = host.dnsmasqPid(paths);
   const problems: string[] = [];
   if (!rec) problems.push('not up (run `natnet-hook up`)');

@@ -1,5 +1,6 @@
 import { NatnetError } from '../errors.js';
 import type { AppliedRecord, Backend } from '../model/applied.js';
+import type { ResolvedForward } from '../model/forward.js';
 import type { Network } from '../model/types.js';
 import type { LinkState } from '../observe/links.js';
 import { type DnsmasqPaths, renderDnsmasqConf } from '../render/dnsmasq.js';
@@ -30,6 +31,8 @@ export interface DesiredNetwork {
   taps?: { name: string; mac: string }[];
   /** A dummy we created under another name (renamed or disabled since): removed. */
   staleDummy?: { name: string; mac: string } | null;
+  /** Port forwards to VMs of this network (rendered with its rules). */
+  forwards?: ResolvedForward[];
 }
 
 export class PlanConflict extends NatnetError {}
@@ -89,14 +92,14 @@ function planFirewall(d: DesiredNetwork, o: NetworkObservation): Step[] {
   if (isClean(o.drift)) return [];
   const why = `${o.drift.missing.length || o.drift.missingJumps.length ? 'apply' : 'repair'} ${d.backend} rules of ${d.net.name}`;
   if (d.backend === 'nftables') {
-    return [{ kind: 'firewall', why, argv: ['nft', '-f', '-'], input: renderNftScript(d.net) }];
+    return [{ kind: 'firewall', why, argv: ['nft', '-f', '-'], input: renderNftScript(d.net, d.forwards) }];
   }
   return [
     {
       kind: 'firewall',
       why,
       argv: [`iptables-${d.iptablesVariant}-restore`, '-w', '--noflush'],
-      input: renderIptablesRestore(d.net, { missing: o.drift.missingJumps, duplicate: o.drift.duplicateJumps }),
+      input: renderIptablesRestore(d.net, d.forwards, { missing: o.drift.missingJumps, duplicate: o.drift.duplicateJumps }),
     },
   ];
 }

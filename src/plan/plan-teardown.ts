@@ -3,8 +3,7 @@ import type { Network } from '../model/types.js';
 import { emptyChains, emptyTables, type IptablesDump } from '../observe/iptables.js';
 import type { LinkState } from '../observe/links.js';
 import type { DnsmasqPaths } from '../render/dnsmasq.js';
-import { iptablesJumps, renderIptablesRemoval } from '../render/iptables.js';
-import { iptablesChains } from '../render/names.js';
+import { iptablesJumps, iptablesOurChains, renderIptablesRemoval } from '../render/iptables.js';
 import { renderNftRemoval } from '../render/nft.js';
 import { notOurLink } from './ownership.js';
 import type { Step } from './steps.js';
@@ -61,12 +60,7 @@ export function planFirewallRemoval(net: Network, f: FirewallFound): Step[] {
     const n = (dump.rules.get(j.table) ?? []).filter((l) => l === `-A ${j.from} -j ${j.to}`).length;
     return Array.from({ length: n }, () => j);
   });
-  const c = iptablesChains(net);
-  const chains = [
-    { table: 'nat', chain: c.post },
-    { table: 'filter', chain: c.fwd },
-    { table: 'filter', chain: c.inp },
-  ].filter((x) => dump.chains.get(x.table)?.has(x.chain));
+  const chains = iptablesOurChains(net).filter((x) => dump.chains.get(x.table)?.has(x.chain));
   if (jumps.length === 0 && chains.length === 0) return [];
   return [
     {

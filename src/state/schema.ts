@@ -13,6 +13,7 @@ import { BACKENDS, type DomainNic, type DomainRecord, FIREWALLS, type Network } 
 import { parseIPv4 } from '../net/ipv4.js';
 import { macProblem, normaliseMac } from '../net/mac.js';
 import { isValidDomain, isValidIfName, isValidLeaseTime } from '../net/names.js';
+import { JUMP_CHAINS } from '../render/iptables.js';
 
 /** Why a value read back from disk is not what we wrote; `at` is the field path. */
 export class SchemaError extends NatnetError {
@@ -169,7 +170,6 @@ export function network(v: unknown, at: string): Network {
   };
 }
 
-const JUMP_CHAINS = ['nat POSTROUTING', 'filter FORWARD', 'filter INPUT'] as const;
 
 /**
  * <runDir>/applied/<network>.json: what `up` applied. `networkName` is the network the file is
