@@ -64,7 +64,7 @@ export function portSegments(ports: PortRange[], to: PortRange[] | null): PortSe
     return ports.map((r) => ({ ...r, to: r.first === r.last && r.first === t ? null : t }));
   }
   const n = count(ports);
-  if (n !== toCount) return `expected one port, or ${n} ports like port (it has ${n}, to_port has ${toCount})`;
+  if (n !== toCount) return `expected one port, or as many ports as port has (${n}; this has ${toCount})`;
   const flat = (rs: PortRange[]) => rs.flatMap((r) => Array.from({ length: r.last - r.first + 1 }, (_, i) => r.first + i));
   const from = flat(ports);
   const dest = flat(to);
