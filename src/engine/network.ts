@@ -14,7 +14,8 @@ import { PlanConflict, planNetwork } from '../plan/plan-network.js';
 import { preflightProblems, toolsNeeded } from '../plan/preflight.js';
 import { missingTools } from '../observe/tools.js';
 import { planFileRemoval, planIptablesNftLeftovers, planTeardown, recordFromEvidence } from '../plan/plan-teardown.js';
-import { forwardsOf } from '../plan/forwards.js';
+import { boundForwardPorts, describeBound, forwardsOf } from '../plan/forwards.js';
+import { readListeningSockets } from '../observe/listening.js';
 import { reservationsFor } from '../plan/reservations.js';
 import { describeStep, type Step } from '../plan/steps.js';
 import { renderHostsfile } from '../render/dnsmasq.js';
@@ -118,6 +119,7 @@ export async function applyNetwork(ctx: Context, host: HostObserver, config: Loa
   const { reservations, pending } = reservationsFor(net, config.leases, config.domains);
   for (const p of pending) ctx.log.debug({ vm: p.lease.vm }, p.why);
   const forwards = forwardsOf(config, net);
+  if (forwards.length) for (const b of boundForwardPorts(forwards, readListeningSockets())) ctx.log.warn({ network: net.name }, describeBound(b));
   const observed = await host.network(net, choice, paths, previous, forwards);
   let steps: Step[];
   try {

@@ -7,6 +7,8 @@ import { type ActiveLease, parseLeaseFile, parseSsListening } from '../observe/d
 import { readIpForward } from '../observe/procfs.js';
 import { type FirewallDrift, isClean } from '../plan/firewall-drift.js';
 import { forwardsOf } from '../plan/forwards.js';
+import { readListeningSockets } from '../observe/listening.js';
+import { type ForwardStatus, forwardStatus } from './forward-status.js';
 import { reservationsFor } from '../plan/reservations.js';
 import { renderHostsfile } from '../render/dnsmasq.js';
 import { AUTO_RULE, chooseBackend } from './backend.js';
@@ -41,6 +43,8 @@ export interface NetworkStatus {
   reservations: Reservation[];
   pending: { vm: string; ip: string; why: string }[];
   leases: ActiveLease[];
+  /** Port forwards to VMs of this network, each with its drift. */
+  forwards?: ForwardStatus[];
   problems: string[];
 }
 
@@ -62,7 +66,8 @@ async function networkStatus(ctx: Context, host: HostObserver, config: LoadedCon
   const br = links.get(net.bridge);
   const paths = dnsmasqPaths(ctx, net);
   const { reservations, pending } = reservationsFor(net, config.leases, config.domains);
-  const drift = await host.drift(net, choice, forwardsOf(config, net));
+  const forwards = forwardsOf(config, net);
+  const drift = await host.drift(net, choice, forwards);
   const pid = host.dnsmasqPid(paths);
   const problems: string[] = [];
   if (!rec) problems.push('not up (run `natnet-hook up`)');
@@ -94,6 +99,8 @@ async function networkStatus(ctx: Context, host: HostObserver, config: LoadedCon
   for (const m of drift.extra) problems.push(`unexpected rule: ${m}`);
   for (const j of drift.missingJumps) problems.push(`jump missing: ${j.table} ${j.from} -j ${j.to}`);
   for (const j of drift.duplicateJumps) problems.push(`duplicate jump: ${j.table} ${j.from} -j ${j.to}`);
+  const fwd = forwardStatus(net, choice.backend, forwards, drift, readListeningSockets());
+  problems.push(...fwd.problems);
   const hostsfileCurrent = readTextOrNull(paths.hosts) === renderHostsfile(reservations);
   if (pid === null) problems.push('dnsmasq not running');
   if (!hostsfileCurrent) problems.push('hostsfile differs from the configured reservations (run `natnet-hook up`)');
@@ -127,6 +134,7 @@ async function networkStatus(ctx: Context, host: HostObserver, config: LoadedCon
     reservations,
     pending: pending.map((p) => ({ vm: p.lease.vm, ip: p.lease.ip, why: p.why })),
     leases: parseLeaseFile(readTextOrNull(paths.leases) ?? ''),
+    forwards: fwd.forwards,
     problems,
   };
   return status;

@@ -36,6 +36,11 @@ function dnatLine(chain: string, r: DnatRule): string {
   return `-A ${chain}${src}${dst} -p ${r.proto}${local} -m ${r.proto} --dport ${dport} -j DNAT --to-destination ${to}`;
 }
 
+/** The DNAT lines of one forward, as iptables-save prints them (status tells a forward's drift by them). */
+export function iptablesForwardLines(net: Pick<Network, 'bridge'>, f: ResolvedForward): string[] {
+  return dnatRules([f]).map((r) => dnatLine(iptablesChains(net).dnat, r));
+}
+
 /**
  * The rules of our chains, exactly as `iptables-save` prints them (so status can diff lines).
  * The handbook's NAT and FORWARD rules, DHCP/DNS accepted on the bridge, and the port forwards:

@@ -12,6 +12,11 @@ function dnatLine(r: DnatRule): string {
   return `${src}${dst}${r.proto} dport ${dport} dnat to ${to}`;
 }
 
+/** The rule lines of one forward in chain `forwards`, as nft lists them. */
+export function nftForwardLines(f: ResolvedForward): string[] {
+  return dnatRules([f]).map(dnatLine);
+}
+
 /**
  * The rule lines of our table, in the canonical form `nft list table` prints (status compares
  * them). A regular chain (no hook) has hook ''. Port forwards: chain `forwards`, jumped to from
