@@ -157,6 +157,12 @@ export function normaliseForward(raw: Raw, field: string, p: Problems, fixedVm?:
   };
 }
 
+/** The same forward, wherever it was written (config, leases.d, metadata). */
+export function sameForward(a: Forward, b: Forward): boolean {
+  const key = (f: Forward) => JSON.stringify([f.vm, f.proto, f.port, f.toPort, f.listen, f.sources, f.network]);
+  return key(a) === key(b);
+}
+
 function where(f: Forward): string {
   return f.origin.field ? `${f.origin.file} ${f.origin.field}` : f.origin.file;
 }

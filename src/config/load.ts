@@ -8,7 +8,7 @@ import { ConfigError, describeErrno, isErrnoError } from '../errors.js';
 import { resolveListenerOptions } from '../listen/options.js';
 import type { Forward, ResolvedForward } from '../model/forward.js';
 import type { Config, DomainRecord, Lease } from '../model/types.js';
-import { resolveForwards } from './forward.js';
+import { normaliseForward, resolveForwards, sameForward } from './forward.js';
 import { normaliseLease, normaliseVmName } from './lease.js';
 import { parseMainConfig, parseVmFile } from './parse.js';
 import { Problems } from './problems.js';
@@ -154,8 +154,37 @@ export function loadConfig(ctx: Context, opts: LoadOptions = {}): LoadedConfig {
   // forwards target the final reservations (metadata ones included)
   const resolved = resolveForwards(main.networks, leases, forwards);
   p.list.push(...resolved.problems);
+  let accepted: ResolvedForward[] = resolved.resolved;
+  for (const rec of domains) {
+    if (!rec.metadataForwards?.length) continue;
+    const strict = startingVms.has(rec.vm);
+    const { forwards: meta, problems: unreadable } = metadataForwards(rec);
+    // config wins: a metadata forward saying what the files say for this VM adds nothing
+    const fresh = meta.filter((m) => !forwards.some((f) => f.vm === m.vm && sameForward(f, m)));
+    const r = resolveForwards(main.networks, leases, [...accepted, ...fresh]);
+    const problems = [...unreadable.list, ...r.problems.filter((q) => q.involved.some((f) => fresh.includes(f)))];
+    if (problems.length === 0) accepted = r.resolved;
+    else if (strict) p.list.push(...problems);
+    else warnings.push(...problems.map((q) => `${q.file}: ${q.field}: ${q.expected} (metadata forward ignored)`));
+  }
   if (p.list.length > 0) throw new ConfigError(p.list);
-  return { file: ctx.configPath, networks: main.networks, leases, warnings, listener: main.listener, domains, forwards: resolved.resolved };
+  return { file: ctx.configPath, networks: main.networks, leases, warnings, listener: main.listener, domains, forwards: accepted };
+}
+
+/** A VM's <metadata> forwards, validated like [[forward]] tables on every read. */
+export function metadataForwards(rec: DomainRecord): { forwards: Forward[]; problems: Problems } {
+  const p = new Problems(`domain ${JSON.stringify(rec.vm)} <metadata>`);
+  const forwards = (rec.metadataForwards ?? [])
+    .map((m, i) => {
+      const raw: Record<string, unknown> = { vm: rec.vm, port: m.port };
+      if (m.proto !== undefined) raw.proto = m.proto;
+      if (m.toPort !== undefined) raw.to_port = m.toPort;
+      if (m.listen !== undefined) raw.listen = m.listen;
+      if (m.source !== undefined) raw.source = m.source.split(/[\s,]+/).filter(Boolean);
+      return normaliseForward(raw, `forward[${i}]`, p);
+    })
+    .filter((f) => f !== null);
+  return { forwards, problems: p };
 }
 
 function withNormalVmName(rec: DomainRecord): DomainRecord {

@@ -111,10 +111,21 @@ export function domainRecord(v: unknown, at = ''): DomainRecord {
     if (hostname !== undefined) lease.hostname = hostname;
     return lease;
   });
+  const metadataForwards = o.metadataForwards === undefined ? undefined : array(o.metadataForwards, `${at}.metadataForwards`).map((m, i) => {
+    const f = `${at}.metadataForwards[${i}]`;
+    const l = object(m, f);
+    const fwd: NonNullable<DomainRecord['metadataForwards']>[number] = { port: string(l.port, `${f}.port`) };
+    for (const key of ['proto', 'toPort', 'listen', 'source'] as const) {
+      const v = optional(l, key, f, string);
+      if (v !== undefined) fwd[key] = v;
+    }
+    return fwd;
+  });
   const rec: DomainRecord = {
     vm: vmName(o.vm, `${at}.vm`),
     nics,
     metadataLeases,
+    ...(metadataForwards?.length ? { metadataForwards } : {}),
     running: boolean(o.running, `${at}.running`),
     updated: string(o.updated, `${at}.updated`),
   };

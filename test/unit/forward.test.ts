@@ -173,3 +173,35 @@ describe('listening sockets and drift per forward', () => {
     expect(ipt.forwards.every((f) => f.state === 'missing')).toBe(true);
   });
 });
+
+describe('<natnet:forward> in the domain metadata', () => {
+  it('is read inside <lease>, <leases> and on its own', async () => {
+    const { parseDomainXml } = await import('../../src/libvirt/domain.js');
+    const xml = (meta: string) =>
+      `<domain type="kvm"><name>web</name><metadata>${meta}</metadata><devices></devices></domain>`;
+    const ns = 'xmlns:natnet="https://natnet-hook.dev/xmlns/1"';
+    expect(parseDomainXml(xml(`<natnet:lease ${ns} ip="192.168.100.10"><natnet:forward port="8080" to-port="80"/></natnet:lease>`)).metadataForwards).toEqual([
+      { port: '8080', toPort: '80' },
+    ]);
+    expect(parseDomainXml(xml(`<n:forward xmlns:n="https://natnet-hook.dev/xmlns/1" proto="udp" port="53" source="10.0.0.0/8 192.0.2.1"/>`)).metadataForwards).toEqual([
+      { port: '53', proto: 'udp', source: '10.0.0.0/8 192.0.2.1' },
+    ]);
+    expect(parseDomainXml(xml(`<natnet:forward ${ns} to-port="80"/>`)).metadataProblems).toEqual(['forward.port: missing (expected port="8080")']);
+  });
+
+  it('config wins: the same forward adds nothing; a clash refuses the starting VM (error) and is dropped with a warning otherwise', async () => {
+    const { writeDomainRecord } = await import('../../src/engine/domains.js');
+    const dir = mkdtempSync(join(tmpdir(), 'natnet-fwd-meta-'));
+    writeFileSync(join(dir, 'config.toml'), NET + lease('web', '192.168.100.10') + lease('db', '192.168.100.11') + fwd('vm = "db"\nport = "5432"'));
+    const ctx = makeContext({ config: join(dir, 'config.toml'), stateDir: join(dir, 'state'), log: silentLogger() });
+    const rec = (metadataForwards: { port: string; toPort?: string }[]) => ({ vm: 'web', nics: [], metadataLeases: [], metadataForwards, running: false, updated: '' });
+    writeDomainRecord(ctx, rec([{ port: '8080', toPort: '80' }]));
+    expect(loadConfig(ctx).forwards.map((f) => `${f.vm} ${f.port} ${f.ip}`)).toEqual(['db 5432 192.168.100.11', 'web 8080 192.168.100.10']);
+
+    writeDomainRecord(ctx, rec([{ port: '5432' }]));
+    const loaded = loadConfig(ctx);
+    expect(loaded.forwards.map((f) => f.vm)).toEqual(['db']);
+    expect(loaded.warnings).toEqual([expect.stringMatching(/domain "web" <metadata>: forward\[0\]\.port: expected a host port not already forwarded .*\(metadata forward ignored\)/)]);
+    expect(() => loadConfig(ctx, { domain: rec([{ port: '5432' }]) })).toThrow(/domain "web" <metadata>: forward\[0\]\.port = "5432"/);
+  });
+});
