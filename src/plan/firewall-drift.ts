@@ -79,3 +79,9 @@ export function nftDrift(net: Network, table: Map<string, { hook: string; rules:
   for (const name of table.keys()) if (!want.some((c) => c.name === name)) out.extra.push(`chain ${name}`);
   return out;
 }
+
+/** Up to `max` rule changes a refill makes ("+ rule", "- rule"), for plan/up to show; null when there are more (a first apply). */
+export function ruleChanges(d: FirewallDrift, max = 12): string | null {
+  const lines = [...d.missing.map((l) => `+ ${l}`), ...d.extra.map((l) => `- ${l}`)];
+  return lines.length === 0 || lines.length > max || d.missing.includes('table (absent)') ? null : lines.join('; ');
+}

@@ -6,7 +6,7 @@ import type { LinkState } from '../observe/links.js';
 import { type DnsmasqPaths, renderDnsmasqConf } from '../render/dnsmasq.js';
 import { renderIptablesRestore } from '../render/iptables.js';
 import { renderNftScript } from '../render/nft.js';
-import { type FirewallDrift, isClean } from './firewall-drift.js';
+import { type FirewallDrift, isClean, ruleChanges } from './firewall-drift.js';
 import { notOurLink } from './ownership.js';
 import type { Step } from './steps.js';
 
@@ -90,7 +90,8 @@ function planLinks(d: DesiredNetwork, o: NetworkObservation): Step[] {
 
 function planFirewall(d: DesiredNetwork, o: NetworkObservation): Step[] {
   if (isClean(o.drift)) return [];
-  const why = `${o.drift.missing.length || o.drift.missingJumps.length ? 'apply' : 'repair'} ${d.backend} rules of ${d.net.name}`;
+  const changes = ruleChanges(o.drift);
+  const why = `${o.drift.missing.length || o.drift.missingJumps.length ? 'apply' : 'repair'} ${d.backend} rules of ${d.net.name}${changes ? ` [${changes}]` : ''}`;
   if (d.backend === 'nftables') {
     return [{ kind: 'firewall', why, argv: ['nft', '-f', '-'], input: renderNftScript(d.net, d.forwards) }];
   }

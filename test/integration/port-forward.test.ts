@@ -1,8 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StatusReport } from '../../src/engine/status.js';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { inNs } from '../../src/selftest/exec.js';
 import { type RoundTrip, roundTrip } from '../../src/selftest/probes.js';
+import { killPids } from '../../src/selftest/topology.js';
+import { spawnBackground } from '../../src/sys/spawn.js';
 import { assertBuilt, hostIptablesVariant, LAB_BINS, leaseToml, networkToml } from '../helpers/lab-config.js';
-import { exec, type Guest, Lab, UPSTREAM } from '../helpers/netns.js';
+import { exec, type Guest, Lab, UPSTREAM, wait } from '../helpers/netns.js';
 import { needs } from '../helpers/requirements.js';
 
 const req = needs({ root: true, bins: LAB_BINS });
@@ -121,6 +126,31 @@ for (const backend of [{ firewall: 'iptables' as const, env: {} }, { firewall: '
       expect(still.peerSaw, still.clientError).toBe(UPSTREAM.peerIp);
       const list = await lab.mustCli(['forward', 'list', '--json']);
       expect((JSON.parse(list.stdout) as { port: string }[]).map((f) => f.port)).toEqual(['8080', '5353', '8000-8002', '9000']);
+    });
+
+    it('plan shows the rule a new forward adds, and changes nothing', async () => {
+      lab.writeLeaseFile('other', '[[forward]]\nvm = "other"\nport = "6000"\n');
+      const plan = await lab.cli(['plan'], { env: backend.env });
+      expect(plan.code, plan.all).toBe(0);
+      expect(plan.stdout).toMatch(/\+ .*dport 6000 .*192\.168\.100\.11/);
+      const gone = await trip({ clientNs: lab.upstream, port: 6000 });
+      expect(gone.peerSaw).toBeNull();
+      rmSync(join(lab.leasesDir, 'other.toml'));
+    });
+
+    it('a host port also bound by a listening socket on the host: a warning in up, a problem in status', async () => {
+      const listener = await spawnBackground(inNs(lab.router, ['socat', 'TCP-LISTEN:8002,reuseaddr', '-']));
+      try {
+        for (let i = 0; i < 50 && !(await lab.run(['ss', '-Hltn', 'sport = :8002'])).stdout.trim(); i++) await wait(50);
+        const up = await lab.cli(['up'], { env: backend.env });
+        expect(up.code, up.all).toBe(0);
+        expect(up.stderr).toContain('host port 8002/tcp is also bound by a listening socket on 0.0.0.0');
+        const st = await lab.cli(['status'], { env: backend.env });
+        expect(st.code).toBe(4);
+        expect(st.stdout).toMatch(/FAIL \*:8000-8002\/tcp -> web .*also bound/);
+      } finally {
+        await killPids([listener.pid]);
+      }
     });
 
     it('down leaves the namespace as it was before up', async () => {
