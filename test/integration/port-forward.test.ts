@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StatusReport } from '../../src/engine/status.js';
 import { rmSync } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { inNs } from '../../src/selftest/exec.js';
 import { type RoundTrip, roundTrip } from '../../src/selftest/probes.js';
@@ -13,6 +14,8 @@ import { needs } from '../helpers/requirements.js';
 const req = needs({ root: true, bins: LAB_BINS });
 
 const WEB = '192.168.100.10';
+const [major, minor] = release().split('.').map(Number);
+const perNetnsBridgeSysctls = major > 5 || (major === 5 && minor >= 3);
 const GATEWAY = '192.168.100.1';
 
 /** Forwards to vm "web": tcp remap, udp on one listen address, a range, one limited to a source network. */
@@ -85,9 +88,22 @@ for (const backend of [{ firewall: 'iptables' as const, env: {} }, { firewall: '
       expect(fromRouter.peerSaw).toBe(UPSTREAM.routerIp);
     });
 
-    // The router drops the DNATed packet whose source is its new destination before FORWARD
-    // (not martian, not rp_filter, not redirects): open, see the report of issue 10.
-    it.todo('the VM reaches its own forward through the uplink address');
+    // With br_netfilter (bridge-nf-call-iptables=1, e.g. on Docker hosts), a DNAT back out the
+    // bridge is "bridged DNAT": the frame is bridged to the target's port, and a bridge never sends
+    // a frame back out the port it came in on. Without it (a plain libvirt host) the packet is routed.
+    // the sysctl is per network namespace from Linux 5.3 on; before, changing it would touch the host
+    it.skipIf(!perNetnsBridgeSysctls)('the VM reaches its own forward through the uplink address (host without br_netfilter)', async () => {
+      const sysctl = '/proc/sys/net/bridge/bridge-nf-call-iptables';
+      const had = (await lab.run(['cat', sysctl])).stdout.trim();
+      if (had === '1') await lab.mustRun(['sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=0']);
+      try {
+        const fromItself = await trip({ clientNs: web.ns, port: 8080, listenPort: 80 });
+        expect(fromItself.connected, fromItself.clientError).toBe(true);
+        expect(fromItself.peerSaw).toBe(GATEWAY);
+      } finally {
+        if (had === '1') await lab.mustRun(['sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=1']);
+      }
+    });
 
     it('the bridge address is not forwarded, and a peer outside `source` is refused', async () => {
       const toBridge = await trip({ clientNs: other.ns, port: 8001, ip: GATEWAY });
