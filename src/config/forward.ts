@@ -214,7 +214,12 @@ export function resolveForwards(networks: Network[], leases: Lease[], forwards: 
       add(f, 'vm', f.vm, `expected a VM with a reservation${on}: a forward targets the VM's reserved address (natnet-hook lease add ${JSON.stringify(f.vm)} IP)`);
     } else if (nets.length > 1) {
       add(f, 'network', f.network, `expected network = one of ${nets.join(', ')}: VM ${JSON.stringify(f.vm)} has reservations on several networks`);
-    } else resolved.push({ ...f, ip: onNet[0].ip, network: nets[0] });
+    } else {
+      const net = networks.find((n) => n.name === nets[0])!;
+      // the bridge's own address is never forwarded (VMs reach their neighbours directly)
+      if (f.listen === net.gateway) add(f, 'listen', f.listen, `expected a host address other than the bridge address of ${net.name}`);
+      else resolved.push({ ...f, ip: onNet[0].ip, network: nets[0] });
+    }
   });
   return { resolved, problems };
 }

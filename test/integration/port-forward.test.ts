@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StatusReport } from '../../src/engine/status.js';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { inNs } from '../../src/selftest/exec.js';
@@ -134,6 +134,15 @@ for (const backend of [{ firewall: 'iptables' as const, env: {} }, { firewall: '
       const dup = await lab.cli(['forward', 'add', 'other', '7000'], { env: backend.env });
       expect(dup.code).toBe(3);
       expect(dup.all).toContain('"web"');
+      expect(existsSync(join(lab.leasesDir, 'other.toml'))).toBe(false);
+      const bad = await lab.cli(['forward', 'add', 'other', '80-90/tcp', '--to', '1-2', '--listen', 'x', '--source', '10.0.0.0/40'], { env: backend.env });
+      expect(bad.code).toBe(3);
+      expect(bad.stderr.trim().split('\n')).toEqual([
+        expect.stringContaining('to_port = "1-2": expected one port, or as many ports as port has (11; this has 2)'),
+        expect.stringContaining('listen = "x": expected an IPv4 address'),
+        expect.stringContaining('source[0] = "10.0.0.0/40": expected an IPv4 CIDR'),
+      ]);
+      expect(existsSync(join(lab.leasesDir, 'other.toml'))).toBe(false);
 
       await lab.mustCli(['forward', 'rm', 'web', '7000'], { env: backend.env });
       const gone = await trip({ clientNs: lab.upstream, port: 7000, listenPort: 7001 });

@@ -77,6 +77,7 @@ describe('[[forward]] validation: one line per problem, naming file, field, valu
     ['port = "80"\nsource = ["10.0.0.0/33"]', 'forward[0].source[0] = "10.0.0.0/33": expected an IPv4 CIDR'],
     ['port = "80"\ncolour = "red"', 'forward[0].colour = "red": unknown key'],
     ['port = "80"\nnetwork = "nope"', 'forward[0].network = "nope": expected one of our networks (n)'],
+    ['port = "80"\nlisten = "192.168.100.1"', 'forward[0].listen = "192.168.100.1": expected a host address other than the bridge address of n'],
   ])('%j', (body, want) => {
     const r = load(NET + lease('web', '192.168.100.10') + fwd(`vm = "web"\n${body}`));
     expect(r.problems).toHaveLength(1);
