@@ -97,6 +97,7 @@ function findLeaseFile(ctx: Context, vm: string): string | null {
 export async function runLeaseRm(ctx: Context, vmGiven: string): Promise<void> {
   const vm = normaliseVmName(vmGiven);
   let file = leaseFileFor(ctx, vm);
+  let forwards = 0;
   await withEngineLock(ctx, async () => {
     const found = findLeaseFile(ctx, vm);
     if (!found) {
@@ -104,11 +105,13 @@ export async function runLeaseRm(ctx: Context, vmGiven: string): Promise<void> {
     }
     file = found;
     const old = readLeaseFile(file);
+    // the file's port forwards target this reservation: they go with it
+    forwards = readVmFile(file).forwards.length;
     const config = loadConfig(ctx, { leaseFileOverride: { file, leases: null } });
     if (!ctx.dryRun) unlinkSync(file);
     for (const l of old) await applyLive(ctx, config, l);
   });
-  process.stdout.write(`${vm}: reservation removed (${file})\n`);
+  process.stdout.write(`${vm}: reservation ${forwards ? `and ${forwards} port forward(s) ` : ''}removed (${file})\n`);
 }
 
 export async function runLeaseList(ctx: Context, o: { json?: boolean }): Promise<void> {

@@ -28,7 +28,7 @@ export function forwardStatus(
   sockets: ListeningSocket[],
 ): { forwards: ForwardStatus[]; problems: string[] } {
   const missing = new Set(drift.missing);
-  const bound = new Map(boundForwardPorts(forwards, sockets).map((b) => [b.forward, describeBound(b)]));
+  const bound = new Map(boundForwardPorts(forwards, sockets).map((b) => [b.forward, b]));
   const problems: string[] = [];
   const out = forwards.map((f): ForwardStatus => {
     const lines = backend === 'nftables' ? nftForwardLines(f).map((l) => `forwards: ${l}`) : iptablesForwardLines(net, f).map((l) => `nat ${l}`);
@@ -37,8 +37,8 @@ export function forwardStatus(
     if (gone) return { ...base, state: 'missing', why: `${gone} of its ${lines.length} rule(s) missing` };
     const b = bound.get(f);
     if (b) {
-      problems.push(b);
-      return { ...base, state: 'bound', why: b };
+      problems.push(describeBound(b));
+      return { ...base, state: 'bound', why: `host port ${b.socket.port}/${b.socket.proto} also bound by a listening socket on ${b.socket.address}` };
     }
     return { ...base, state: 'ok', why: null };
   });

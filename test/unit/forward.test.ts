@@ -206,3 +206,17 @@ describe('<natnet:forward> in the domain metadata', () => {
     expect(() => loadConfig(ctx, { domain: rec([{ port: '5432' }]) })).toThrow(/domain "web" <metadata>: forward\[0\]\.port = "5432"/);
   });
 });
+
+describe('domain records carry metadata forwards', () => {
+  it('the hook records them and the schema reads them back (older records without them stay valid)', async () => {
+    const { buildDomainRecord } = await import('../../src/hook/domain-record.js');
+    const { domainRecord } = await import('../../src/state/schema.js');
+    const info = { name: 'web', uuid: null, interfaces: [], metadataLeases: [{ ip: '192.168.100.10' }], metadataForwards: [{ port: '8080', toPort: '80' }], metadataProblems: [] };
+    const rec = buildDomainRecord(info, { libvirtNetworks: {}, previous: null, ours: new Set(), now: new Date(0) });
+    expect(rec.metadataForwards).toEqual([{ port: '8080', toPort: '80' }]);
+    expect(domainRecord(JSON.parse(JSON.stringify(rec)))).toEqual(rec);
+    const { metadataForwards: _, ...old } = rec;
+    expect(domainRecord(JSON.parse(JSON.stringify(old)))).toEqual(old);
+    expect(() => domainRecord({ ...rec, metadataForwards: [{ port: 8080 }] })).toThrow('.metadataForwards[0].port');
+  });
+});
