@@ -92,6 +92,18 @@ export async function runInvocation(inv: Invocation): Promise<void> {
       const { runLeaseList } = await import('./commands/lease.js');
       return runLeaseList(await context({ quiet: true }), o as { json?: boolean });
     }
+    case 'forward add': {
+      const { runForwardAdd } = await import('./commands/forward.js');
+      return runForwardAdd(await context(), first, second, o as { to?: string; listen?: string; source?: string[]; network?: string });
+    }
+    case 'forward rm': {
+      const { runForwardRm } = await import('./commands/forward.js');
+      return runForwardRm(await context(), first, second);
+    }
+    case 'forward list': {
+      const { runForwardList } = await import('./commands/forward.js');
+      return runForwardList(await context({ quiet: true }), o as { json?: boolean });
+    }
     case 'install': {
       const { runInstall } = await import('./commands/install.js');
       return runInstall(await context(), o as { root?: string; disableLibvirtDefaultNetwork?: boolean; libvirtUri?: string });
@@ -156,6 +168,16 @@ export function buildProgram({ run = runInvocation, output }: ProgramOptions = {
     .action(act);
   command(lease, 'rm <vm>', "remove the VM's leases.d file and apply it live").action(act);
   command(lease, 'list', 'every reservation with its source').option('--json', 'machine-readable output').action(act);
+
+  const forward = command(program, 'forward', "port forwards from the host's addresses to VMs (in leases.d/)");
+  command(forward, 'add <vm> <port>', 'forward host PORT[/tcp|/udp] ("8080", "8000-8010/udp", "80,443") to the VM\'s reserved address, live')
+    .option('--to <port>', 'port(s) on the VM (default: the same)')
+    .option('--listen <address>', 'only this host address (default: every local address except the bridge\'s)')
+    .addOption(new Option('--source <cidr>', 'allowed clients (repeatable; default: anyone)').argParser((v: string, prev: string[] = []) => [...prev, v]))
+    .option('--network <name>', 'the network of the VM\'s reservation, when it has several')
+    .action(act);
+  command(forward, 'rm <vm> <port>', 'remove the forward of host PORT[/tcp|/udp] live').action(act);
+  command(forward, 'list', 'every port forward with its target and source').option('--json', 'machine-readable output').action(act);
 
   command(program, 'install', 'install the libvirt hooks, default config, NetworkManager drop-in, modprobe/sysctl files and the listener unit')
     .option('--root <dir>', 'install below DIR instead of / (packaging, tests)')

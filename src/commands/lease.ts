@@ -11,8 +11,9 @@ import type { Context } from '../engine/context.js';
 import { appliedNetworks, upLocked, validateBeforeFirstLock } from '../engine/index.js';
 import { ConfigError, UsageError } from '../errors.js';
 import type { Lease } from '../model/types.js';
-import { renderLeaseFile } from '../render/lease-file.js';
-import { parseLeaseFile } from '../config/parse.js';
+import type { Forward } from '../model/forward.js';
+import { renderLeaseFile, renderVmFile } from '../render/lease-file.js';
+import { parseVmFile } from '../config/parse.js';
 import { readText } from '../config/read-text.js';
 import { assertRootIfApplied } from './need-root.js';
 
@@ -42,15 +43,17 @@ export async function runLeaseAdd(ctx: Context, vmGiven: string, ip: string, o: 
   const lease = normaliseLease(raw, '', p);
   if (!lease) throw new ConfigError(p.list);
   lease.source = { file, field: '' };
-  validateBeforeFirstLock(ctx, { leaseFileOverride: { file, leases: [lease] } });
+  // the file's port forwards stay (they target this reservation)
+  const forwards = readVmFile(file).forwards;
+  validateBeforeFirstLock(ctx, { leaseFileOverride: { file, leases: [lease], forwards } });
   await withEngineLock(ctx, async () => {
     // validated against everything else BEFORE anything is written
-    const config = loadConfig(ctx, { leaseFileOverride: { file, leases: [lease] } });
+    const config = loadConfig(ctx, { leaseFileOverride: { file, leases: [lease], forwards } });
     const replaced = readLeaseFile(file);
     if (!ctx.dryRun) {
       // 0755 whatever the umask: a group-writable leases.d would be refused next time (state/trust.ts)
       mkdirSync(ctx.leasesDir, { recursive: true, mode: 0o755 });
-      writeFileAtomic(file, renderLeaseFile(lease), 0o644);
+      writeFileAtomic(file, forwards.length ? renderVmFile([lease], forwards) : renderLeaseFile(lease), 0o644);
     }
     // the network the VM's old address was in (another one if it moved) and the new one
     for (const l of [...replaced, lease]) await applyLive(ctx, config, l);
@@ -60,15 +63,20 @@ export async function runLeaseAdd(ctx: Context, vmGiven: string, ip: string, o: 
 
 /** The leases in one file; [] when it is absent or unusable (loadConfig reports why). Never blocks on a FIFO. */
 function readLeaseFile(file: string): Lease[] {
+  return readVmFile(file).leases;
+}
+
+/** The leases and forwards in one leases.d file; none when it is absent or unusable. Never blocks on a FIFO. */
+export function readVmFile(file: string): { leases: Lease[]; forwards: Forward[] } {
   try {
-    return parseLeaseFile(readText(file) ?? '', new Problems(file));
+    return parseVmFile(readText(file) ?? '', new Problems(file));
   } catch {
-    return [];
+    return { leases: [], forwards: [] };
   }
 }
 
 /** `lease add`'s own file for the VM, or a hand-written `<vm>.toml` holding only this VM's leases. Cheap: two files. */
-function ownLeaseFile(ctx: Context, vm: string): string | null {
+export function ownLeaseFile(ctx: Context, vm: string): string | null {
   const own = leaseFileFor(ctx, vm);
   if (readLeaseFile(own).length) return own;
   const plain = join(ctx.leasesDir, `${vm}.toml`);
@@ -92,6 +100,7 @@ export async function runLeaseRm(ctx: Context, vmGiven: string): Promise<void> {
   const vm = normaliseVmName(vmGiven);
   if (!ctx.dryRun) assertRootIfApplied(ctx, 'lease rm');
   let file = leaseFileFor(ctx, vm);
+  let forwards = 0;
   await withEngineLock(ctx, async () => {
     const found = findLeaseFile(ctx, vm);
     if (!found) {
@@ -99,11 +108,13 @@ export async function runLeaseRm(ctx: Context, vmGiven: string): Promise<void> {
     }
     file = found;
     const old = readLeaseFile(file);
+    // the file's port forwards target this reservation: they go with it
+    forwards = readVmFile(file).forwards.length;
     const config = loadConfig(ctx, { leaseFileOverride: { file, leases: null } });
     if (!ctx.dryRun) unlinkSync(file);
     for (const l of old) await applyLive(ctx, config, l);
   });
-  process.stdout.write(`${vm}: reservation removed (${file})\n`);
+  process.stdout.write(`${vm}: reservation ${forwards ? `and ${forwards} port forward(s) ` : ''}removed (${file})\n`);
 }
 
 export async function runLeaseList(ctx: Context, o: { json?: boolean }): Promise<void> {

@@ -37,4 +37,4 @@ export const NETWORK_KEYS = new Set([
 
 export const LEASE_KEYS = new Set(['vm', 'ip', 'mac', 'hostname']);
 
-export const TOP_LEVEL_KEYS = new Set(['network', 'lease', 'listener']);
+export const TOP_LEVEL_KEYS = new Set(['network', 'lease', 'forward', 'listener']);

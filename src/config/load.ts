@@ -6,9 +6,11 @@ import type { Context } from '../engine/context.js';
 import { readDomainRecords } from '../engine/domains.js';
 import { ConfigError, describeErrno, isErrnoError } from '../errors.js';
 import { resolveListenerOptions } from '../listen/options.js';
+import type { Forward, ResolvedForward } from '../model/forward.js';
 import type { Config, DomainRecord, Lease } from '../model/types.js';
+import { normaliseForward, resolveForwards, sameForward } from './forward.js';
 import { normaliseLease, normaliseVmName } from './lease.js';
-import { parseLeaseFile, parseMainConfig } from './parse.js';
+import { parseMainConfig, parseVmFile } from './parse.js';
 import { Problems } from './problems.js';
 import { readText, UnreadableFileError } from './read-text.js';
 import { validateLeases, validateNetworks } from './validate.js';
@@ -19,6 +21,8 @@ export interface LoadedConfig extends Config {
   /** The raw [listener] table, for the listener. */
   listener: Record<string, unknown>;
   domains: DomainRecord[];
+  /** Port forwards with their targets (the VMs' reserved addresses). */
+  forwards: ResolvedForward[];
 }
 
 export interface LoadOptions {
@@ -27,7 +31,7 @@ export interface LoadOptions {
   /** Several VMs being started together: each as `domain`. */
   domains?: DomainRecord[];
   /** Extra or replaced leases.d content, for `lease add` validation before anything is written. */
-  leaseFileOverride?: { file: string; leases: Lease[] | null };
+  leaseFileOverride?: { file: string; leases: Lease[] | null; forwards?: Forward[] };
 }
 
 /**
@@ -101,6 +105,7 @@ export function loadConfig(ctx: Context, opts: LoadOptions = {}): LoadedConfig {
   }
 
   const fileLeases: Lease[] = [...main.leases];
+  const forwards: Forward[] = [...main.forwards];
   const override = opts.leaseFileOverride;
   let entries: ReturnType<typeof leaseEntries> = [];
   try {
@@ -112,9 +117,14 @@ export function loadConfig(ctx: Context, opts: LoadOptions = {}): LoadedConfig {
   for (const { file, regular } of entries) {
     const replacing = file === override?.file;
     const text = readConfigText(file, p, regular, replacing);
-    if (text !== null && !replacing) fileLeases.push(...parseLeaseFile(text, p.forFile(file)));
+    if (text !== null && !replacing) {
+      const content = parseVmFile(text, p.forFile(file));
+      fileLeases.push(...content.leases);
+      forwards.push(...content.forwards);
+    }
   }
   if (override?.leases) fileLeases.push(...override.leases);
+  if (override?.forwards) forwards.push(...override.forwards);
 
   const hard = validateLeases(main.networks, fileLeases);
   p.list.push(...hard);
@@ -141,8 +151,40 @@ export function loadConfig(ctx: Context, opts: LoadOptions = {}): LoadedConfig {
     } else if (strict) p.list.push(...problems);
     else warnings.push(...problems.map((q) => `${q.file}: ${q.field}: ${q.expected} (metadata lease ignored)`));
   }
+  // forwards target the final reservations (metadata ones included)
+  const resolved = resolveForwards(main.networks, leases, forwards);
+  p.list.push(...resolved.problems);
+  let accepted: ResolvedForward[] = resolved.resolved;
+  for (const rec of domains) {
+    if (!rec.metadataForwards?.length) continue;
+    const strict = startingVms.has(rec.vm);
+    const { forwards: meta, problems: unreadable } = metadataForwards(rec);
+    // config wins: a metadata forward saying what the files say for this VM adds nothing
+    const fresh = meta.filter((m) => !forwards.some((f) => f.vm === m.vm && sameForward(f, m)));
+    const r = resolveForwards(main.networks, leases, [...accepted, ...fresh]);
+    const problems = [...unreadable.list, ...r.problems.filter((q) => q.involved.some((f) => fresh.includes(f)))];
+    if (problems.length === 0) accepted = r.resolved;
+    else if (strict) p.list.push(...problems);
+    else warnings.push(...problems.map((q) => `${q.file}: ${q.field}: ${q.expected} (metadata forward ignored)`));
+  }
   if (p.list.length > 0) throw new ConfigError(p.list);
-  return { file: ctx.configPath, networks: main.networks, leases, warnings, listener: main.listener, domains };
+  return { file: ctx.configPath, networks: main.networks, leases, warnings, listener: main.listener, domains, forwards: accepted };
+}
+
+/** A VM's <metadata> forwards, validated like [[forward]] tables on every read. */
+export function metadataForwards(rec: DomainRecord): { forwards: Forward[]; problems: Problems } {
+  const p = new Problems(`domain ${JSON.stringify(rec.vm)} <metadata>`);
+  const forwards = (rec.metadataForwards ?? [])
+    .map((m, i) => {
+      const raw: Record<string, unknown> = { vm: rec.vm, port: m.port };
+      if (m.proto !== undefined) raw.proto = m.proto;
+      if (m.toPort !== undefined) raw.to_port = m.toPort;
+      if (m.listen !== undefined) raw.listen = m.listen;
+      if (m.source !== undefined) raw.source = m.source.split(/[\s,]+/).filter(Boolean);
+      return normaliseForward(raw, `forward[${i}]`, p);
+    })
+    .filter((f) => f !== null);
+  return { forwards, problems: p };
 }
 
 function withNormalVmName(rec: DomainRecord): DomainRecord {

@@ -16,6 +16,8 @@ import { preflightError, preflightProblems, toolsNeeded } from '../plan/prefligh
 import { libvirtNetworkOfBridge } from '../observe/libvirt-bridges.js';
 import { missingTools } from '../observe/tools.js';
 import { planFileRemoval, planIptablesNftLeftovers, planTeardown, recordFromEvidence } from '../plan/plan-teardown.js';
+import { boundForwardPorts, describeBound, forwardsOf } from '../plan/forwards.js';
+import { readListeningSockets } from '../observe/listening.js';
 import { reservationsFor } from '../plan/reservations.js';
 import { describeStep, type Step } from '../plan/steps.js';
 import { renderHostsfile } from '../render/dnsmasq.js';
@@ -105,7 +107,7 @@ export interface NetworkActions {
 /** What planning needs to know about the host beyond the network's own components. */
 async function observeUp(ctx: Context, host: HostObserver, d: DesiredNetwork, previous: AppliedRecord | null, others: AppliedRecord[]): Promise<UpObservation> {
   const choice = { backend: d.backend, variant: d.iptablesVariant, why: '' };
-  const base = await host.network(d.net, choice, d.paths, previous);
+  const base = await host.network(d.net, choice, d.paths, previous, d.forwards ?? []);
   const old = oldFirewallsOf(d, previous);
   const oldFirewalls = await host.firewalls(d.net, old);
   let iptablesNft: UpObservation['iptablesNft'] = null;
@@ -147,6 +149,8 @@ export async function applyNetwork(ctx: Context, host: HostObserver, config: Loa
   const previous = others.reduce<AppliedRecord | null>((acc, r) => (acc ? unionRecords(r, acc) : r), base);
   const { reservations, pending } = reservationsFor(net, config.leases, config.domains);
   for (const p of pending) ctx.log.debug({ vm: p.lease.vm }, p.why);
+  const forwards = forwardsOf(config, net);
+  if (forwards.length) for (const b of boundForwardPorts(forwards, readListeningSockets())) ctx.log.warn({ network: net.name }, describeBound(b));
   const desired: DesiredNetwork = {
     net,
     backend: choice.backend,
@@ -154,6 +158,7 @@ export async function applyNetwork(ctx: Context, host: HostObserver, config: Loa
     paths,
     hostsText: renderHostsfile(reservations),
     taps: runningTaps(config, net, previous),
+    forwards,
   };
   const observed = await observeUp(ctx, host, desired, previous, others);
   let plan: UpPlan;

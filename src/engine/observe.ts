@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { AppliedFirewall, AppliedRecord } from '../model/applied.js';
+import type { ResolvedForward } from '../model/forward.js';
 import type { Network } from '../model/types.js';
 import { availableIptablesVariants, type IptablesDump, type IptablesVariant, observeIptables } from '../observe/iptables.js';
 import { type LinkState, observeLinks } from '../observe/links.js';
@@ -47,9 +48,9 @@ export class HostObserver {
     this.dumps.clear();
   }
 
-  async drift(net: Network, choice: BackendChoice): Promise<FirewallDrift> {
-    if (choice.backend === 'nftables') return nftDrift(net, await observeNftTable(this.ctx.runner, nftTable(net)));
-    return iptablesDrift(net, await this.iptables(choice.variant!));
+  async drift(net: Network, choice: BackendChoice, forwards: ResolvedForward[] = []): Promise<FirewallDrift> {
+    if (choice.backend === 'nftables') return nftDrift(net, await observeNftTable(this.ctx.runner, nftTable(net)), forwards);
+    return iptablesDrift(net, await this.iptables(choice.variant!), forwards);
   }
 
   /** Our dnsmasq for these paths (pid file as a hint, /proc as the proof), or null. */
@@ -57,8 +58,14 @@ export class HostObserver {
     return findOurDnsmasq(paths.conf, paths.pid)[0] ?? null;
   }
 
-  async network(net: Network, choice: BackendChoice, paths: DnsmasqPaths, record: AppliedRecord | null): Promise<NetworkObservation> {
-    const [links, drift] = await Promise.all([this.getLinks(), this.drift(net, choice)]);
+  async network(
+    net: Network,
+    choice: BackendChoice,
+    paths: DnsmasqPaths,
+    record: AppliedRecord | null,
+    forwards: ResolvedForward[] = [],
+  ): Promise<NetworkObservation> {
+    const [links, drift] = await Promise.all([this.getLinks(), this.drift(net, choice, forwards)]);
     return {
       links,
       forwarding: readIpForward(),

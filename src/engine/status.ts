@@ -6,6 +6,10 @@ import type { Network, Reservation } from '../model/types.js';
 import { type ActiveLease, parseLeaseFile, parseSsListening } from '../observe/dnsmasq-leases.js';
 import { readIpForward } from '../observe/procfs.js';
 import { type FirewallDrift, isClean } from '../plan/firewall-drift.js';
+import { forwardsOf } from '../plan/forwards.js';
+import type { ResolvedForward } from '../model/forward.js';
+import { readListeningSockets } from '../observe/listening.js';
+import { type ForwardStatus, forwardStatus } from './forward-status.js';
 import { reservationsFor } from '../plan/reservations.js';
 import { renderHostsfile } from '../render/dnsmasq.js';
 import { configChanges } from '../plan/config-changes.js';
@@ -58,6 +62,8 @@ export interface NetworkStatus {
   reservations: Reservation[];
   pending: { vm: string; ip: string; why: string }[];
   leases: ActiveLease[];
+  /** Port forwards to VMs of this network, each with its drift. */
+  forwards?: ForwardStatus[];
   problems: string[];
 }
 
@@ -78,9 +84,9 @@ export interface StatusReport {
 const NO_DRIFT: FirewallDrift = { missing: [], extra: [], missingJumps: [], duplicateJumps: [] };
 
 /** The firewall drift; without root the rules cannot be read, which status says instead of failing. */
-async function readDrift(host: HostObserver, net: Network, choice: BackendChoice, euid = process.geteuid?.() ?? 0) {
+async function readDrift(host: HostObserver, net: Network, choice: BackendChoice, forwards: ResolvedForward[], euid = process.geteuid?.() ?? 0) {
   try {
-    return { drift: await host.drift(net, choice), unchecked: null };
+    return { drift: await host.drift(net, choice, forwards), unchecked: null };
   } catch (e) {
     if (!(e instanceof CommandError) || euid === 0) throw e;
     return { drift: NO_DRIFT, unchecked: `reading the ${choice.backend} rules needs root (run status as root)` };
@@ -101,9 +107,10 @@ async function networkStatus(ctx: Context, host: HostObserver, config: LoadedCon
   const br = links.get(net.bridge);
   const paths = dnsmasqPaths(ctx, net);
   const { reservations, pending } = reservationsFor(net, config.leases, config.domains);
+  const forwards = forwardsOf(config, net);
   const pid = host.dnsmasqPid(paths);
   const checked = !!rec || (recordBad && (!!br || pid !== null));
-  const { drift, unchecked } = checked ? await readDrift(host, net, choice) : { drift: NO_DRIFT, unchecked: null };
+  const { drift, unchecked } = checked ? await readDrift(host, net, choice, forwards) : { drift: NO_DRIFT, unchecked: null };
   const problems: string[] = [];
   if (recordBad && checked) problems.push('its applied record was bad and is set aside: `natnet-hook up` takes over what is provably ours, `natnet-hook down` removes it');
   const wantAddress = `${net.gateway}/${net.prefix}`;
@@ -135,6 +142,8 @@ async function networkStatus(ctx: Context, host: HostObserver, config: LoadedCon
   for (const m of drift.extra) problems.push(`unexpected rule: ${m}`);
   for (const j of drift.missingJumps) problems.push(`jump missing: ${j.table} ${j.from} -j ${j.to}`);
   for (const j of drift.duplicateJumps) problems.push(`duplicate jump: ${j.table} ${j.from} -j ${j.to}`);
+  const fwd = forwardStatus(net, choice.backend, forwards, drift, readListeningSockets());
+  problems.push(...fwd.problems);
   const hostsfileCurrent = readTextOrNull(paths.hosts) === renderHostsfile(reservations);
   if (pid === null) problems.push('dnsmasq not running');
   if (!hostsfileCurrent) problems.push('hostsfile differs from the configured reservations (run `natnet-hook up`)');
@@ -176,6 +185,7 @@ async function networkStatus(ctx: Context, host: HostObserver, config: LoadedCon
     reservations,
     pending: pending.map((p) => ({ vm: p.lease.vm, ip: p.lease.ip, why: p.why })),
     leases: parseLeaseFile(readTextOrNull(paths.leases) ?? ''),
+    forwards: fwd.forwards,
     // a network that is down has nothing to check: what is missing is missing on purpose
     problems: checked ? problems : [],
   };

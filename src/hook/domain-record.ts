@@ -67,6 +67,7 @@ export function buildDomainRecord(
     vm: info.name,
     nics,
     metadataLeases: info.metadataLeases.map((l) => ({ ...l })),
+    ...(info.metadataForwards?.length ? { metadataForwards: info.metadataForwards.map((f) => ({ ...f })) } : {}),
     running: false,
     updated: opts.now.toISOString(),
   };

@@ -1,4 +1,4 @@
-import { declaresNatnetNamespace, type MetadataLease, metadataLeasesOf } from './metadata.js';
+import { declaresNatnetNamespace, type MetadataForward, type MetadataLease, metadataLeasesOf } from './metadata.js';
 import { type DomainInterface, scanDomain } from './scan.js';
 import { NatnetError } from '../errors.js';
 
@@ -9,6 +9,7 @@ export interface DomainInfo {
   uuid: string | null;
   interfaces: DomainInterface[];
   metadataLeases: MetadataLease[];
+  metadataForwards: MetadataForward[];
   /** Problems in our <metadata> element, one line each. */
   metadataProblems: string[];
 }
@@ -26,6 +27,7 @@ export function parseDomainXml(xml: string): DomainInfo {
     uuid: d.uuid,
     interfaces: d.interfaces,
     metadataLeases: meta.leases,
+    metadataForwards: meta.forwards,
     metadataProblems: meta.problems,
   };
 }

@@ -10,6 +10,9 @@ import { attr, children, elementNames, type XmlNode } from './xml.js';
  *   <natnet:leases xmlns:natnet="https://natnet-hook.dev/xmlns/1">
  *     <natnet:lease mac="52:54:00:aa:bb:11" ip="192.168.100.21" hostname="web1"/> ...
  *   </natnet:leases>
+ * Port forwards to the VM's reserved address, inside <lease> or <leases> (libvirt keeps one element
+ * per namespace) or on their own:
+ *   <natnet:lease ip="192.168.100.20"><natnet:forward proto="tcp" port="8080" to-port="80"/></natnet:lease>
  * The prefix is free; the URI is what counts. Set it with
  *   virsh metadata VM --uri https://natnet-hook.dev/xmlns/1 --key natnet --config \
  *     --set '<lease ip="192.168.100.20" hostname="web"/>'
@@ -22,8 +25,19 @@ export interface MetadataLease {
   hostname?: string;
 }
 
+/** A <forward>'s attributes as written; validated like a [[forward]] table on every load (config/forward.ts). */
+export interface MetadataForward {
+  port: string;
+  proto?: string;
+  toPort?: string;
+  listen?: string;
+  /** Comma or space separated CIDRs. */
+  source?: string;
+}
+
 export interface MetadataResult {
   leases: MetadataLease[];
+  forwards: MetadataForward[];
   /** One line each: what is wrong with our metadata (e.g. lease[1].mac = "zz": expected a MAC). */
   problems: string[];
 }
@@ -81,20 +95,43 @@ function leaseFrom(el: XmlNode, field: string, out: MetadataResult): void {
   out.leases.push(lease);
 }
 
-/** Leases from a domain's <metadata> element (null/absent → none). */
+function forwardFrom(el: XmlNode, field: string, out: MetadataResult): void {
+  const port = attr(el, 'port');
+  if (port === null || port.trim() === '') {
+    out.problems.push(`${field}.port: missing (expected port="8080")`);
+    return;
+  }
+  const f: MetadataForward = { port };
+  for (const [key, name] of [['proto', 'proto'], ['toPort', 'to-port'], ['listen', 'listen'], ['source', 'source']] as const) {
+    const v = attr(el, name);
+    if (v !== null) f[key] = v;
+  }
+  out.forwards.push(f);
+}
+
+/** <forward> children of one of our elements. */
+function forwardsIn(el: XmlNode, prefix: string, field: string, out: MetadataResult): void {
+  for (const [i, f] of children(el, prefix ? `${prefix}:forward` : 'forward').entries()) forwardFrom(f, `${field}.forward[${i}]`, out);
+}
+
+/** Leases (and port forwards) from a domain's <metadata> element (null/absent → none). */
 export function metadataLeasesOf(metadata: XmlNode | null): MetadataResult {
-  const out: MetadataResult = { leases: [], problems: [] };
+  const out: MetadataResult = { leases: [], forwards: [], problems: [] };
   if (!metadata) return out;
   for (const name of elementNames(metadata)) {
     for (const el of children(metadata, name)) {
       if (namespaceOf(el, name) !== NATNET_XMLNS) continue;
       const p = prefixOf(name);
       const local = localName(name);
-      if (local === 'lease') leaseFrom(el, 'lease', out);
-      else if (local === 'leases') {
+      if (local === 'lease') {
+        leaseFrom(el, 'lease', out);
+        forwardsIn(el, p, 'lease', out);
+      } else if (local === 'leases') {
         const inner = children(el, p ? `${p}:lease` : 'lease');
         for (const [i, l] of inner.entries()) leaseFrom(l, `leases.lease[${i}]`, out);
-      } else out.problems.push(`<${local}>: unknown element (expected <lease> or <leases>)`);
+        forwardsIn(el, p, 'leases', out);
+      } else if (local === 'forward') forwardFrom(el, 'forward', out);
+      else out.problems.push(`<${local}>: unknown element (expected <lease>, <leases> or <forward>)`);
     }
   }
   return out;

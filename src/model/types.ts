@@ -86,6 +86,8 @@ export interface DomainRecord {
   nics: DomainNic[];
   /** Reservations carried in the domain's <metadata> (lowest trust). */
   metadataLeases: { ip: string; mac?: string; hostname?: string }[];
+  /** Port forwards carried in the domain's <metadata> (lowest trust; absent in older records). */
+  metadataForwards?: { port: string; proto?: string; toPort?: string; listen?: string; source?: string }[];
   running: boolean;
   /** ISO time of the last hook event. */
   updated: string;

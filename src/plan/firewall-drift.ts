@@ -1,7 +1,7 @@
+import type { ResolvedForward } from '../model/forward.js';
 import type { Network } from '../model/types.js';
 import type { IptablesDump } from '../observe/iptables.js';
-import { iptablesChains } from '../render/names.js';
-import { iptablesJumps, iptablesRules } from '../render/iptables.js';
+import { iptablesJumps, iptablesOurChains, iptablesRules } from '../render/iptables.js';
 import { nftChains } from '../render/nft.js';
 
 export interface Jump {
@@ -34,14 +34,13 @@ function diffLines(want: string[], got: string[]): { missing: string[]; extra: s
 }
 
 /** Our chains and jumps in an iptables-save dump vs what the network needs. Pure. */
-export function iptablesDrift(net: Network, dump: IptablesDump): FirewallDrift {
-  const c = iptablesChains(net);
-  const want = iptablesRules(net);
+export function iptablesDrift(net: Network, dump: IptablesDump, forwards: ResolvedForward[] = []): FirewallDrift {
+  const ours = iptablesOurChains(net);
+  const want = iptablesRules(net, forwards);
   const out: FirewallDrift = { missing: [], extra: [], missingJumps: [], duplicateJumps: [] };
-  for (const [table, chains, rules] of [
-    ['nat', [c.post], want.nat],
-    ['filter', [c.fwd, c.inp], want.filter],
-  ] as const) {
+  for (const table of ['nat', 'filter'] as const) {
+    const chains = ours.filter((c) => c.table === table).map((c) => c.chain);
+    const rules = want[table];
     const declared = dump.chains.get(table) ?? new Set<string>();
     for (const ch of chains) if (!declared.has(ch)) out.missing.push(`${table} chain ${ch}`);
     const got = (dump.rules.get(table) ?? []).filter((l) => chains.some((ch) => l.startsWith(`-A ${ch} `)));
@@ -59,9 +58,9 @@ export function iptablesDrift(net: Network, dump: IptablesDump): FirewallDrift {
 }
 
 /** Our nft table (parsed `nft list table`) vs what the network needs; null table = all missing. Pure. */
-export function nftDrift(net: Network, table: Map<string, { hook: string; rules: string[] }> | null): FirewallDrift {
+export function nftDrift(net: Network, table: Map<string, { hook: string; rules: string[] }> | null, forwards: ResolvedForward[] = []): FirewallDrift {
   const out: FirewallDrift = { missing: [], extra: [], missingJumps: [], duplicateJumps: [] };
-  const want = nftChains(net);
+  const want = nftChains(net, forwards);
   if (!table) {
     out.missing.push('table (absent)');
     return out;
@@ -79,4 +78,10 @@ export function nftDrift(net: Network, table: Map<string, { hook: string; rules:
   }
   for (const name of table.keys()) if (!want.some((c) => c.name === name)) out.extra.push(`chain ${name}`);
   return out;
+}
+
+/** Up to `max` rule changes a refill makes ("+ rule", "- rule"), for plan/up to show; null when there are more (a first apply). */
+export function ruleChanges(d: FirewallDrift, max = 12): string | null {
+  const lines = [...d.missing.map((l) => `+ ${l}`), ...d.extra.map((l) => `- ${l}`)];
+  return lines.length === 0 || lines.length > max || d.missing.includes('table (absent)') ? null : lines.join('; ');
 }

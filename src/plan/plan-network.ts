@@ -1,12 +1,13 @@
 import { NatnetError } from '../errors.js';
 import type { AppliedRecord, Backend } from '../model/applied.js';
+import type { ResolvedForward } from '../model/forward.js';
 import type { Network } from '../model/types.js';
 import { parseCidr } from '../net/ipv4.js';
 import type { LinkState } from '../observe/links.js';
 import { type DnsmasqPaths, renderDnsmasqConf } from '../render/dnsmasq.js';
 import { renderIptablesRestore } from '../render/iptables.js';
 import { renderNftScript } from '../render/nft.js';
-import { type FirewallDrift, isClean } from './firewall-drift.js';
+import { type FirewallDrift, isClean, ruleChanges } from './firewall-drift.js';
 import { removeLink } from './plan-teardown.js';
 import type { Step } from './steps.js';
 
@@ -35,6 +36,8 @@ export interface DesiredNetwork {
    * only when it is on no bridge (never from a bridge someone else made under that name).
    */
   taps?: { name: string; mac: string; onlyIfDetached?: boolean }[];
+  /** Port forwards to VMs of this network (rendered with its rules). */
+  forwards?: ResolvedForward[];
 }
 
 export class PlanConflict extends NatnetError {}
@@ -158,16 +161,17 @@ export function planLinks(d: DesiredNetwork, o: NetworkObservation): LinkPlan {
 /** Our rules in the desired backend for the desired bridge and subnet: one atomic apply or repair. */
 export function planFirewall(d: DesiredNetwork, o: NetworkObservation): Step[] {
   if (isClean(o.drift)) return [];
-  const why = `${o.drift.missing.length || o.drift.missingJumps.length ? 'apply' : 'repair'} ${d.backend} rules of ${d.net.name}`;
+  const changes = ruleChanges(o.drift);
+  const why = `${o.drift.missing.length || o.drift.missingJumps.length ? 'apply' : 'repair'} ${d.backend} rules of ${d.net.name}${changes ? ` [${changes}]` : ''}`;
   if (d.backend === 'nftables') {
-    return [{ kind: 'firewall', why, argv: ['nft', '-f', '-'], input: renderNftScript(d.net) }];
+    return [{ kind: 'firewall', why, argv: ['nft', '-f', '-'], input: renderNftScript(d.net, d.forwards) }];
   }
   return [
     {
       kind: 'firewall',
       why,
       argv: [`iptables-${d.iptablesVariant}-restore`, '-w', '--noflush'],
-      input: renderIptablesRestore(d.net, { missing: o.drift.missingJumps, duplicate: o.drift.duplicateJumps }),
+      input: renderIptablesRestore(d.net, d.forwards, { missing: o.drift.missingJumps, duplicate: o.drift.duplicateJumps }),
     },
   ];
 }

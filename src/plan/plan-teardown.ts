@@ -3,8 +3,7 @@ import type { Network } from '../model/types.js';
 import { emptyChains, emptyTables, type IptablesDump } from '../observe/iptables.js';
 import type { LinkState } from '../observe/links.js';
 import type { DnsmasqPaths } from '../render/dnsmasq.js';
-import { iptablesJumps, renderIptablesRemoval } from '../render/iptables.js';
-import { iptablesChains } from '../render/names.js';
+import { iptablesJumps, iptablesOurChains, renderIptablesRemoval } from '../render/iptables.js';
 import { renderNftRemoval } from '../render/nft.js';
 import { notOurLink } from './ownership.js';
 import type { Step } from './steps.js';
@@ -62,12 +61,7 @@ export function planFirewallRemoval(network: Network, f: FirewallFound): Step[] 
     const n = (dump.rules.get(j.table) ?? []).filter((l) => l === `-A ${j.from} -j ${j.to}`).length;
     return Array.from({ length: n }, () => j);
   });
-  const c = iptablesChains(net);
-  const chains = [
-    { table: 'nat', chain: c.post },
-    { table: 'filter', chain: c.fwd },
-    { table: 'filter', chain: c.inp },
-  ].filter((x) => dump.chains.get(x.table)?.has(x.chain));
+  const chains = iptablesOurChains(net).filter((x) => dump.chains.get(x.table)?.has(x.chain));
   if (jumps.length === 0 && chains.length === 0) return [];
   return [
     {
@@ -140,8 +134,7 @@ export function recordFromEvidence(net: Network, backend: Backend, iptablesVaria
  * what decides, before anything runs, whether tables iptables-nft created for us are empty then. Pure.
  */
 export function dumpWithoutOurRules(dump: IptablesDump, bridge: string): IptablesDump {
-  const c = iptablesChains({ bridge });
-  const ours = new Set([c.post, c.fwd, c.inp]);
+  const ours = new Set(iptablesOurChains({ bridge }).map((c) => c.chain));
   const jumps = new Set(iptablesJumps({ bridge }).map((j) => `-A ${j.from} -j ${j.to}`));
   const rules = new Map<string, string[]>();
   for (const [t, ls] of dump.rules) rules.set(t, ls.filter((l) => !jumps.has(l) && !ours.has(l.split(' ')[1])));

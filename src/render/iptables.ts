@@ -1,35 +1,72 @@
+import type { ResolvedForward } from '../model/forward.js';
 import type { Network } from '../model/types.js';
+import { type DnatRule, dnatExceptions, dnatRules } from './forwards.js';
 import { iptablesChains } from './names.js';
 
 /** Built-in chain → our chain, one jump each, inserted at the top. */
 export function iptablesJumps(net: Pick<Network, 'bridge'>): { table: 'nat' | 'filter'; from: string; to: string }[] {
   const c = iptablesChains(net);
   return [
+    { table: 'nat', from: 'PREROUTING', to: c.dnat },
+    { table: 'nat', from: 'OUTPUT', to: c.dnat },
     { table: 'nat', from: 'POSTROUTING', to: c.post },
     { table: 'filter', from: 'FORWARD', to: c.fwd },
     { table: 'filter', from: 'INPUT', to: c.inp },
   ];
 }
 
+/** Our chains per table, in the order the restore input declares them. */
+export function iptablesOurChains(net: Pick<Network, 'bridge'>): { table: 'nat' | 'filter'; chain: string }[] {
+  const c = iptablesChains(net);
+  return [
+    { table: 'nat', chain: c.dnat },
+    { table: 'nat', chain: c.post },
+    { table: 'filter', chain: c.fwd },
+    { table: 'filter', chain: c.inp },
+  ];
+}
+
+function dnatLine(chain: string, r: DnatRule): string {
+  const s = r.segment;
+  const src = r.source ? ` -s ${r.source}` : '';
+  const dst = r.listen ? ` -d ${r.listen}/32` : '';
+  const local = r.listen ? '' : ' -m addrtype --dst-type LOCAL';
+  const dport = s.first === s.last ? `${s.first}` : `${s.first}:${s.last}`;
+  const to = s.to === null ? r.ip : `${r.ip}:${s.to}`;
+  return `-A ${chain}${src}${dst} -p ${r.proto}${local} -m ${r.proto} --dport ${dport} -j DNAT --to-destination ${to}`;
+}
+
+/** The DNAT lines of one forward, as iptables-save prints them (status tells a forward's drift by them). */
+export function iptablesForwardLines(net: Pick<Network, 'bridge'>, f: ResolvedForward): string[] {
+  return dnatRules([f]).map((r) => dnatLine(iptablesChains(net).dnat, r));
+}
+
 /**
  * The rules of our chains, exactly as `iptables-save` prints them (so status can diff lines).
- * The handbook's NAT and FORWARD rules, plus DHCP/DNS accepted on the bridge.
+ * The handbook's NAT and FORWARD rules, DHCP/DNS accepted on the bridge, and the port forwards:
+ * DNAT (PREROUTING and OUTPUT), DNATed connections accepted before the handbook's reject, and
+ * masquerade for a VM reaching a forward of its own network (hairpin).
  */
-export function iptablesRules(net: Network): { nat: string[]; filter: string[] } {
+export function iptablesRules(net: Network, forwards: ResolvedForward[] = []): { nat: string[]; filter: string[] } {
   const c = iptablesChains(net);
   const s = `${net.subnet}/${net.prefix}`;
   const br = net.bridge;
   const out = net.outbound ? ` -o ${net.outbound}` : '';
+  const any = forwards.length > 0;
   return {
     nat: [
+      ...(any ? dnatExceptions(net).map((d) => `-A ${c.dnat} -d ${d.includes('/') ? d : `${d}/32`} -j RETURN`) : []),
+      ...dnatRules(forwards).map((r) => dnatLine(c.dnat, r)),
       `-A ${c.post} -s ${s} -d 224.0.0.0/24 -j RETURN`,
       `-A ${c.post} -s ${s} -d 255.255.255.255/32 -j RETURN`,
       `-A ${c.post} -s ${s} ! -d ${s}${out} -p tcp -j MASQUERADE --to-ports 1024-65535`,
       `-A ${c.post} -s ${s} ! -d ${s}${out} -p udp -j MASQUERADE --to-ports 1024-65535`,
       `-A ${c.post} -s ${s} ! -d ${s}${out} -j MASQUERADE`,
+      ...(any ? [`-A ${c.post} -s ${s} -d ${s} -m conntrack --ctstate DNAT -j MASQUERADE`] : []),
     ],
     filter: [
       `-A ${c.fwd} -d ${s} -o ${br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
+      ...(any ? [`-A ${c.fwd} -d ${s} -o ${br} -m conntrack --ctstate DNAT -j ACCEPT`] : []),
       `-A ${c.fwd} -s ${s} -i ${br}${out} -j ACCEPT`,
       `-A ${c.fwd} -i ${br} -o ${br} -j ACCEPT`,
       `-A ${c.fwd} -o ${br} -j REJECT --reject-with icmp-port-unreachable`,
@@ -47,13 +84,15 @@ export function iptablesRules(net: Network): { nat: string[]; filter: string[] }
  */
 export function renderIptablesRestore(
   net: Network,
+  forwards: ResolvedForward[] = [],
   jumps: { missing: { table: string; from: string; to: string }[]; duplicate: { table: string; from: string; to: string }[] } = {
     missing: iptablesJumps(net),
     duplicate: [],
   },
 ): string {
-  const c = iptablesChains(net);
-  const rules = iptablesRules(net);
+  const rules = iptablesRules(net, forwards);
+  const chains = iptablesOurChains(net);
+  const of = (table: string) => chains.filter((c) => c.table === table).map((c) => c.chain);
   const lines: string[] = [`# natnet-hook: network ${net.name} (${net.bridge}, ${net.subnet}/${net.prefix})`];
   const section = (table: 'nat' | 'filter', chains: string[], body: string[]) => {
     lines.push(`*${table}`);
@@ -64,8 +103,8 @@ export function renderIptablesRestore(
     for (const j of jumps.missing.filter((j) => j.table === table)) lines.push(`-I ${j.from} 1 -j ${j.to}`);
     lines.push('COMMIT');
   };
-  section('nat', [c.post], rules.nat);
-  section('filter', [c.fwd, c.inp], rules.filter);
+  section('nat', of('nat'), rules.nat);
+  section('filter', of('filter'), rules.filter);
   return `${lines.join('\n')}\n`;
 }
 

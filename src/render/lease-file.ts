@@ -1,4 +1,5 @@
 import type { Lease } from '../model/types.js';
+import type { Forward } from '../model/forward.js';
 
 /** TOML string with every character that needs it escaped (VM names may hold quotes, unicode...). */
 export function tomlString(s: string): string {
@@ -11,4 +12,33 @@ export function renderLeaseFile(l: Lease): string {
   if (l.macs.length) lines.push(`mac = [${l.macs.map(tomlString).join(', ')}]`);
   if (l.hostname) lines.push(`hostname = ${tomlString(l.hostname)}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** One [[forward]] table as `forward add` writes it (vm always written: the file may hold no lease). */
+export function renderForwardTable(f: Forward): string {
+  const lines = ['[[forward]]', `vm = ${tomlString(f.vm)}`, `proto = ${tomlString(f.proto)}`, `port = ${tomlString(f.port)}`];
+  if (f.toPort !== null) lines.push(`to_port = ${tomlString(f.toPort)}`);
+  if (f.listen !== null) lines.push(`listen = ${tomlString(f.listen)}`);
+  if (f.sources.length) lines.push(`source = [${f.sources.map(tomlString).join(', ')}]`);
+  if (f.network !== null) lines.push(`network = ${tomlString(f.network)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * A VM's leases.d file with its leases and forwards: one lease at top level (as `lease add`
+ * writes it), several as [[lease]] tables, then one [[forward]] table per forward.
+ */
+export function renderVmFile(leases: Lease[], forwards: Forward[]): string {
+  let head: string;
+  if (leases.length === 1) head = renderLeaseFile(leases[0]);
+  else {
+    head = '# written by natnet-hook; edit freely\n';
+    for (const l of leases) {
+      const lines = ['[[lease]]', `vm = ${tomlString(l.vm)}`, `ip = ${tomlString(l.ip)}`];
+      if (l.macs.length) lines.push(`mac = [${l.macs.map(tomlString).join(', ')}]`);
+      if (l.hostname) lines.push(`hostname = ${tomlString(l.hostname)}`);
+      head += `\n${lines.join('\n')}\n`;
+    }
+  }
+  return [head, ...forwards.map(renderForwardTable)].join('\n');
 }

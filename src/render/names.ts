@@ -1,8 +1,10 @@
 import type { Network } from '../model/types.js';
 
-/** Our iptables chains for a network: per bridge, so several networks coexist (names ≤ 28 chars). */
+/** Our iptables chains for a network: per bridge, so several networks coexist (names ≤ 28 chars: 12 + a 15-char bridge). */
 export function iptablesChains(net: Pick<Network, 'bridge'>) {
   return {
+    /** Port forwards: jumped to from nat PREROUTING and nat OUTPUT. */
+    dnat: `NATNET-DNAT-${net.bridge}`,
     post: `NATNET-POST-${net.bridge}`,
     fwd: `NATNET-FWD-${net.bridge}`,
     inp: `NATNET-INP-${net.bridge}`,

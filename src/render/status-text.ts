@@ -1,3 +1,4 @@
+import { forwardLines } from './forward-lines.js';
 import type { NetworkStatus, StatusReport } from '../engine/status.js';
 import { displayArgv } from '../errors.js';
 import type { ListenerStatusView } from '../listen/status-file.js';
@@ -55,6 +56,7 @@ function networkLines(n: NetworkStatus): string[] {
   out.push(`       reserved  ${n.reservations.length}${n.pending.length ? `, waiting for a MAC: ${n.pending.map((p) => p.vm).join(', ')}` : ''}`);
   for (const r of n.reservations.slice(0, 20)) out.push(`              ${r.ip.padEnd(15)} ${r.macs.join(',')}  ${r.vm}${r.hostname && r.hostname !== r.vm ? ` (${r.hostname})` : ''}`);
   if (n.reservations.length > 20) out.push(`              ... ${n.reservations.length - 20} more (natnet-hook lease list)`);
+  out.push(...forwardLines(n.forwards));
   out.push(`       leases    ${n.leases.length} active`);
   for (const l of n.leases.slice(0, 20)) out.push(`              ${l.ip.padEnd(15)} ${l.mac}  ${l.hostname ?? '*'}  until ${l.expires}`);
   if (n.problems.length) {

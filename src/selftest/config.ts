@@ -11,6 +11,8 @@ export const SELFTEST = {
   /** vm1 has a reservation (in leases.d/, the tool-written place); vm2 draws from the pool. */
   vm1: { name: 'vm1', mac: '52:54:00:aa:bb:01', ip: '192.168.100.10', port: 'vnet1' },
   vm2: { name: 'vm2', mac: '52:54:00:aa:bb:02', port: 'vnet2' },
+  /** The port forward `forward add` makes live: host port → vm1's port. */
+  forward: { hostPort: 8443, vmPort: 9443 },
 } as const;
 
 export type FirewallChoice = Firewall;

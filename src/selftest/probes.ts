@@ -56,19 +56,21 @@ const PEER_LINE = /(?:accepting connection|receiving packet) from AF=2 ([0-9.]+)
 
 /**
  * One connection from clientNs to ip:port, with a socat listener in serverNs that logs
- * (stderr, -d -d) the source address it sees — the peer "reports" the address.
+ * (stderr, -d -d) the source address it sees — the peer "reports" the address. The listener
+ * is on `listenPort` (default: port), e.g. the VM port a forward maps the host port to.
  */
 export async function roundTrip(
   exec: Exec,
-  opts: { serverNs: string; clientNs: string; ip: string; port: number; proto: 'tcp' | 'udp' },
+  opts: { serverNs: string; clientNs: string; ip: string; port: number; proto: 'tcp' | 'udp'; listenPort?: number },
 ): Promise<RoundTrip> {
   const { serverNs, clientNs, ip, port, proto } = opts;
-  const listen = proto === 'tcp' ? `TCP-LISTEN:${port},reuseaddr` : `UDP-RECVFROM:${port}`;
+  const at = opts.listenPort ?? port;
+  const listen = proto === 'tcp' ? `TCP-LISTEN:${at},reuseaddr` : `UDP-RECVFROM:${at}`;
   const server = exec(inNs(serverNs, ['timeout', '15', 'socat', '-d', '-d', listen, '-']));
-  if (!(await waitListening(exec, serverNs, proto, port))) {
+  if (!(await waitListening(exec, serverNs, proto, at))) {
     await killInNamespace(exec, serverNs, 'socat');
     await server;
-    return { connected: false, peerSaw: null, clientError: `no listener came up on ${proto}/${port}` };
+    return { connected: false, peerSaw: null, clientError: `no listener came up on ${proto}/${at}` };
   }
   const target = proto === 'tcp' ? `TCP:${ip}:${port},connect-timeout=3` : `UDP:${ip}:${port}`;
   const client = await exec(inNs(clientNs, ['socat', '-T', '2', '-', target]), { input: 'natnet-selftest\n' });

@@ -103,8 +103,8 @@ async function runChecks(exec: Exec, lab: Lab, opts: SelftestOptions, results: C
   await createNamespace(exec, lab.upstream);
   await linkUpstream(exec, lab.router, lab.upstream, SELFTEST.subnet);
 
-  const engine = (command: string) =>
-    exec(inNs(lab.router, [opts.nodePath, opts.bin, '--config', lab.configPath, '--state-dir', lab.stateDir, command]));
+  const engine = (...command: string[]) =>
+    exec(inNs(lab.router, [opts.nodePath, opts.bin, '--config', lab.configPath, '--state-dir', lab.stateDir, ...command]));
   const up = await engine('up');
   check('natnet-hook up (in the router namespace)', up.code === 0, up.code === 0 ? 'exit 0' : `exit ${up.code}: ${lastLine(up.stderr)}`);
   if (up.code !== 0) return;
@@ -139,6 +139,8 @@ async function runChecks(exec: Exec, lab: Lab, opts: SelftestOptions, results: C
     inbound.connected ? `connected, vm1 saw ${inbound.peerSaw}` : inbound.clientError || 'no answer',
   );
 
+  await portForwardChecks(exec, check, engine, { vm1: g1.ns, vm2: g2.ns, upstream: lab.upstream });
+
   const fqdn = `${SELFTEST.vm1.name}.${SELFTEST.domain}`;
   const answers = await resolveName(exec, g2.ns, fqdn, SELFTEST.gateway);
   check(`DNS: ${fqdn} resolves to ${SELFTEST.vm1.ip}`, answers.includes(SELFTEST.vm1.ip), answers.length ? `answers ${answers.join(', ')}` : 'no answer');
@@ -154,6 +156,34 @@ async function runChecks(exec: Exec, lab: Lab, opts: SelftestOptions, results: C
   );
   const status = await engine('status');
   check('natnet-hook status reports healthy', status.code === 0, status.code === 0 ? 'exit 0' : `exit ${status.code}: ${problemLine(status.stdout + status.stderr)}`);
+}
+
+/**
+ * `forward add` live, then the upstream peer reaches vm1 through the router's uplink address
+ * (and vm1 sees the peer's own address), and vm2 reaches it the same way (hairpin).
+ */
+async function portForwardChecks(
+  exec: Exec,
+  check: (name: string, ok: boolean, detail: string) => void,
+  engine: (...command: string[]) => ReturnType<Exec>,
+  ns: { vm1: string; vm2: string; upstream: string },
+): Promise<void> {
+  const { hostPort, vmPort } = SELFTEST.forward;
+  const add = await engine('forward', 'add', SELFTEST.vm1.name, String(hostPort), '--to', String(vmPort));
+  const name = `port forward: ${UPSTREAM.routerIp}:${hostPort} reaches vm1:${vmPort}, vm1 sees the peer`;
+  if (add.code !== 0) {
+    check(name, false, `forward add: exit ${add.code}: ${lastLine(add.stderr)}`);
+    return;
+  }
+  const trip = (clientNs: string) => roundTrip(exec, { serverNs: ns.vm1, clientNs, ip: UPSTREAM.routerIp, port: hostPort, listenPort: vmPort, proto: 'tcp' });
+  const inbound = await trip(ns.upstream);
+  check(name, inbound.peerSaw === UPSTREAM.peerIp, inbound.peerSaw ? `vm1 saw ${inbound.peerSaw}` : `vm1 saw nothing ${inbound.clientError}`);
+  const hairpin = await trip(ns.vm2);
+  check(
+    `port forward hairpin: vm2 reaches vm1 through ${UPSTREAM.routerIp}:${hostPort}`,
+    hairpin.connected && hairpin.peerSaw === SELFTEST.gateway,
+    hairpin.peerSaw ? `vm1 saw ${hairpin.peerSaw}` : `vm1 saw nothing ${hairpin.clientError}`,
+  );
 }
 
 function problemLine(s: string): string {

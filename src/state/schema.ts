@@ -13,6 +13,7 @@ import { BACKENDS, type DomainNic, type DomainRecord, FIREWALLS, type Network } 
 import { parseIPv4 } from '../net/ipv4.js';
 import { macProblem, normaliseMac } from '../net/mac.js';
 import { isValidDomain, isValidIfName, isValidLeaseTime } from '../net/names.js';
+import { JUMP_CHAINS } from '../render/iptables.js';
 
 /** Why a value read back from disk is not what we wrote; `at` is the field path. */
 export class SchemaError extends NatnetError {
@@ -110,10 +111,21 @@ export function domainRecord(v: unknown, at = ''): DomainRecord {
     if (hostname !== undefined) lease.hostname = hostname;
     return lease;
   });
+  const metadataForwards = o.metadataForwards === undefined ? undefined : array(o.metadataForwards, `${at}.metadataForwards`).map((m, i) => {
+    const f = `${at}.metadataForwards[${i}]`;
+    const l = object(m, f);
+    const fwd: NonNullable<DomainRecord['metadataForwards']>[number] = { port: string(l.port, `${f}.port`) };
+    for (const key of ['proto', 'toPort', 'listen', 'source'] as const) {
+      const v = optional(l, key, f, string);
+      if (v !== undefined) fwd[key] = v;
+    }
+    return fwd;
+  });
   const rec: DomainRecord = {
     vm: vmName(o.vm, `${at}.vm`),
     nics,
     metadataLeases,
+    ...(metadataForwards?.length ? { metadataForwards } : {}),
     running: boolean(o.running, `${at}.running`),
     updated: string(o.updated, `${at}.updated`),
   };
@@ -171,7 +183,6 @@ export function network(v: unknown, at: string): Network {
   };
 }
 
-const JUMP_CHAINS = ['nat POSTROUTING', 'filter FORWARD', 'filter INPUT'] as const;
 
 /** An address with its prefix as `ip` prints it (192.168.100.1/24). */
 function cidr(v: unknown, at: string): string {

@@ -6,7 +6,9 @@ import { parseMainConfig } from '../../src/config/parse.js';
 import { Problems } from '../../src/config/problems.js';
 import { reservationsFor } from '../../src/plan/reservations.js';
 import { renderDnsmasqConf, renderHostsfile } from '../../src/render/dnsmasq.js';
-import { renderIptablesRestore, renderIptablesRemoval, iptablesJumps } from '../../src/render/iptables.js';
+import { resolveForwards } from '../../src/config/forward.js';
+import { forwardsOf } from '../../src/plan/forwards.js';
+import { renderIptablesRestore, renderIptablesRemoval, iptablesJumps, iptablesOurChains } from '../../src/render/iptables.js';
 import { renderNftScript } from '../../src/render/nft.js';
 
 const here = new URL('.', import.meta.url).pathname;
@@ -23,20 +25,14 @@ describe('golden renderings', () => {
     const base = file.replace(/\.toml$/, '');
     const p = new Problems(file);
     const cfg = parseMainConfig(readFileSync(join(here, 'cases', file), 'utf8'), p);
-    it(`${file} parses without problems`, () => expect(p.list).toEqual([]));
+    const resolved = resolveForwards(cfg.networks, cfg.leases, cfg.forwards);
+    it(`${file} parses without problems`, () => expect([...p.list, ...resolved.problems]).toEqual([]));
     for (const net of cfg.networks) {
       const id = `${base}.${net.name}`;
-      it(`${id}: iptables-restore input`, () => golden(`${id}.ipt`, renderIptablesRestore(net)));
-      it(`${id}: iptables removal`, () =>
-        golden(
-          `${id}.remove.ipt`,
-          renderIptablesRemoval(net, iptablesJumps(net), [
-            { table: 'nat', chain: `NATNET-POST-${net.bridge}` },
-            { table: 'filter', chain: `NATNET-FWD-${net.bridge}` },
-            { table: 'filter', chain: `NATNET-INP-${net.bridge}` },
-          ]),
-        ));
-      it(`${id}: nft script`, () => golden(`${id}.nft`, renderNftScript(net)));
+      const forwards = forwardsOf({ forwards: resolved.resolved }, net);
+      it(`${id}: iptables-restore input`, () => golden(`${id}.ipt`, renderIptablesRestore(net, forwards)));
+      it(`${id}: iptables removal`, () => golden(`${id}.remove.ipt`, renderIptablesRemoval(net, iptablesJumps(net), iptablesOurChains(net))));
+      it(`${id}: nft script`, () => golden(`${id}.nft`, renderNftScript(net, forwards)));
       it(`${id}: dnsmasq config`, () => golden(`${id}.dnsmasq.conf`, renderDnsmasqConf(net, paths(net.name))));
       it(`${id}: hostsfile`, () => {
         const { reservations } = reservationsFor(net, cfg.leases, []);

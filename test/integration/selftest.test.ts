@@ -19,7 +19,7 @@ describe.skipIf(!req.ok)(`natnet-hook selftest${req.reason}`, () => {
     const rows = r.stdout.split('\n').filter((l) => /^(PASS|FAIL) /.test(l));
     expect(rows.length).toBeGreaterThanOrEqual(9);
     expect(rows.filter((l) => l.startsWith('FAIL'))).toEqual([]);
-    for (const what of ['reserved lease', 'pool lease', 'NAT tcp', 'VM to VM', 'inbound', 'DNS', 'nothing listens outside']) {
+    for (const what of ['reserved lease', 'pool lease', 'NAT tcp', 'VM to VM', 'inbound', 'port forward', 'port forward hairpin', 'DNS', 'nothing listens outside']) {
       expect(r.stdout).toContain(what);
     }
     expect(await namespaces()).toEqual(before);

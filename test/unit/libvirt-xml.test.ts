@@ -24,6 +24,7 @@ describe('domain XML from the qemu hook (fixtures from libvirt 9.0)', () => {
       uuid: '77b98649-2560-4288-88ea-2a04c5b56d1c',
       interfaces: [{ mac: '52:54:00:aa:bb:01', type: 'bridge', bridge: 'virbr10', network: null, tap: null }],
       metadataLeases: [],
+      metadataForwards: [],
       metadataProblems: [],
     });
   });
@@ -92,7 +93,7 @@ describe('natnet metadata namespace', () => {
     expect(d.metadataProblems).toEqual([
       'leases.lease[0].mac = "zz": expected a MAC like 52:54:00:12:34:56',
       'leases.lease[1].ip: missing (expected ip="a.b.c.d")',
-      '<addr>: unknown element (expected <lease> or <leases>)',
+      '<addr>: unknown element (expected <lease>, <leases> or <forward>)',
     ]);
   });
 

@@ -26,9 +26,10 @@ function appliedDumpOf(n: typeof net, extra = '') {
   const lines = restore.split('\n');
   const jumps = lines.filter((l) => l.startsWith('-I ')).map((l) => l.replace(/^-I (\S+) 1/, '-A $1'));
   const body = lines.filter((l) => l.startsWith('-A ') || l.startsWith(':'));
-  const nat = body.filter((l) => l.includes('POST'));
-  const filter = body.filter((l) => !l.includes('POST'));
-  return `*nat\n:POSTROUTING ACCEPT [0:0]\n${nat.filter((l) => l.startsWith(':')).join('\n')}\n${jumps.filter((j) => j.includes('POST')).join('\n')}\n${nat.filter((l) => l.startsWith('-A')).join('\n')}\nCOMMIT\n*filter\n:FORWARD ACCEPT [0:0]\n${filter.filter((l) => l.startsWith(':')).join('\n')}\n${jumps.filter((j) => !j.includes('POST')).join('\n')}\n${filter.filter((l) => l.startsWith('-A')).join('\n')}\n${extra}COMMIT\n`;
+  const isNat = (l: string) => /NATNET-(POST|DNAT)-/.test(l);
+  const nat = body.filter(isNat);
+  const filter = body.filter((l) => !isNat(l));
+  return `*nat\n:POSTROUTING ACCEPT [0:0]\n${nat.filter((l) => l.startsWith(':')).join('\n')}\n${jumps.filter(isNat).join('\n')}\n${nat.filter((l) => l.startsWith('-A')).join('\n')}\nCOMMIT\n*filter\n:FORWARD ACCEPT [0:0]\n${filter.filter((l) => l.startsWith(':')).join('\n')}\n${jumps.filter((j) => !isNat(j)).join('\n')}\n${filter.filter((l) => l.startsWith('-A')).join('\n')}\n${extra}COMMIT\n`;
 }
 
 /** The plan of an up with no old firewall, no other network on the bridge. */

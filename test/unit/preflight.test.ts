@@ -15,11 +15,9 @@ const create: Step = { kind: 'ip-batch', why: 'create bridge', lines: [`link add
 const steps: Step[] = [create, { kind: 'firewall', why: 'rules', argv: ['nft', '-f', '-'], input: '' }, { kind: 'dnsmasq-start', why: 'dnsmasq', conf: '/c', pidFile: '/p' }];
 const record = (n: Network, createdBridge: boolean): AppliedRecord => ({
   network: n,
-  backend: 'nftables',
-  iptablesVariant: null,
-  createdBridge,
-  address: null,
-  dummy: null,
+  links: { bridges: [{ name: n.bridge, created: createdBridge, addresses: [] }], dummies: [] },
+  firewalls: [{ backend: 'nftables', iptablesVariant: null, bridge: n.bridge }],
+  dnsmasq: true,
   dummyUnsupported: null,
   appliedAt: '',
 });
