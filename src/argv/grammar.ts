@@ -24,7 +24,12 @@ export interface GlobalOption {
   value?: string;
   key: keyof Globals;
   description: string;
+  /** The only values the option takes (completion offers them). */
+  choices?: readonly string[];
 }
+
+/** How log lines look on stderr (src/log/format.ts): plain lines for a person, or JSON lines. */
+export const LOG_FORMATS = ['human', 'json'] as const;
 
 export const GLOBAL_OPTIONS: readonly GlobalOption[] = [
   {
@@ -46,6 +51,7 @@ export const GLOBAL_OPTIONS: readonly GlobalOption[] = [
     long: 'log-format',
     value: 'format',
     key: 'logFormat',
+    choices: LOG_FORMATS,
     description: 'human or json (env NATNET_HOOK_LOG_FORMAT; default: human on a terminal, json otherwise)',
   },
 ];

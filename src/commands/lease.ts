@@ -12,6 +12,7 @@ import { appliedNetworks, upLocked, validateBeforeFirstLock } from '../engine/in
 import { ConfigError, UsageError } from '../errors.js';
 import type { Lease } from '../model/types.js';
 import { renderLeaseFile } from '../render/lease-file.js';
+import { type ReservationRow, renderReservationsTable } from '../render/leases-table.js';
 import { parseLeaseFile } from '../config/parse.js';
 import { readText } from '../config/read-text.js';
 
@@ -105,7 +106,7 @@ export async function runLeaseRm(ctx: Context, vmGiven: string): Promise<void> {
 
 export async function runLeaseList(ctx: Context, o: { json?: boolean }): Promise<void> {
   const config = loadConfig(ctx);
-  const rows = config.leases.map((l) => ({
+  const rows: ReservationRow[] = config.leases.map((l) => ({
     vm: l.vm,
     ip: l.ip,
     macs: l.macs,
@@ -118,7 +119,5 @@ export async function runLeaseList(ctx: Context, o: { json?: boolean }): Promise
     return;
   }
   if (rows.length === 0) process.stdout.write(`no reservations (files: ${leaseFiles(ctx.leasesDir).length} in ${ctx.leasesDir})\n`);
-  for (const r of rows) {
-    process.stdout.write(`${r.vm}\t${r.ip}\t${r.macs.join(',') || '(MACs from libvirt)'}\t${r.hostname ?? ''}\t${r.network ?? '?'}\t${r.source}\n`);
-  }
+  else process.stdout.write(renderReservationsTable(rows));
 }

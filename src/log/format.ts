@@ -1,8 +1,8 @@
 import { isatty } from 'node:tty';
+import { LOG_FORMATS } from '../argv/grammar.js';
 import { UsageError } from '../errors.js';
 
-/** How log lines look on stderr: plain lines for a person, or pino's JSON lines for machines. */
-export const LOG_FORMATS = ['human', 'json'] as const;
+export { LOG_FORMATS };
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export const LOG_FORMAT_ENV = 'NATNET_HOOK_LOG_FORMAT';
