@@ -1,7 +1,7 @@
 import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type pino from 'pino';
-import { chooseLogFormat, type LogFormat } from './log/format.js';
+import { type LogFormat, requestedLogFormat, stderrIsTerminal } from './log/format.js';
 import { humanLine } from './log/human.js';
 import { isJournalStream, journalPrefix, type LevelName } from './log/journal.js';
 
@@ -42,7 +42,8 @@ export interface LoggerOptions {
 export function makeLogger(opts: LoggerOptions = {}): Logger {
   const env = opts.env ?? process.env;
   const level = opts.verbose ? 'debug' : opts.quiet ? 'warn' : 'info';
-  const format: LogFormat = chooseLogFormat(opts.format, env, opts.stderrIsTty);
+  const asked = requestedLogFormat(opts.format, env);
+  let format: LogFormat | undefined = asked === 'auto' ? undefined : asked;
   const fd = opts.fd ?? 2;
   const journal = isJournalStream(env, fd);
   let real: pino.Logger | undefined;
@@ -60,6 +61,7 @@ export function makeLogger(opts: LoggerOptions = {}): Logger {
     (name: LevelName): LogFn =>
     (a: object | string, msg?: string) => {
       if (RANK[name] < RANK[level]) return;
+      format ??= (opts.stderrIsTty ?? stderrIsTerminal)() ? 'human' : 'json';
       if (format === 'human') {
         const line = typeof a === 'string' ? humanLine(name, undefined, a) : humanLine(name, a as Record<string, unknown>, msg);
         writeAll(fd, `${journal ? journalPrefix(name) : ''}${line}\n`);

@@ -1,4 +1,4 @@
-import { isatty } from 'node:tty';
+import { createRequire } from 'node:module';
 import { LOG_FORMATS } from '../argv/grammar.js';
 import { UsageError } from '../errors.js';
 
@@ -12,10 +12,11 @@ function isLogFormat(v: string): v is LogFormat {
 }
 
 /**
- * --log-format > NATNET_HOOK_LOG_FORMAT > human when stderr is a terminal, else json (a pipe,
- * a file, the journal). A value that is neither is a usage error naming where it came from.
+ * --log-format > NATNET_HOOK_LOG_FORMAT > 'auto' (decided by whether stderr is a terminal). A value
+ * that is neither format is a usage error naming where it came from. Checked when the logger is
+ * made, before anything runs.
  */
-export function chooseLogFormat(given: string | undefined, env: NodeJS.ProcessEnv, stderrIsTty: () => boolean = () => isatty(2)): LogFormat {
+export function requestedLogFormat(given: string | undefined, env: NodeJS.ProcessEnv): LogFormat | 'auto' {
   if (given !== undefined) {
     if (isLogFormat(given)) return given;
     throw new UsageError(`--log-format ${JSON.stringify(given)}: expected ${LOG_FORMATS.join(' or ')}`);
@@ -25,5 +26,21 @@ export function chooseLogFormat(given: string | undefined, env: NodeJS.ProcessEn
     if (isLogFormat(fromEnv)) return fromEnv;
     throw new UsageError(`${LOG_FORMAT_ENV}=${JSON.stringify(fromEnv)}: expected ${LOG_FORMATS.join(' or ')} (or unset it)`);
   }
+  return 'auto';
+}
+
+/**
+ * Whether fd 2 is a terminal. node:tty pulls in net and streams (~25 modules): loaded only when a
+ * line is actually logged, never by a run with nothing to say (`up` with nothing to change).
+ */
+export function stderrIsTerminal(): boolean {
+  const { isatty } = createRequire(import.meta.url)('node:tty') as typeof import('node:tty');
+  return isatty(2);
+}
+
+/** The format in use: human when stderr is a terminal, else json (a pipe, a file, the journal), unless asked otherwise. */
+export function chooseLogFormat(given: string | undefined, env: NodeJS.ProcessEnv, stderrIsTty: () => boolean = stderrIsTerminal): LogFormat {
+  const asked = requestedLogFormat(given, env);
+  if (asked !== 'auto') return asked;
   return stderrIsTty() ? 'human' : 'json';
 }
