@@ -3,6 +3,7 @@ import { type Firewall, FIREWALLS } from './model/types.js';
 import { Argument, Command, InvalidArgumentError, Option, type OutputConfiguration } from 'commander';
 import { commanderFlags, GLOBAL_OPTIONS, type Globals, HOOK_KINDS, type Invocation, isRefusedValue } from './argv/grammar.js';
 import { NatnetError } from './errors.js';
+import { isJournalStream, journalPrefix } from './log/journal.js';
 import { COMPLETION_SHELLS } from './render/completion.js';
 import type { ContextOptions } from './engine/context.js';
 import { report } from './report.js';
@@ -141,7 +142,8 @@ export function buildProgram({ run = runInvocation, output }: ProgramOptions = {
     .exitOverride()
     // a usage error is one line like every other failure, pointing at the help
     .configureOutput({
-      outputError: (text, write) => write(`natnet-hook: ${text.trim().replace(/^error: /, '')} (see natnet-hook --help)\n`),
+      outputError: (text, write) =>
+        write(`${isJournalStream(process.env) ? journalPrefix('error') : ''}natnet-hook: ${text.trim().replace(/^error: /, '')} (see natnet-hook --help)\n`),
       ...output,
     });
   addGlobals(program, false);

@@ -1,8 +1,9 @@
 import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/errors.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ConfigError, UsageError } from '../../src/errors.js';
+import { report } from '../../src/report.js';
 import { makeLogger } from '../../src/log.js';
 import { chooseLogFormat } from '../../src/log/format.js';
 import { humanLine } from '../../src/log/human.js';
@@ -124,5 +125,24 @@ describe('makeLogger on a real descriptor', () => {
     log.info('hidden');
     log.warn('shown');
     expect(readFileSync(file, 'utf8')).toBe('warning: shown\n');
+  });
+});
+
+describe('report() under the journal', () => {
+  it('the one error line carries priority err when fd 2 is the stream JOURNAL_STREAM names', () => {
+    const st = fstatSync(2, { bigint: true });
+    let stderr = '';
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stderr += String(chunk);
+      return true;
+    });
+    try {
+      const e = new ConfigError([{ file: '/etc/x.toml', field: 'a', expected: 'b' }]);
+      report(e, { JOURNAL_STREAM: `${st.dev}:${st.ino}` });
+      report(e, { JOURNAL_STREAM: `${st.dev}:${st.ino + 1n}` });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(stderr).toBe('<3>natnet-hook: /etc/x.toml: a: b\nnatnet-hook: /etc/x.toml: a: b\n');
   });
 });
