@@ -171,7 +171,7 @@ export function buildProgram({ run = runInvocation, output }: ProgramOptions = {
     .option('--json', 'machine-readable output')
     .action(act);
 
-  command(program, 'completion', 'print the shell completion script (see FILES for where packages install it)')
+  command(program, 'completion', 'print the completion script for bash or zsh (the packages install it)')
     .addArgument(new Argument('<shell>', 'which shell').choices(COMPLETION_SHELLS))
     .action(act);
   // what the completion scripts run to offer network names: the configured ones, or nothing
