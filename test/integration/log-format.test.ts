@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMPLETION_FILES } from '../../src/render/completion.js';
 import { MAN_PAGE_FILE } from '../../src/render/manpage.js';
 import { assertBuilt, LAB_BINS } from '../helpers/lab-config.js';
-import { Lab, REPO } from '../helpers/netns.js';
-import { needs } from '../helpers/requirements.js';
+import { BIN, Lab, REPO } from '../helpers/netns.js';
+import { hasBinary, needs } from '../helpers/requirements.js';
 
 /** What a person sees (--log-format human) and what a machine gets (json, the default off a terminal). */
 const req = needs({ root: true, bins: LAB_BINS });
@@ -55,6 +55,16 @@ describe.skipIf(!req.ok)(`log lines for people and for machines${req.reason}`, (
     expect(lines(bad.stderr)).toHaveLength(1);
     const badEnv = await lab.cli(['up'], { env: { NATNET_HOOK_LOG_FORMAT: 'yaml' } });
     expect([badEnv.code, badEnv.stderr]).toEqual([2, 'natnet-hook: NATNET_HOOK_LOG_FORMAT="yaml": expected human or json (or unset it)\n']);
+  });
+
+  it.skipIf(!hasBinary('python3'))(`on a real terminal (a pty) plain lines without being asked${hasBinary('python3') ? '' : ' [SKIPPED: needs python3]'}`, async () => {
+    await lab.mustCli(['down']);
+    // python's pty.spawn gives the CLI a terminal on stdin/stdout/stderr and copies what it shows
+    const r = await lab.run(['python3', '-c', 'import pty, sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)', process.execPath, BIN, '--config', lab.configPath, '--state-dir', lab.stateDir, 'up']);
+    expect(r.code, r.stdout).toBe(0);
+    const shown = lines(r.stdout.replace(/\r/g, ''));
+    expect(shown).toContain('created bridge virbr10');
+    expect(r.stdout).not.toContain('"level"');
   });
 
   it('completion bash from the built CLI is the file the build wrote, and valid bash', async () => {
