@@ -41,7 +41,9 @@ function stepLine(why: string, action: string, dryRun: boolean): string {
   return `${dryRun ? 'would: ' : ''}${why}${what ? `: ${what}` : ''}`;
 }
 
-function fieldText(v: unknown): string {
+function fieldText(v: unknown, key = ''): string {
+  // a command line reads as one
+  if (key === 'argv' && Array.isArray(v)) return v.join(' ');
   if (Array.isArray(v)) return `[${v.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join('; ')}]`;
   if (typeof v === 'object' && v !== null) return JSON.stringify(v);
   return String(v);
@@ -61,7 +63,7 @@ export function humanLine(level: LevelName, fields: Record<string, unknown> | un
     text = msg ?? '';
     if (f.err !== undefined) text += `${text ? ': ' : ''}${fieldText(f.err)}`;
     const rest = Object.entries(f).filter(([k, v]) => v !== undefined && k !== 'err' && !QUIET_FIELDS.has(k));
-    if (rest.length) text += `${text ? ' ' : ''}(${rest.map(([k, v]) => `${k} ${fieldText(v)}`).join(', ')})`;
+    if (rest.length) text += `${text ? ' ' : ''}(${rest.map(([k, v]) => `${k} ${fieldText(v, k)}`).join(', ')})`;
   }
   return `${LEVEL_MARK[level]}${clean(text)}`;
 }

@@ -47,7 +47,7 @@ describe('human lines', () => {
     expect(humanLine('warn', { err: 'EACCES' }, 'could not write listener status')).toBe('warning: could not write listener status: EACCES');
     expect(humanLine('error', { reason: 'timer', err: 'boom' }, 'repair failed')).toBe('error: repair failed: boom (reason timer)');
     expect(humanLine('info', { reason: 'x', actions: ['a', 'b'] }, 'repaired')).toBe('repaired (reason x, actions [a; b])');
-    expect(humanLine('debug', { argv: ['ip', 'link'], ms: 2 }, 'run')).toBe('debug: run (argv [ip; link])');
+    expect(humanLine('debug', { argv: ['ip', 'link'], code: 0, ms: 2 }, 'run')).toBe('debug: run (argv ip link, code 0)');
     expect(humanLine('info', { argv: ['ip', '-batch', '-'], input: 'x' }, 'dry-run')).toBe('would run: ip -batch -');
   });
   it('control characters are shown escaped, never sent to the terminal', () => {
