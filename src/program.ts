@@ -3,6 +3,8 @@ import { type Firewall, FIREWALLS } from './model/types.js';
 import { Argument, Command, InvalidArgumentError, Option, type OutputConfiguration } from 'commander';
 import { commanderFlags, GLOBAL_OPTIONS, type Globals, HOOK_KINDS, type Invocation, isRefusedValue } from './argv/grammar.js';
 import { NatnetError } from './errors.js';
+import { isJournalStream, journalPrefix } from './log/journal.js';
+import { COMPLETION_SHELLS } from './render/completion.js';
 import type { ContextOptions } from './engine/context.js';
 import { report } from './report.js';
 import { VERSION } from './version.js';
@@ -26,7 +28,8 @@ const GLOBAL_KEYS = new Set<string>(GLOBAL_OPTIONS.map((o) => o.key));
 function addGlobals(cmd: Command, hidden: boolean): Command {
   for (const o of GLOBAL_OPTIONS) {
     const opt = new Option(commanderFlags(o), o.description);
-    if (o.value) {
+    if (o.choices) opt.choices(o.choices);
+    else if (o.value) {
       opt.argParser((v: string) => {
         if (isRefusedValue(o, v)) throw new InvalidArgumentError('must not be empty');
         return v;
@@ -104,6 +107,18 @@ export async function runInvocation(inv: Invocation): Promise<void> {
       const { runForwardList } = await import('./commands/forward.js');
       return runForwardList(await context({ quiet: true }), o as { json?: boolean });
     }
+    case 'leases': {
+      const { runLeases } = await import('./commands/leases.js');
+      return runLeases(await context({ quiet: true }), first, o as { json?: boolean });
+    }
+    case 'completion': {
+      const { runCompletion } = await import('./commands/completion.js');
+      return runCompletion(buildProgram(), first);
+    }
+    case 'complete-networks': {
+      const { runCompleteNetworks } = await import('./commands/completion.js');
+      return runCompleteNetworks(inv.globals);
+    }
     case 'install': {
       const { runInstall } = await import('./commands/install.js');
       return runInstall(await context(), o as { root?: string; disableLibvirtDefaultNetwork?: boolean; libvirtUri?: string });
@@ -143,7 +158,8 @@ export function buildProgram({ run = runInvocation, output }: ProgramOptions = {
     .exitOverride()
     // a usage error is one line like every other failure, pointing at the help
     .configureOutput({
-      outputError: (text, write) => write(`natnet-hook: ${text.trim().replace(/^error: /, '')} (see natnet-hook --help)\n`),
+      outputError: (text, write) =>
+        write(`${isJournalStream(process.env) ? journalPrefix('error') : ''}natnet-hook: ${text.trim().replace(/^error: /, '')} (see natnet-hook --help)\n`),
       ...output,
     });
   addGlobals(program, false);
@@ -178,6 +194,16 @@ export function buildProgram({ run = runInvocation, output }: ProgramOptions = {
     .action(act);
   command(forward, 'rm <vm> <port>', 'remove the forward of host PORT[/tcp|/udp] live').action(act);
   command(forward, 'list', 'every port forward with its target and source').option('--json', 'machine-readable output').action(act);
+
+  command(program, 'leases [network]', 'the active DHCP leases by VM: MAC, IP, hostname, expiry (local time), reserved or pool')
+    .option('--json', 'machine-readable output')
+    .action(act);
+
+  command(program, 'completion', 'print the completion script for bash or zsh (the packages install it)')
+    .addArgument(new Argument('<shell>', 'which shell').choices(COMPLETION_SHELLS))
+    .action(act);
+  // what the completion scripts run to offer network names: the configured ones, or nothing
+  addGlobals(program.command('complete-networks', { hidden: true }), true).action(act);
 
   command(program, 'install', 'install the libvirt hooks, default config, NetworkManager drop-in, modprobe/sysctl files and the listener unit')
     .option('--root <dir>', 'install below DIR instead of / (packaging, tests)')

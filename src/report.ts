@@ -1,4 +1,5 @@
 import { ExitCode, errnoLine, isErrnoError, NatnetError } from './errors.js';
+import { isJournalStream, journalPrefix } from './log/journal.js';
 
 /**
  * The one place errors become a message and an exit code. Whatever is thrown, the user sees
@@ -12,7 +13,9 @@ export function report(e: unknown, env: NodeJS.ProcessEnv = process.env): number
     return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? ExitCode.ok : ExitCode.usage;
   }
   const lines = e instanceof NatnetError ? e.message.split('\n') : [unexpected(e)];
-  process.stderr.write(lines.map((l) => `natnet-hook: ${l}\n`).join(''));
+  // under systemd the journal files it at priority err (log/journal.ts)
+  const prefix = isJournalStream(env) ? journalPrefix('error') : '';
+  process.stderr.write(lines.map((l) => `${prefix}natnet-hook: ${l}\n`).join(''));
   if (!(e instanceof NatnetError) && env.NATNET_HOOK_DEBUG === '1' && e instanceof Error && e.stack) {
     process.stderr.write(`${e.stack}\n`);
   }

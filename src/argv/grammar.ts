@@ -12,6 +12,8 @@ export interface Globals {
   stateDir?: string;
   dryRun?: boolean;
   verbose?: boolean;
+  /** 'human' or 'json' (checked by log/format.ts, which names the fix). */
+  logFormat?: string;
 }
 
 export interface GlobalOption {
@@ -22,7 +24,12 @@ export interface GlobalOption {
   value?: string;
   key: keyof Globals;
   description: string;
+  /** The only values the option takes (completion offers them). */
+  choices?: readonly string[];
 }
+
+/** How log lines look on stderr (src/log/format.ts): plain lines for a person, or JSON lines. */
+export const LOG_FORMATS = ['human', 'json'] as const;
 
 export const GLOBAL_OPTIONS: readonly GlobalOption[] = [
   {
@@ -40,6 +47,13 @@ export const GLOBAL_OPTIONS: readonly GlobalOption[] = [
   },
   { long: 'dry-run', short: 'n', key: 'dryRun', description: 'print what would be done, change nothing' },
   { long: 'verbose', short: 'v', key: 'verbose', description: 'debug logs' },
+  {
+    long: 'log-format',
+    value: 'format',
+    key: 'logFormat',
+    choices: LOG_FORMATS,
+    description: 'human or json (env NATNET_HOOK_LOG_FORMAT; default: human on a terminal, json otherwise)',
+  },
 ];
 
 /** The global options a hook takes: the rest make no sense for what libvirt runs. */

@@ -14,6 +14,7 @@ import type { Lease } from '../model/types.js';
 import type { Forward } from '../model/forward.js';
 import { renderLeaseFile, renderVmFile } from '../render/lease-file.js';
 import { parseVmFile } from '../config/parse.js';
+import { type ReservationRow, renderReservationsTable } from '../render/leases-table.js';
 import { readText } from '../config/read-text.js';
 import { assertRootIfApplied } from './need-root.js';
 
@@ -119,7 +120,7 @@ export async function runLeaseRm(ctx: Context, vmGiven: string): Promise<void> {
 
 export async function runLeaseList(ctx: Context, o: { json?: boolean }): Promise<void> {
   const config = loadConfig(ctx);
-  const rows = config.leases.map((l) => ({
+  const rows: ReservationRow[] = config.leases.map((l) => ({
     vm: l.vm,
     ip: l.ip,
     macs: l.macs,
@@ -132,7 +133,5 @@ export async function runLeaseList(ctx: Context, o: { json?: boolean }): Promise
     return;
   }
   if (rows.length === 0) process.stdout.write(`no reservations (files: ${leaseFiles(ctx.leasesDir).length} in ${ctx.leasesDir})\n`);
-  for (const r of rows) {
-    process.stdout.write(`${r.vm}\t${r.ip}\t${r.macs.join(',') || '(MACs from libvirt)'}\t${r.hostname ?? ''}\t${r.network ?? '?'}\t${r.source}\n`);
-  }
+  else process.stdout.write(renderReservationsTable(rows));
 }

@@ -17,6 +17,8 @@ export interface ContextOptions {
   dryRun?: boolean;
   verbose?: boolean;
   quiet?: boolean;
+  /** --log-format (log/format.ts). */
+  logFormat?: string;
   log?: Logger;
   runner?: Runner;
   env?: NodeJS.ProcessEnv;
@@ -25,7 +27,7 @@ export interface ContextOptions {
 /** --config > NATNET_HOOK_CONFIG > default; --state-dir > NATNET_HOOK_STATE_DIR > /run + /var/lib. */
 export function makeContext(opts: ContextOptions = {}): Context {
   const env = opts.env ?? process.env;
-  const log = opts.log ?? makeLogger({ verbose: opts.verbose, quiet: opts.quiet });
+  const log = opts.log ?? makeLogger({ verbose: opts.verbose, quiet: opts.quiet, format: opts.logFormat, env });
   const dryRun = opts.dryRun ?? false;
   return {
     ...layoutOf(opts, env),
