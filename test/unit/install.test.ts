@@ -360,6 +360,18 @@ describe('install renderers', () => {
   });
 });
 
+describe('npm package', () => {
+  it("package.json's files are the runtime install copies; prepack builds; nothing is needed from node_modules at run time", async () => {
+    const { RUNTIME_ENTRIES } = await import('../../src/install/runtime.js');
+    const pkg = JSON.parse(readFileSync(join(APP_DIR, 'package.json'), 'utf8'));
+    expect(pkg.files.map((f: string) => f.replace(/\/$/, ''))).toEqual(RUNTIME_ENTRIES.filter((e) => e !== 'package.json'));
+    expect(pkg.scripts.prepack).toMatch(/npm run build/);
+    expect(pkg.scripts.deb).toBe('scripts/build-deb.sh');
+    // dist/fast bundles them all: an install from the tarball fetches nothing
+    expect(pkg.dependencies ?? {}).toEqual({});
+  });
+});
+
 describe('libvirt version gate', () => {
   it('qemu.d/ and network.d/ need libvirt >= 6.5', async () => {
     const { parseLibvirtVersion, supportsHookDirs } = await import('../../src/install/libvirt-version.js');
