@@ -22,6 +22,12 @@ export interface InstallCommandOptions {
   node?: string;
   /** Only what a distribution package ships: the runtime, its links and the unit in usr/lib/systemd/system. */
   package?: boolean;
+  /**
+   * The installed runtime as the hooks see it (default /usr/lib/natnet-hook/current: paths are the
+   * target's, so --root builds an image or package tree). API only: a test sandbox that shows the
+   * hooks <root>/etc/libvirt but not <root>/usr passes <root>/usr/lib/natnet-hook/current.
+   */
+  hookApp?: string;
   /** SIGHUP libvirtd/virtqemud/virtnetworkd (default: only when root is /). */
   signal?: boolean;
   disableLibvirtDefaultNetwork?: boolean;
@@ -66,7 +72,7 @@ export async function runInstall(ctx: Context, opts: InstallCommandOptions = {})
   }
   const { node, line } = await chooseNode(ctx.runner, opts.node);
   print(line);
-  const files = installFiles({ root, appDir: APP_DIR, node, ...paths, packaged: opts.package });
+  const files = installFiles({ root, appDir: APP_DIR, node, ...paths, packaged: opts.package, app: opts.hookApp });
   if (ctx.dryRun) {
     print(`would install the runtime ${APP_DIR.replace(/\/+$/, '')} as ${join(root, runtimeVersionDir(VERSION))}, switch ${join(root, RUNTIME_CURRENT)} to it, link ${join(root, SBIN_LINK)}`);
     for (const f of files) print(`would write ${join(root, f.path)} (${f.mode.toString(8)})`);

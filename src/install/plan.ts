@@ -29,6 +29,8 @@ export interface InstallInputs {
   bakedStateDir: string | null;
   /** Only what a distribution package ships (the unit in usr/lib/systemd/system); its postinst runs install for the rest. */
   packaged?: boolean;
+  /** The runtime as the hooks see it (default /usr/lib/natnet-hook/current; a sandbox that sees the root elsewhere differs). */
+  app?: string;
 }
 
 function template(appDir: string, rel: string): string {
@@ -73,7 +75,7 @@ export function installFiles(i: InstallInputs): InstallFile[] {
   const shim = (kind: HookKind) =>
     renderShim(template(i.appDir, `hooks/${kind}`), {
       node: i.node,
-      app: `/${RUNTIME_CURRENT}`,
+      app: i.app ?? `/${RUNTIME_CURRENT}`,
       config: i.bakedConfig,
       stateDir: i.bakedStateDir,
       logDir: layoutOf({ config: i.configPath, stateDir: i.bakedStateDir ?? undefined }, {}).logDir,

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VERSION } from '../../src/version.js';
 import { assertBuilt } from '../helpers/lab-config.js';
 import { exec, REPO } from '../helpers/netns.js';
+import { OVERLAY_ROOT, SCRUBBED_ENV, STEP } from '../helpers/overlay-root.js';
 import { needs } from '../helpers/requirements.js';
 
 const req = needs({ root: true, bins: ['unshare', 'mount', 'env'] });
@@ -22,7 +23,7 @@ function hostView(): Record<string, string[] | boolean> {
   };
 }
 
-const SCRUBBED = ['env', '-i', 'LC_ALL=C', 'HOME=/root', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
+const SCRUBBED = SCRUBBED_ENV;
 
 /**
  * Runs inside `unshare --mount --propagation private`: overlays (upper dirs on a private tmpfs)
@@ -33,13 +34,8 @@ const SCRUBBED = ['env', '-i', 'LC_ALL=C', 'HOME=/root', 'PATH=/usr/local/sbin:/
  */
 const SCRIPT = `set -u
 T=$1 CHECKOUT=$2 NODE=$3 OUT=$T/out
-mount -t tmpfs -o mode=0755 tmpfs "$T/ovl"
-for d in etc usr var; do
-  mkdir -p "$T/ovl/$d/upper" "$T/ovl/$d/work"
-  mount -t overlay overlay -o "lowerdir=/$d,upperdir=$T/ovl/$d/upper,workdir=$T/ovl/$d/work" "/$d" || exit 90
-done
-mount -t tmpfs -o mode=0755 tmpfs /run || exit 91
-step() { name=$1; shift; "$@" >"$OUT/$name.out" 2>"$OUT/$name.err" <"\${STDIN:-/dev/null}"; echo $? >"$OUT/$name.rc"; }
+${OVERLAY_ROOT}
+${STEP}
 step install unshare --net "$NODE" "$CHECKOUT/bin/natnet-hook" install
 rm -rf "$CHECKOUT"
 [ -e "$CHECKOUT" ] && exit 92

@@ -1,10 +1,11 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VERSION } from '../../src/version.js';
 import { assertBuilt, LAB_BINS } from '../helpers/lab-config.js';
 import { exec, REPO } from '../helpers/netns.js';
+import { OVERLAY_ROOT, SCRUBBED_ENV, STEP } from '../helpers/overlay-root.js';
 import { needs } from '../helpers/requirements.js';
 
 // npm pack --ignore-scripts: the tests run on a built tree, and prepack's rebuild would replace
@@ -135,4 +136,53 @@ describe.skipIf(!debReq.ok)(`Debian package${debReq.reason}`, () => {
     expect(prerm).toMatch(/remove\)[\s\S]*natnet-hook uninstall/);
     for (const s of ['postinst', 'prerm', 'postrm']) expect((await exec(['sh', '-n', join(ctl, s)])).code, s).toBe(0);
   });
+
+  const dpkgReq = needs({ root: true, bins: ['dpkg', 'unshare', 'mount'] });
+  it.skipIf(!dpkgReq.ok)(`dpkg -i, remove and purge on this machine's own root seen through overlays (nothing real changes)${dpkgReq.reason}`, async () => {
+    const dir = join(t, 'dpkg');
+    for (const d of ['ovl', 'out']) mkdirSync(join(dir, d), { recursive: true });
+    writeFileSync(join(dir, 'not-ours.xml'), readFileSync(join(REPO, 'test/fixtures/libvirt/qemu-bridge-prepare.xml'), 'utf8').replaceAll('virbr10', 'br-not-ours'));
+    writeFileSync(
+      join(dir, 'script.sh'),
+      `set -u
+T=$1 DEB=$2 OUT=$T/out
+${OVERLAY_ROOT}
+${STEP}
+step install dpkg -i "$DEB"
+ls -A /etc/libvirt/hooks/qemu.d /etc/natnet-hook /etc/systemd/system >"$OUT/after-install" 2>&1
+STDIN=$T/not-ours.xml step hook ${SCRUBBED_ENV.join(' ')} /etc/libvirt/hooks/qemu.d/natnet-hook other-vm prepare begin -
+step version ${SCRUBBED_ENV.join(' ')} natnet-hook --version
+step remove unshare --net dpkg -r natnet-hook
+ls -A /etc/libvirt/hooks/qemu.d /usr/lib/natnet-hook /etc/natnet-hook >"$OUT/after-remove" 2>&1
+step purge dpkg -P natnet-hook
+ls -A /etc/natnet-hook /var/lib/natnet-hook >"$OUT/after-purge" 2>&1
+exit 0
+`,
+    );
+    const r = await exec(['unshare', '--mount', '--propagation', 'private', '--', 'bash', join(dir, 'script.sh'), dir, deb]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const read = (n: string) => readFileSync(join(dir, 'out', n), 'utf8');
+    const step = (n: string) => ({ rc: Number(read(`${n}.rc`)), out: read(`${n}.out`), err: read(`${n}.err`) });
+    const install = step('install');
+    expect(install.rc, install.out + install.err).toBe(0);
+    // the postinst's natnet-hook install: the runtime is the package's, used in place; no /etc copy of the unit
+    expect(install.out).toContain(`runtime /usr/lib/natnet-hook/${VERSION}: in place (natnet-hook runs from it)`);
+    expect(install.out).toContain('installed /etc/libvirt/hooks/qemu.d/natnet-hook');
+    expect(install.out).not.toContain('/etc/systemd/system/natnet-hook-listen.service');
+    expect(read('after-install')).toContain('natnet-hook');
+    expect(read('after-install')).toContain('config.toml');
+    expect(step('hook')).toEqual({ rc: 0, out: '', err: '' });
+    expect(step('version')).toMatchObject({ rc: 0, out: `${VERSION}\n` });
+    const remove = step('remove');
+    expect(remove.rc, remove.out + remove.err).toBe(0);
+    expect(remove.out + remove.err).toContain('removed /etc/libvirt/hooks/qemu.d/natnet-hook');
+    // the hook and the runtime are gone, the config stays until purge
+    expect(read('after-remove')).toMatch(/qemu\.d.*No such file or directory/);
+    expect(read('after-remove')).toMatch(/natnet-hook.*No such file or directory/);
+    expect(read('after-remove')).toContain('config.toml');
+    expect(step('purge').rc).toBe(0);
+    expect(read('after-purge').match(/No such file or directory/g)).toHaveLength(2);
+    // the machine's own dpkg database never saw it
+    expect((await exec(['dpkg-query', '-W', 'natnet-hook'])).code).not.toBe(0);
+  }, 120_000);
 });
