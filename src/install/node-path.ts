@@ -16,9 +16,8 @@ export function nodeMajor(version: string): number | null {
  * /usr/bin/node when it is >= 20 (it survives an nvm upgrade or a removed home), else the real
  * path of the node running install. Returns the path and the line install prints about it.
  */
-export async function chooseNode(runner: Runner, given?: string): Promise<{ node: string; line: string }> {
+export async function chooseNode(runner: Runner, given?: string, running = realpathSync(process.execPath)): Promise<{ node: string; line: string }> {
   if (given) return { node: given, line: `node: ${given} (--node)` };
-  const running = realpathSync(process.execPath);
   if (running === SYSTEM_NODE) return { node: SYSTEM_NODE, line: `node: ${SYSTEM_NODE} (${process.version})` };
   let why = `${SYSTEM_NODE} is missing`;
   try {

@@ -155,27 +155,33 @@ export function installRuntime(root: string, appDir: string, version: string, no
   } else {
     const files = runtimeFiles(appDir, node);
     const stage = join(root, RUNTIME_DIR, `.${version}.${process.pid}.tmp`);
-    if (existsSync(dir) && digest(installedFiles(dir)) === digest(files)) {
-      r.lines.push(`unchanged ${dir}`);
-    } else {
+    const ours = (old?.runtimes ?? []).includes(version);
+    const from = appDir.replace(/\/+$/, '');
+    if (!existsSync(dir)) {
       rmSync(stage, { recursive: true, force: true });
       writeTree(stage, files);
-      if (!existsSync(dir)) {
-        renameSync(stage, dir);
-        r.lines.push(`installed ${dir} (from ${appDir.replace(/\/+$/, '')})`);
-      } else {
-        // same version, other content (a rebuild): `current` never names a missing dir on the way
-        const stageName = relative(dirname(current), stage);
-        if (currentNow === version) switchLink(current, stageName);
-        const aside = `${stage}.old`;
-        renameSync(dir, aside);
-        renameSync(stage, dir);
-        if (currentNow === version) switchLink(current, version);
-        rmSync(aside, { recursive: true, force: true });
-        r.lines.push(`updated ${dir} (from ${appDir.replace(/\/+$/, '')})`);
-      }
+      renameSync(stage, dir);
+      r.lines.push(`installed ${dir} (from ${from})`);
+      r.runtimes.push(version);
+    } else if (digest(installedFiles(dir)) === digest(files)) {
+      r.lines.push(`unchanged ${dir}`);
+      // an identical copy someone else made (a package) stays theirs
+      if (ours) r.runtimes.push(version);
+    } else if (!ours) {
+      throw new RuntimeError(`${dir}: exists, differs from ${from} and was not put there by natnet-hook install (a package's?); not replacing it (install that version's package, or move it away)`);
+    } else {
+      // same version, other content (a rebuild): `current` never names a missing dir on the way
+      rmSync(stage, { recursive: true, force: true });
+      writeTree(stage, files);
+      if (currentNow === version) switchLink(current, relative(dirname(current), stage));
+      const aside = `${stage}.old`;
+      renameSync(dir, aside);
+      renameSync(stage, dir);
+      if (currentNow === version) switchLink(current, version);
+      rmSync(aside, { recursive: true, force: true });
+      r.lines.push(`updated ${dir} (from ${from})`);
+      r.runtimes.push(version);
     }
-    r.runtimes.push(version);
   }
 
   if (currentNow !== version) {

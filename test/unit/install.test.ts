@@ -243,6 +243,25 @@ describe('install: re-install, upgrade, and what uninstall may remove', () => {
     expect(readdirSync(lib)).toEqual(['0.0.7']);
   });
 
+  it('a rebuilt runtime of the same version is updated (current names a whole dir all along); a foreign version dir is refused', async () => {
+    await install();
+    const dir = join(root, 'usr/lib/natnet-hook', VERSION);
+    writeFileSync(join(dir, 'dist/fast/cli.cjs'), 'stale');
+    out = [];
+    await install();
+    expect(out).toContain(`updated ${dir} (from ${APP_DIR.replace(/\/+$/, '')})`);
+    expect(readFileSync(join(dir, 'dist/fast/cli.cjs'), 'utf8')).toBe(readFileSync(join(APP_DIR, 'dist/fast/cli.cjs'), 'utf8'));
+    expect(readlinkSync(join(root, 'usr/lib/natnet-hook/current'))).toBe(VERSION);
+    expect(readdirSync(join(root, 'usr/lib/natnet-hook')).sort()).toEqual([VERSION, 'current'].sort());
+    // a version dir install did not make (a package's) that differs: refused before any file is written
+    await uninstall();
+    mkdirSync(join(dir, 'bin'), { recursive: true });
+    writeFileSync(join(dir, 'bin/natnet-hook'), 'a package’s');
+    const before = tree(root);
+    await expect(install()).rejects.toThrow(/was not put there by natnet-hook install/);
+    expect(tree(root)).toEqual(before);
+  });
+
   it('uninstall never removes the root itself, also when install created it', async () => {
     const inner = join(root, 'pkg');
     await runInstall(ctx(), { root: inner, print, node });
@@ -369,6 +388,29 @@ describe('npm package', () => {
     expect(pkg.scripts.deb).toBe('scripts/build-deb.sh');
     // dist/fast bundles them all: an install from the tarball fetches nothing
     expect(pkg.dependencies ?? {}).toEqual({});
+  });
+});
+
+describe('node for the hooks and the unit', () => {
+  const fake = (stdout: string, code = 0): Runner => ({
+    dryRun: false,
+    planned: [],
+    async run(argv: string[]) {
+      return { argv, code, stdout, stderr: '', ms: 0 };
+    },
+  });
+
+  it('/usr/bin/node when it is >= 20, else the running node (and says why)', async () => {
+    const { chooseNode, nodeMajor } = await import('../../src/install/node-path.js');
+    expect([nodeMajor('v20.11.1\n'), nodeMajor('v18.0.0'), nodeMajor('x')]).toEqual([20, 18, null]);
+    // as when install runs from a node of nvm's
+    const nvm = '/root/.nvm/versions/node/v22.1.0/bin/node';
+    expect(await chooseNode(fake('v22.1.0\n'), undefined, nvm)).toEqual({ node: '/usr/bin/node', line: 'node: /usr/bin/node (v22.1.0)' });
+    expect((await chooseNode(fake('v18.19.0\n'), undefined, nvm)).node).toBe(nvm);
+    expect((await chooseNode(fake('v18.19.0\n'), undefined, nvm)).line).toContain('/usr/bin/node is v18.19.0, older than 20');
+    expect((await chooseNode(fake('', 127), undefined, nvm)).line).toContain('/usr/bin/node is missing');
+    expect((await chooseNode(fake('never asked'), undefined, '/usr/bin/node')).node).toBe('/usr/bin/node');
+    expect(await chooseNode(fake('v18.0.0'), '/opt/node/bin/node')).toEqual({ node: '/opt/node/bin/node', line: 'node: /opt/node/bin/node (--node)' });
   });
 });
 
