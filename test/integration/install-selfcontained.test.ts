@@ -49,6 +49,10 @@ head -1 /etc/libvirt/hooks/qemu.d/natnet-hook >"$OUT/shebang"
 head -1 /usr/lib/natnet-hook/current/bin/natnet-hook >"$OUT/bin-shebang"
 grep '^ExecStart=' /etc/systemd/system/natnet-hook-listen.service >"$OUT/execstart"
 cp /var/log/natnet-hook/hooks.log "$OUT/hooks.log"
+mv /usr/lib/natnet-hook /usr/lib/natnet-hook.away
+STDIN=$T/not-ours.xml step broken-not-ours ${SCRUBBED.join(' ')} /etc/libvirt/hooks/qemu.d/natnet-hook other-vm prepare begin -
+STDIN=$T/ours.xml step broken-ours unshare --net ${SCRUBBED.join(' ')} /etc/libvirt/hooks/qemu.d/natnet-hook lv-vm1 prepare begin -
+mv /usr/lib/natnet-hook.away /usr/lib/natnet-hook
 step uninstall unshare --net ${SCRUBBED.join(' ')} /usr/sbin/natnet-hook uninstall
 ls -A /usr/lib/natnet-hook /usr/sbin/natnet-hook /etc/libvirt/hooks/qemu.d/natnet-hook >"$OUT/after-uninstall" 2>&1
 exit 0
@@ -118,6 +122,13 @@ describe.skipIf(!req.ok)(`install with root / (private mount namespace, overlays
     const ours = log.find((r) => r.vm === 'lv-vm1');
     expect(ours).toMatchObject({ networks: ['natnet'], result: 'ok', exit: 0 });
     expect(log.filter((r) => String(r.action).startsWith('failed open'))).toEqual([]);
+  });
+
+  it('with the runtime itself gone, the shims fail open on the bridges baked at install: not ours exit 0, ours refused with one line', () => {
+    expect(step('broken-not-ours')).toEqual({ rc: 0, out: '', err: '' });
+    const ours = step('broken-ours');
+    expect(ours.rc).toBe(1);
+    expect(ours.err).toMatch(/^natnet-hook: qemu "lv-vm1" names bridge virbr10, but natnet-hook is broken \(cannot load \/usr\/lib\/natnet-hook\/current\/dist\/fast\/hook\/main\.js: .*\); reinstall it or fix the cause\n$/);
   });
 
   it('/usr/sbin/natnet-hook runs: --version, status', () => {
