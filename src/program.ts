@@ -151,14 +151,14 @@ export function buildProgram({ run = runInvocation, output }: ProgramOptions = {
   command(lease, 'rm <vm>', "remove the VM's leases.d file and apply it live").action(act);
   command(lease, 'list', 'every reservation with its source').option('--json', 'machine-readable output').action(act);
 
-  command(program, 'install', 'install the libvirt hooks, default config, NetworkManager drop-in, modprobe/sysctl files and the listener unit')
+  command(program, 'install', 'copy this runtime to /usr/lib/natnet-hook and install the libvirt hooks, default config, NetworkManager drop-in, modprobe/sysctl files and the listener unit')
     .option('--root <dir>', 'install below DIR instead of / (packaging, tests)')
     .option('--node <path>', "node by absolute path for the hooks' #! line and the unit (default: /usr/bin/node when >= 20, else the running node)")
     .option('--package', 'lay out only what a distribution package ships (runtime, /usr/sbin link, unit in usr/lib/systemd/system); needs --root')
     .option('--disable-libvirt-default-network', "destroy and un-autostart libvirt's default network (refused while a running VM uses it)")
     .option('--libvirt-uri <uri>', 'libvirt connection for --disable-libvirt-default-network')
     .action(act);
-  command(program, 'uninstall', 'remove everything install put in place and take our networks down; config stays unless --purge')
+  command(program, 'uninstall', 'take our networks down and remove everything install put in place (runtime included); config stays unless --purge')
     .option('--root <dir>', 'the DIR given to install --root')
     .option('--purge', 'also remove the config install wrote (or the default one), leases.d/, the state and the logs')
     .action(act);
