@@ -7,6 +7,7 @@ import { UsageError } from '../errors.js';
 import { applyInstall, InstallError } from '../install/apply.js';
 import { disableDefaultNetwork } from '../install/default-network.js';
 import { installedLibvirtVersion, supportsHookDirs } from '../install/libvirt-version.js';
+import { LISTENER_UNIT } from '../install/listener-unit.js';
 import { readManifest } from '../install/manifest.js';
 import { chooseNode } from '../install/node-path.js';
 import { installFiles, neededDirs } from '../install/plan.js';
@@ -92,6 +93,10 @@ export async function runInstall(ctx: Context, opts: InstallCommandOptions = {})
   const r = applyInstall(root, files, old, () => installRuntime(root, APP_DIR, VERSION, node, old), { config: paths.bakedConfig ?? DEFAULT_CONFIG, stateDir: paths.bakedStateDir });
   for (const l of r.lines) print(l);
   for (const w of r.warnings) print(`warning: ${w}`);
+  // a listener already running keeps the version it started with
+  if (root === '/' && existsSync('/run/systemd/system') && r.lines.some((l) => l.startsWith(`switched ${join(root, RUNTIME_CURRENT)}`) || l.startsWith(`updated ${join(root, runtimeVersionDir(VERSION))}`))) {
+    print(`the listener runs the new version after: systemctl restart ${LISTENER_UNIT}`);
+  }
   if (opts.signal ?? root === '/') {
     const hupped = reloadHookDaemons();
     print(hupped.length ? `libvirt reloads hooks: SIGHUP ${hupped.join(', ')}` : 'no libvirt daemon running: hooks take effect when it starts');
