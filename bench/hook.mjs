@@ -235,7 +235,8 @@ async function startToAck() {
     const { runInstall } = await import(pathToFileURL(join(REPO, 'dist', 'commands', 'install.js')).href);
     const { silentLogger } = await import(pathToFileURL(join(REPO, 'dist', 'log.js')).href);
     const ctx = makeContext({ config: lab.env.NATNET_HOOK_CONFIG, stateDir: lab.env.NATNET_HOOK_STATE_DIR, log: silentLogger(), env: {} });
-    await runInstall(ctx, { root: sb.state, print: () => {} });
+    // the sandbox shows <state>/etc/libvirt as /etc/libvirt, not <state>/usr: the hooks name the runtime by its host path
+    await runInstall(ctx, { root: sb.state, print: () => {}, hookApp: join(sb.state, 'usr/lib/natnet-hook/current') });
     await sb.stopLibvirtd();
     await sb.startDaemons();
     writeFileSync(lab.env.NATNET_HOOK_CONFIG, '[[lease]]\nvm = "nn"\nip = "192.168.100.10"\n');

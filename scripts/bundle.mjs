@@ -7,10 +7,14 @@
 // Each sibling bundles its own copy of the shared modules; errors are handled inside each.
 //
 // hook/main.js and hook/prefilter.cjs are what the installed libvirt hook shims load.
-// dbus-next stays external everywhere (only the listener loads it).
-import { copyFileSync } from 'node:fs';
+// dist/fast/ needs no node_modules at run time (`natnet-hook install` copies only it, bin/, hooks/
+// and install/): dbus-next is a sibling bundle only the listener require()s, pino is bundled.
+import { copyFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { build } from 'esbuild';
+
+// stale chunks (their names carry a hash) would otherwise be copied by every install
+rmSync('dist/fast', { recursive: true, force: true });
 
 const common = { bundle: true, platform: 'node', target: 'node20', logLevel: 'warning' };
 
@@ -36,6 +40,9 @@ const cjs = {
 };
 
 await build({ ...cjs, entryPoints: ['scripts/pino-entry.cjs'], outfile: 'dist/fast/pino.cjs' });
+// usocket (optional native module; absent, dbus-next falls back to node's net) and x11 (session bus
+// autolaunch, never on the system bus) are not installed and stay unresolved
+await build({ ...cjs, entryPoints: ['node_modules/dbus-next/index.js'], outfile: 'dist/fast/dbus-next.cjs', external: ['usocket', 'x11'] });
 // execa (the one process runner) likewise: inlined it would add ~5 ms to every require of a CLI bundle
 await build({ ...cjs, entryPoints: ['scripts/execa-entry.mjs'], outfile: 'dist/fast/execa.cjs' });
 // ...through cached-require.cjs with V8's code cache of it: ~10 ms less on every run that spawns
@@ -47,14 +54,14 @@ await build({
   ...cjs,
   entryPoints: ['src/program.ts'],
   outfile: 'dist/fast/program.cjs',
-  plugins: [siblings({ pino: './pino.cjs', execa: './execa-cached.cjs', '../commands/hook.js': './hook-command.cjs' })],
+  plugins: [siblings({ pino: './pino.cjs', execa: './execa-cached.cjs', 'dbus-next': './dbus-next.cjs', '../commands/hook.js': './hook-command.cjs' })],
 });
 await build({ ...cjs, entryPoints: ['src/commands/hook.ts'], outfile: 'dist/fast/hook-command.cjs', plugins: [siblings({ pino: './pino.cjs', execa: './execa-cached.cjs' })] });
 await build({
   ...cjs,
   entryPoints: ['src/cli.ts'],
   outfile: 'dist/fast/cli.cjs',
-  plugins: [siblings({ pino: './pino.cjs', execa: './execa-cached.cjs', './program.js': './program.cjs', '../commands/hook.js': './hook-command.cjs' })],
+  plugins: [siblings({ pino: './pino.cjs', execa: './execa-cached.cjs', 'dbus-next': './dbus-next.cjs', './program.js': './program.cjs', '../commands/hook.js': './hook-command.cjs' })],
 });
 
 await build({
@@ -64,7 +71,8 @@ await build({
   outdir: 'dist/fast',
   splitting: true,
   format: 'esm',
-  external: ['dbus-next', 'pino'],
+  // pino is bundled (no node_modules at run time); the hook never loads dbus-next
+  external: ['dbus-next'],
   // commander (CommonJS) needs a real require() inside an ES module bundle
   banner: { js: "import { createRequire as __natnetRequire } from 'node:module'; const require = __natnetRequire(import.meta.url);" },
 });

@@ -18,6 +18,8 @@ PACKAGES=(
   linux-image-cloud-amd64
   # end-to-end: real NetworkManager and firewalld on a private bus
   network-manager firewalld dbus dbus-bin
+  # packaging: the .deb is checked by lintian, the listener unit by systemd-analyze (security, verify)
+  lintian systemd
 )
 
 created_policy=""

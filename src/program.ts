@@ -121,7 +121,7 @@ export async function runInvocation(inv: Invocation): Promise<void> {
     }
     case 'install': {
       const { runInstall } = await import('./commands/install.js');
-      return runInstall(await context(), o as { root?: string; disableLibvirtDefaultNetwork?: boolean; libvirtUri?: string });
+      return runInstall(await context(), o as { root?: string; node?: string; package?: boolean; disableLibvirtDefaultNetwork?: boolean; libvirtUri?: string });
     }
     case 'uninstall': {
       const { runUninstall } = await import('./commands/uninstall.js');
@@ -205,14 +205,16 @@ export function buildProgram({ run = runInvocation, output }: ProgramOptions = {
   // what the completion scripts run to offer network names: the configured ones, or nothing
   addGlobals(program.command('complete-networks', { hidden: true }), true).action(act);
 
-  command(program, 'install', 'install the libvirt hooks, default config, NetworkManager drop-in, modprobe/sysctl files and the listener unit')
+  command(program, 'install', 'copy this runtime to /usr/lib/natnet-hook and install the libvirt hooks, default config, NetworkManager drop-in, modprobe/sysctl files and the listener unit')
     .option('--root <dir>', 'install below DIR instead of / (packaging, tests)')
+    .option('--node <path>', "node by absolute path for the hooks' #! line and the unit (default: /usr/bin/node when >= 20, else the running node)")
+    .option('--package', 'lay out only what a distribution package ships (runtime, /usr/sbin link, unit in usr/lib/systemd/system); needs --root')
     .option('--disable-libvirt-default-network', "destroy and un-autostart libvirt's default network (refused while a running VM uses it)")
     .option('--libvirt-uri <uri>', 'libvirt connection for --disable-libvirt-default-network')
     .action(act);
-  command(program, 'uninstall', 'remove everything install put in place and take our networks down; config stays unless --purge')
+  command(program, 'uninstall', 'take our networks down and remove everything install put in place (runtime included); config stays unless --purge')
     .option('--root <dir>', 'the DIR given to install --root')
-    .option('--purge', 'also remove /etc/natnet-hook and the lease database')
+    .option('--purge', 'also remove the config install wrote (or the default one), leases.d/, the state and the logs')
     .action(act);
   command(program, 'reload [network]', 'validate the config, then have the networks that are up adopt it (through the running listener, else directly)').action(act);
   command(program, 'listen', 'watch NetworkManager and firewalld on the system D-Bus and keep networks right (runs as a service)')

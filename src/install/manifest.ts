@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { isAbsolute, join, normalize, resolve } from 'node:path';
+import { isAbsolute, join, normalize, relative, resolve } from 'node:path';
 import { writeFileAtomic } from '../apply/atomic-write.js';
 import { NatnetError } from '../errors.js';
 import { INSTALL_MANIFEST } from '../state/layout.js';
@@ -12,17 +12,28 @@ export class ManifestError extends NatnetError {}
 export type InstalledKind = 'hook' | 'config' | 'system' | 'unit';
 
 export interface InstalledFile {
+  /** Relative to the install root (so `--root` builds a tree that is valid at /). */
   path: string;
   kind: InstalledKind;
   sha256: string;
 }
 
+export interface InstalledLink {
+  /** Relative to the root. */
+  path: string;
+  /** What install made it point at (removed only while it still does). */
+  target: string;
+}
+
 export interface Manifest {
-  version: 1;
+  version: 2;
   files: InstalledFile[];
-  /** Directories install created (removed by uninstall when empty). */
+  links: InstalledLink[];
+  /** Version directories install copied below usr/lib/natnet-hook/ (not ones a package manager put there). */
+  runtimes: string[];
+  /** Directories install created, relative to the root (removed by uninstall when empty). */
   dirs: string[];
-  /** Config and state paths the hooks were pointed at (for purge). */
+  /** Config and state paths the hooks were pointed at, as they see them (to take networks down). */
   config: string;
   stateDir: string | null;
 }
@@ -35,35 +46,63 @@ export function sha256(text: string | Buffer): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** A path install may have written: absolute, normalised, inside the install root. */
-function pathUnder(root: string) {
+/** A version directory name: what `natnet-hook --version` prints, never "current", ".", ".." or a path. */
+export const VERSION_NAME = /^(?!current$)[0-9A-Za-z][0-9A-Za-z.+~_-]{0,63}$/;
+
+/** A path relative to the root, normalised, with no way out of it: uninstall joins it to the root. */
+export function relativePath(v: unknown, at: string): string {
+  const p = string(v, at);
+  if (p === '' || isAbsolute(p) || normalize(p) !== p || p === '.' || p.split('/').includes('..') || p.endsWith('/')) {
+    throw new SchemaError(at, 'a normalised path relative to the install root, without ..');
+  }
+  return p;
+}
+
+/** Version 1 recorded absolute paths with the root prefix: the same path, made relative (still only inside the root). */
+function legacyPath(root: string) {
   const base = resolve(root);
   return (v: unknown, at: string): string => {
     const p = string(v, at);
-    if (!isAbsolute(p) || normalize(p) !== p || !(p === base || p.startsWith(base === '/' ? '/' : `${base}/`))) {
+    const rel = relative(base, p);
+    if (!isAbsolute(p) || normalize(p) !== p || rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
       throw new SchemaError(at, `an absolute, normalised path inside ${base}`);
     }
-    return p;
+    return rel;
   };
+}
+
+function absolute(v: unknown, at: string): string {
+  const p = string(v, at);
+  if (!isAbsolute(p) || normalize(p) !== p) throw new SchemaError(at, 'an absolute, normalised path');
+  return p;
 }
 
 /** The manifest names files uninstall deletes: every path in it must lie inside the root. */
 function manifestOf(root: string) {
-  const under = pathUnder(root);
   return (v: unknown): Manifest => {
     const o = object(v, '');
-    if (o.version !== 1) throw new SchemaError('.version', '1');
+    if (o.version !== 1 && o.version !== 2) throw new SchemaError('.version', '1 or 2');
+    const path = o.version === 1 ? legacyPath(root) : relativePath;
     return {
-      version: 1,
+      version: 2,
       files: array(o.files, '.files').map((f, i) => {
         const x = object(f, `.files[${i}]`);
         const hash = string(x.sha256, `.files[${i}].sha256`);
         if (!/^[0-9a-f]{64}$/.test(hash)) throw new SchemaError(`.files[${i}].sha256`, 'a sha256 in hex');
-        return { path: under(x.path, `.files[${i}].path`), kind: oneOf(x.kind, `.files[${i}].kind`, ['hook', 'config', 'system', 'unit'] as const), sha256: hash };
+        return { path: path(x.path, `.files[${i}].path`), kind: oneOf(x.kind, `.files[${i}].kind`, ['hook', 'config', 'system', 'unit'] as const), sha256: hash };
       }),
-      dirs: array(o.dirs, '.dirs').map((d, i) => under(d, `.dirs[${i}]`)),
-      config: string(o.config, '.config'),
-      stateDir: o.stateDir === null ? null : string(o.stateDir, '.stateDir'),
+      links: (o.version === 1 ? [] : array(o.links, '.links')).map((l, i) => {
+        const x = object(l, `.links[${i}]`);
+        return { path: relativePath(x.path, `.links[${i}].path`), target: string(x.target, `.links[${i}].target`) };
+      }),
+      runtimes: (o.version === 1 ? [] : array(o.runtimes, '.runtimes')).map((r, i) => {
+        const name = string(r, `.runtimes[${i}]`);
+        if (!VERSION_NAME.test(name)) throw new SchemaError(`.runtimes[${i}]`, 'a version name like 0.1.0');
+        return name;
+      }),
+      dirs: array(o.dirs, '.dirs').map((d, i) => path(d, `.dirs[${i}]`)),
+      config: absolute(o.config, '.config'),
+      stateDir: o.stateDir === null ? null : absolute(o.stateDir, '.stateDir'),
     };
   };
 }

@@ -77,6 +77,6 @@ export function renderNmDropIn(ifnames: string[]): string {
 }
 
 /** Placeholders a unit template may use. */
-export function renderUnit(template: string, v: { node: string; bin: string; args: string }): string {
-  return template.replaceAll('@NODE@', v.node).replaceAll('@BIN@', v.bin).replaceAll('@ARGS@', v.args);
+export function renderUnit(template: string, v: { node: string; bin: string; args: string; rwPaths: string }): string {
+  return template.replaceAll('@NODE@', v.node).replaceAll('@BIN@', v.bin).replaceAll('@ARGS@', v.args).replaceAll('@RW_PATHS@', v.rwPaths);
 }

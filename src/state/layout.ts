@@ -144,6 +144,18 @@ export const LIBVIRT_NETWORK_STATUS_DIR = '/run/libvirt/network';
 /** What `install` wrote (relative to the install root). */
 export const INSTALL_MANIFEST = 'var/lib/natnet-hook/install.json';
 
+// ---- the installed program (relative to the install root) ----
+/** One directory per installed version (`<RUNTIME_DIR>/<version>/`), and the `current` symlink naming one. */
+export const RUNTIME_DIR = 'usr/lib/natnet-hook';
+export const runtimeVersionDir = (version: string) => `${RUNTIME_DIR}/${version}`;
+export const RUNTIME_CURRENT = `${RUNTIME_DIR}/current`;
+/** What the hooks, the unit and /usr/sbin/natnet-hook run: always through `current`, so an upgrade is one rename. */
+export const CURRENT_BIN = `${RUNTIME_CURRENT}/bin/natnet-hook`;
+export const SBIN_LINK = 'usr/sbin/natnet-hook';
+/** The listener's unit: a package ships it in the vendor directory, install writes the admin's one. */
+export const PACKAGED_UNIT_DIR = 'usr/lib/systemd/system';
+export const ADMIN_UNIT_DIR = 'etc/systemd/system';
+
 // ---- logs ----
 export const hooksLogFile = (l: LogDir) => join(l.logDir, 'hooks.log');
 export const engineLogFile = (l: LogDir) => join(l.logDir, 'engine.log');

@@ -80,7 +80,8 @@ describe.skipIf(!req.ok || !kernel)(`libvirt hooks with a real libvirtd${reason}
     await sb.start();
     // the sandbox's /etc/libvirt is <state>/etc/libvirt: install there, then make libvirtd see the hooks
     const ctx = makeContext({ config: config(), stateDir: stateDir(), log: silentLogger(), env: {} });
-    await runInstall(ctx, { root: sb.state, print: () => {} });
+    // the sandbox shows the hooks <state>/etc/libvirt as /etc/libvirt, but not <state>/usr: name the runtime by its host path
+    await runInstall(ctx, { root: sb.state, print: () => {}, hookApp: join(sb.state, 'usr/lib/natnet-hook/current') });
     await sb.stopLibvirtd();
     await sb.startDaemons();
     await sb.must(['ip', 'link', 'add', 'br-other', 'type', 'bridge']);
@@ -200,7 +201,7 @@ describe.skipIf(!req.ok || !kernel)(`libvirt hooks with a real libvirtd${reason}
     expect((await sb.virsh('start', 'dflt')).code).toBe(0);
     const uri = `qemu:///system?socket=${join(sb.state, 'run/libvirt/libvirt-sock')}`;
     const ctx = makeContext({ config: config(), stateDir: stateDir(), log: silentLogger(), env: {} });
-    const opts = { root: sb.state, print: () => {}, disableLibvirtDefaultNetwork: true, libvirtUri: uri };
+    const opts = { root: sb.state, print: () => {}, hookApp: join(sb.state, 'usr/lib/natnet-hook/current'), disableLibvirtDefaultNetwork: true, libvirtUri: uri };
     await expect(runInstall(ctx, opts)).rejects.toThrow(/"default" network is in use by running VM\(s\) "dflt"/);
     expect((await sb.virsh('net-info', 'default')).stdout).toMatch(/Active:\s+yes/);
     expect((await sb.virsh('destroy', 'dflt')).code).toBe(0);

@@ -17,9 +17,11 @@ describe('install manifest read back', () => {
   };
   const valid = { version: 1, files: [{ path: join(root, 'etc/x'), kind: 'hook', sha256: hash }], dirs: [], config: '/etc/natnet-hook/config.toml', stateDir: null };
 
-  it('accepts what install writes', () => {
+  it('accepts what install writes (version 1: absolute, made relative to the root; version 2: relative)', () => {
     write(valid);
-    expect(readManifest(root)?.files[0].path).toBe(join(root, 'etc/x'));
+    expect(readManifest(root)?.files[0].path).toBe('etc/x');
+    write({ ...valid, version: 2, files: [{ path: 'etc/x', kind: 'hook', sha256: hash }], links: [{ path: 'usr/sbin/natnet-hook', target: 'x' }], runtimes: ['0.1.0'] });
+    expect(readManifest(root)).toMatchObject({ files: [{ path: 'etc/x' }], links: [{ path: 'usr/sbin/natnet-hook' }], runtimes: ['0.1.0'] });
   });
 
   it.each([
