@@ -20,6 +20,8 @@ PACKAGES=(
   network-manager firewalld dbus dbus-bin
   # packaging: the .deb is checked by lintian, the listener unit by systemd-analyze (security, verify)
   lintian systemd
+  # docs: the man page is checked with groff/man, the zsh completion script with zsh -n
+  groff-base man-db zsh
 )
 
 created_policy=""
