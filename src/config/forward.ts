@@ -6,7 +6,7 @@ import type { ConfigProblem } from '../errors.js';
 import { type Forward, type PortSegment, type Proto, PROTOS, type ResolvedForward } from '../model/forward.js';
 import type { Lease, Network } from '../model/types.js';
 import { formatIPv4, parseCidr, parseIPv4 } from '../net/ipv4.js';
-import { normaliseVmName, vmNameProblem } from './lease.js';
+import { checkKnownKeys, vmField } from './lease.js';
 import { joinField, type Problems } from './problems.js';
 import { networkOfIp } from './validate.js';
 
@@ -96,16 +96,8 @@ function portsField(raw: unknown): string | null {
 /** One [[forward]] table → Forward, or null with its problems. `fixedVm`: the VM of the leases.d file it is in. */
 export function normaliseForward(raw: Raw, field: string, p: Problems, fixedVm?: string): Forward | null {
   const before = p.list.length;
-  for (const key of Object.keys(raw)) {
-    if (!FORWARD_KEYS.has(key)) p.add(joinField(field, key), raw[key], `unknown key (known: ${[...FORWARD_KEYS].join(', ')})`);
-  }
-  const given = raw.vm ?? fixedVm;
-  const vm = typeof given === 'string' ? normaliseVmName(given) : given;
-  if (typeof vm !== 'string') p.add(joinField(field, 'vm'), vm, 'expected the VM (libvirt domain) name as a string');
-  else {
-    const why = vmNameProblem(vm);
-    if (why) p.add(joinField(field, 'vm'), vm, why);
-  }
+  checkKnownKeys(raw, FORWARD_KEYS, field, p);
+  const vm = vmField(raw, field, p, fixedVm);
   const proto = raw.proto ?? 'tcp';
   if (typeof proto !== 'string' || !(PROTOS as readonly string[]).includes(proto)) p.add(joinField(field, 'proto'), proto, 'expected "tcp" or "udp"');
 

@@ -25,12 +25,15 @@ export function vmNameProblem(vm: string): string | null {
   return null;
 }
 
-/** One lease table (config [[lease]] or a leases.d file) → Lease, or null. */
-export function normaliseLease(raw: Raw, field: string, p: Problems, fixedVm?: string): Lease | null {
-  const before = p.list.length;
+/** Each key of a table that is not one of `known` is a problem naming it. */
+export function checkKnownKeys(raw: Raw, known: Set<string>, field: string, p: Problems): void {
   for (const key of Object.keys(raw)) {
-    if (!LEASE_KEYS.has(key)) p.add(joinField(field, key), raw[key], `unknown key (known: ${[...LEASE_KEYS].join(', ')})`);
+    if (!known.has(key)) p.add(joinField(field, key), raw[key], `unknown key (known: ${[...known].join(', ')})`);
   }
+}
+
+/** The table's `vm` (or the VM of the leases.d file it is in), NFC-normalised; problems when it is not a valid name. */
+export function vmField(raw: Raw, field: string, p: Problems, fixedVm?: string): unknown {
   const given = raw.vm ?? fixedVm;
   const vm = typeof given === 'string' ? normaliseVmName(given) : given;
   if (typeof vm !== 'string') p.add(joinField(field, 'vm'), vm, 'expected the VM (libvirt domain) name as a string');
@@ -38,6 +41,14 @@ export function normaliseLease(raw: Raw, field: string, p: Problems, fixedVm?: s
     const why = vmNameProblem(vm);
     if (why) p.add(joinField(field, 'vm'), vm, why);
   }
+  return vm;
+}
+
+/** One lease table (config [[lease]] or a leases.d file) → Lease, or null. */
+export function normaliseLease(raw: Raw, field: string, p: Problems, fixedVm?: string): Lease | null {
+  const before = p.list.length;
+  checkKnownKeys(raw, LEASE_KEYS, field, p);
+  const vm = vmField(raw, field, p, fixedVm);
   const ip = raw.ip;
   if (typeof ip !== 'string' || parseIPv4(ip) === null) p.add(joinField(field, 'ip'), ip, 'expected an IPv4 address like 192.168.100.10');
 
