@@ -25,7 +25,9 @@ describe.skipIf(!req.ok)(`explicit reload: the listener applies the config only 
   const writeConfig = (firewall: Firewall) => ll.lab.writeConfig(`${networkToml({ firewall, extra: ['stp = false'] })}\n${LISTENER}`);
   const appliedBackend = (): string | null => {
     const file = appliedFile({ runDir: ll.runDir }, 'natnet');
-    return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { backend: string }).backend : null;
+    if (!existsSync(file)) return null;
+    // the per-component record: one firewall once a switch is complete, old and new during one
+    return (JSON.parse(readFileSync(file, 'utf8')) as { firewalls: { backend: string }[] }).firewalls.map((f) => f.backend).join('+');
   };
   const nftTablePresent = async () => (await ll.lab.run(['nft', 'list', 'table', 'ip', nftTable({ bridge: BRIDGE })])).code === 0;
   const repairs = () => ll.status()?.repairs ?? 0;

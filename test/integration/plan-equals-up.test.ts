@@ -135,7 +135,8 @@ describe.skipIf(!req.ok)(`plan prints exactly the steps up then runs${req.reason
     const steps = await planThenUp(() => lab.writeConfig(networkToml({ firewall: 'nftables', name: 'natnet2' }) + lease));
     expect(steps.join('\n')).not.toMatch(/bridge|rules/);
     expect(steps.join('\n')).toMatch(/stop dnsmasq of natnet \(renamed to natnet2\)/);
-    const down = await lab.cli(['down']);
+    // the running VM is still on the bridge: down refuses without --force (test/integration/down-running.test.ts)
+    const down = await lab.cli(['down', '--force']);
     expect(down.code, down.all).toBe(0);
     expect((await lab.links()).some((l) => l.startsWith('virbr10 '))).toBe(false);
   });
