@@ -221,15 +221,6 @@ describe('planner', () => {
 });
 
 describe('reconcile per component (planUp)', () => {
-  const appliedRec = (over: Partial<AppliedRecord> = {}): AppliedRecord => ({
-    network: net,
-    links: { bridges: [{ name: 'virbr10', created: true, addresses: ['192.168.100.1/24'] }], dummies: [] },
-    firewalls: [{ backend: 'iptables', iptablesVariant: 'nft', bridge: 'virbr10' }],
-    dnsmasq: true,
-    dummyUnsupported: 'no dummy',
-    appliedAt: '',
-    ...over,
-  });
   const linkOf = (name: string, addresses: string[], kind = 'bridge', mac = net.mac): LinkState => ({ name, kind, mac, up: true, master: null, addresses, stp: false, forwardDelay: 0 });
   const observed = (over: Partial<UpObservation> = {}): UpObservation => ({
     links: new Map([['virbr10', linkOf('virbr10', ['192.168.100.1/24'])]]),
@@ -238,7 +229,7 @@ describe('reconcile per component (planUp)', () => {
     confText: renderDnsmasqConf(net, paths),
     hostsText: '',
     dnsmasqPid: 42,
-    record: appliedRec(),
+    record: appliedNow(),
     oldFirewalls: [],
     iptablesNft: null,
     others: [],
@@ -306,7 +297,7 @@ describe('reconcile per component (planUp)', () => {
   it('nothing changed: no step, and the record stays what it is', () => {
     const plan = planUp(desired, observed());
     expect(plan.steps).toEqual([]);
-    expect(plan.target).toEqual(appliedRec());
+    expect(plan.target).toEqual(appliedNow());
   });
 
   it('a tap whose VM record names a bridge replaced earlier is taken only while detached', () => {
