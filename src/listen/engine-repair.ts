@@ -7,6 +7,7 @@ import type { Context } from '../engine/context.js';
 import { desiredNetworks, type NetworksFrom, upLocked } from '../engine/index.js';
 import { readRecords } from '../engine/records.js';
 import { ConfigError, NatnetError } from '../errors.js';
+import { fieldChanges } from '../plan/config-changes.js';
 import type { Network } from '../model/types.js';
 import type { RepairFn } from './listener.js';
 
@@ -40,9 +41,7 @@ export function tryLoadConfig(ctx: Context): { config: LoadedConfig; problems: n
 
 /** What adopting `configured` changes in a network as `applied`: "natnet.firewall: iptables -> nftables". Pure. */
 export function changedFields(applied: Network, configured: Network): string[] {
-  return (Object.keys(configured) as (keyof Network)[])
-    .filter((k) => JSON.stringify(applied[k]) !== JSON.stringify(configured[k]))
-    .map((k) => `${configured.name}.${k}: ${JSON.stringify(applied[k])} -> ${JSON.stringify(configured[k])}`);
+  return fieldChanges(applied, configured).map((c) => `${configured.name}.${c.field}: ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)}`);
 }
 
 /**

@@ -25,11 +25,15 @@ const CONFIG_KEY: Record<keyof Network, string | null> = {
   adopt: null,
 };
 
+/** Each Network field whose value differs between the network as applied and as configured now. Pure. */
+export function fieldChanges(applied: Network, configured: Network): { field: keyof Network; from: unknown; to: unknown }[] {
+  return (Object.keys(CONFIG_KEY) as (keyof Network)[])
+    .filter((field) => applied[field] !== configured[field])
+    .map((field) => ({ field, from: applied[field], to: configured[field] }));
+}
+
 /** The config keys whose value differs between the network as applied and as configured now. Pure. */
 export function configChanges(applied: Network, configured: Network): string[] {
-  const keys = new Set<string>();
-  for (const [field, key] of Object.entries(CONFIG_KEY) as [keyof Network, string | null][]) {
-    if (key && applied[field] !== configured[field]) keys.add(key);
-  }
-  return [...keys];
+  const keys = fieldChanges(applied, configured).flatMap((c) => CONFIG_KEY[c.field] ?? []);
+  return [...new Set(keys)];
 }
