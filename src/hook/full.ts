@@ -1,5 +1,6 @@
 import type { HookKind } from '../argv/grammar.js';
 import { engineLogFile } from '../state/layout.js';
+import { NatnetError } from '../errors.js';
 import pino from 'pino';
 import { makeContext } from '../engine/context.js';
 import type { HookEngine, HookEvent, HookOutcome } from './outcome.js';
@@ -39,7 +40,7 @@ export async function runFull(
   const log = safeLogger(() => {
     // opened like hooks.log: no symlink followed, 0640
     const fd = openLogFile(engineLogFile(paths));
-    if (fd === null) throw new Error('engine.log cannot be opened safely');
+    if (fd === null) throw new NatnetError(`${engineLogFile(paths)} cannot be opened safely (a symlink or not a regular file)`);
     const dest = pino.destination({ dest: fd, sync: true });
     // a failed write (ENOSPC, EIO) is emitted as 'error': unheard, that would throw
     dest.on('error', () => {});

@@ -7,6 +7,7 @@
 import { closeSync, fstatSync, linkSync, openSync, readdirSync, readSync, renameSync, unlinkSync, constants as fsc } from 'node:fs';
 import { isTempFile, quarantineFile } from './layout.js';
 import { SchemaError } from './schema.js';
+import { NatnetError } from '../errors.js';
 
 export interface BadRecord {
   file: string;
@@ -33,8 +34,8 @@ function readRegularFile(file: string): Buffer | null {
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw new Error('not a regular file');
-    if (st.size > MAX_BYTES) throw new Error(`larger than ${MAX_BYTES} bytes`);
+    if (!st.isFile()) throw new NatnetError('not a regular file');
+    if (st.size > MAX_BYTES) throw new NatnetError(`larger than ${MAX_BYTES} bytes`);
     const buf = Buffer.allocUnsafe(st.size);
     let n = 0;
     while (n < buf.length) {
