@@ -10,3 +10,8 @@ export function notOurLink(link: LinkState, kind: 'bridge' | 'dummy', pinnedMac:
   if (link.mac !== pinnedMac) return `its MAC ${link.mac} is not the ${pinnedMac} we pinned`;
   return null;
 }
+
+/** libvirt gives the host side of a tap the guest MAC with fe: in front; anything else is not this VM's tap. */
+export function isTapOf(link: LinkState, guestMac: string): boolean {
+  return link.mac === `fe${guestMac.slice(2)}`;
+}

@@ -8,6 +8,7 @@ import { type DnsmasqPaths, renderDnsmasqConf } from '../render/dnsmasq.js';
 import { renderIptablesRestore } from '../render/iptables.js';
 import { renderNftScript } from '../render/nft.js';
 import { type FirewallDrift, isClean, ruleChanges } from './firewall-drift.js';
+import { isTapOf } from './ownership.js';
 import { removeLink } from './plan-teardown.js';
 import type { Step } from './steps.js';
 
@@ -63,9 +64,6 @@ function wouldBeSecondary(a: string, b: string): boolean {
   const y = parseCidr(b);
   return !!x && !!y && x.prefix === y.prefix && x.network === y.network;
 }
-
-/** libvirt gives the host side of a tap the guest MAC with fe: in front; anything else is not this VM's tap. */
-const isTapOf = (link: LinkState, mac: string) => link.mac === `fe${mac.slice(2)}`;
 
 /** Bridge, address, dummy: `ip -batch` lines and the dummy creation, per phase. Pure. */
 export function planLinks(d: DesiredNetwork, o: NetworkObservation): LinkPlan {

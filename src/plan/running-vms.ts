@@ -1,5 +1,6 @@
 import type { DomainRecord } from '../model/types.js';
 import type { LinkState } from '../observe/links.js';
+import { isTapOf } from './ownership.js';
 
 /** A running VM's interface on one of our bridges, confirmed by its tap existing on the host. */
 export interface RunningTap {
@@ -22,7 +23,7 @@ export function runningTapsOn(domains: DomainRecord[], bridge: string, links: Ma
     if (!d.running) continue;
     for (const n of d.nics) {
       const link = n.bridge === bridge && n.tap ? links.get(n.tap) : undefined;
-      if (link) out.push({ vm: d.vm, tap: link.name, master: link.master, ownMac: link.mac === `fe${n.mac.slice(2)}` });
+      if (link) out.push({ vm: d.vm, tap: link.name, master: link.master, ownMac: isTapOf(link, n.mac) });
     }
   }
   return out;
