@@ -58,3 +58,23 @@ function parseGlobals(args: string[]): { globals: Globals; positionals: string[]
   }
   return { globals, positionals: parsed.positionals };
 }
+
+/**
+ * The global options anywhere in an argv, leniently: other options are skipped (e.g. another
+ * process's `listen --interval 5 --state-dir DIR`); repeated, the last one wins, as in commander.
+ */
+export function looseGlobals(args: string[]): Globals {
+  const globals: Globals = {};
+  let tokens: ParsedToken[];
+  try {
+    ({ tokens } = parseArgs({ args, options: parseArgsOptions(), strict: false, allowPositionals: true, tokens: true }));
+  } catch {
+    return globals;
+  }
+  for (const t of tokens) {
+    if (t.kind === 'option-terminator') break;
+    const o = t.kind === 'option' ? GLOBAL_OPTIONS.find((g) => g.long === t.name) : undefined;
+    if (o && t.kind === 'option') Object.assign(globals, { [o.key]: o.value ? t.value : true });
+  }
+  return globals;
+}

@@ -6,6 +6,7 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
 import { layoutOf } from '../state/layout.js';
 import { processArgv } from '../observe/procfs.js';
+import { looseGlobals } from '../argv/fast.js';
 
 const PROGRAM = 'natnet-hook';
 /** node as the bin's interpreter (shebang or the unit's absolute node path). */
@@ -13,12 +14,7 @@ const NODE = /^node(js)?[0-9.]*$/;
 
 /** The --state-dir of an argv (either form; the last one wins, as in the parsers), or undefined. */
 export function stateDirArg(argv: string[]): string | undefined {
-  let dir: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--state-dir' && i + 1 < argv.length) dir = argv[++i];
-    else if (argv[i].startsWith('--state-dir=')) dir = argv[i].slice('--state-dir='.length);
-  }
-  return dir;
+  return looseGlobals(argv).stateDir;
 }
 
 /**
