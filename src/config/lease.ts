@@ -69,5 +69,5 @@ export function normaliseLease(raw: Raw, field: string, p: Problems, fixedVm?: s
     else p.add(joinField(field, 'hostname'), raw.hostname, 'expected a DNS label: 1-63 letters, digits or "-", not starting or ending with "-"');
   }
   if (p.list.length > before) return null;
-  return { vm: vm as string, ip: ip as string, macs, hostname, source: { file: p.file, field } };
+  return { vm: vm as string, ip: ip as string, ip6: null, macs, hostname, source: { file: p.file, field } };
 }

@@ -118,6 +118,7 @@ export function normaliseNetwork(raw: Raw, field: string, p: Problems): Network 
     autostart,
     downWhenIdle,
     adopt,
+    ipv6: null,
   };
 }
 

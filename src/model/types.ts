@@ -38,6 +38,38 @@ export interface Network {
    * STP and state rewritten; `down` leaves it). Without it, `up` refuses such a bridge.
    */
   adopt: boolean;
+  /** The optional IPv6 side (issue 11); null = IPv4 only, the handbook network. */
+  ipv6: Ipv6Network | null;
+}
+
+export const IPV6_MODES = ['nat66', 'routed'] as const;
+export type Ipv6Mode = (typeof IPV6_MODES)[number];
+export const DHCPV6_MODES = ['stateless', 'stateful'] as const;
+export type Dhcpv6Mode = (typeof DHCPV6_MODES)[number];
+
+/**
+ * IPv6 on a network. All addresses in RFC 5952 text (net/ipv6.ts formatIPv6). With `ipv6 = "auto"`
+ * the prefix is generated once and kept in the state; a Network reaching a planner or renderer
+ * always has it resolved (gateway/subnet filled).
+ */
+export interface Ipv6Network {
+  /** Configured as "auto" (a generated RFC 4193 /64) rather than an explicit address. */
+  auto: boolean;
+  /** Gateway address on the bridge, e.g. fd00:1:2:3::1 */
+  gateway: string;
+  /** 64 for SLAAC. */
+  prefix: number;
+  /** Network address, e.g. fd00:1:2:3:: */
+  subnet: string;
+  /** nat66: masquerade to outside the prefix; routed: no NAT (a delegated global prefix). */
+  mode: Ipv6Mode;
+  /** stateless: SLAAC + DNS via RA; stateful: DHCPv6 addresses from the range (needed for ip6 reservations). */
+  dhcpv6: Dhcpv6Mode;
+  /** The DHCPv6 pool with `stateful`, else null. */
+  dhcpStart: string | null;
+  dhcpEnd: string | null;
+  /** Set accept_ra=2 on interfaces with RA-learned routes instead of refusing to enable forwarding. */
+  fixAcceptRa: boolean;
 }
 
 export interface LeaseSource {
@@ -51,6 +83,8 @@ export interface LeaseSource {
 export interface Lease {
   vm: string;
   ip: string;
+  /** Reserved IPv6 address (DHCPv6, `dhcpv6 = "stateful"` only), or null. */
+  ip6: string | null;
   /** Lower-case MACs; empty = every MAC the VM has on the network (learned by the hook). */
   macs: string[];
   hostname: string | null;
@@ -69,6 +103,8 @@ export interface Reservation {
   vm: string;
   macs: string[];
   ip: string;
+  /** dnsmasq `dhcp-host=MAC,IPv4,[IPv6],name`; null = none. */
+  ip6: string | null;
   hostname: string;
 }
 

@@ -23,12 +23,16 @@ const CONFIG_KEY: Record<keyof Network, string | null> = {
   autostart: null,
   downWhenIdle: null,
   adopt: null,
+  ipv6: 'ipv6',
 };
+
+/** Scalars by value; the ipv6 object by its content. */
+const sameValue = (a: unknown, b: unknown) => a === b || (typeof a === 'object' && typeof b === 'object' && JSON.stringify(a) === JSON.stringify(b));
 
 /** Each Network field whose value differs between the network as applied and as configured now. Pure. */
 export function fieldChanges(applied: Network, configured: Network): { field: keyof Network; from: unknown; to: unknown }[] {
   return (Object.keys(CONFIG_KEY) as (keyof Network)[])
-    .filter((field) => applied[field] !== configured[field])
+    .filter((field) => !sameValue(applied[field], configured[field]))
     .map((field) => ({ field, from: applied[field], to: configured[field] }));
 }
 

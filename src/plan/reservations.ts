@@ -37,7 +37,7 @@ export function reservationsFor(
     // a VM's second NIC: one name, one address (validation refuses the name on two VMs)
     if (hostname && names.has(hostname)) hostname = '';
     if (hostname) names.add(hostname);
-    reservations.push({ vm: lease.vm, macs: [...new Set(macs)].sort(), ip: lease.ip, hostname });
+    reservations.push({ vm: lease.vm, macs: [...new Set(macs)].sort(), ip: lease.ip, ip6: lease.ip6, hostname });
   }
   const key = new Map(reservations.map((r) => [r, parseIPv4(r.ip)!]));
   reservations.sort((a, b) => key.get(a)! - key.get(b)!);

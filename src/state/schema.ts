@@ -180,6 +180,8 @@ export function network(v: unknown, at: string): Network {
     downWhenIdle: boolean(o.downWhenIdle, f('downWhenIdle')),
     // records written before `adopt` existed have none
     adopt: o.adopt === undefined ? false : boolean(o.adopt, f('adopt')),
+    // records written before IPv6 existed have none (validation of a set ipv6 arrives with issue 11)
+    ipv6: null,
   };
 }
 

@@ -64,7 +64,7 @@ function report(degraded: boolean): StatusReport {
           ? { ok: false, unchecked: null, missing: ['nat -A NATNET-POST-virbr10 -s 192.168.100.0/24 -d 224.0.0.0/24 -j RETURN'], extra: [], missingJumps: [{ table: 'filter', from: 'FORWARD', to: 'NATNET-FWD-virbr10' }], duplicateJumps: [] }
           : { ok: true, unchecked: null, missing: [], extra: [], missingJumps: [], duplicateJumps: [] },
         dnsmasq: { pid: 777, alive: true, listening: ['udp 192.168.100.1:53', 'udp 0.0.0.0%virbr10:67'], hostsfileCurrent: true },
-        reservations: [{ vm: 'web', macs: ['52:54:00:aa:bb:01'], ip: '192.168.100.10', hostname: 'web' }],
+        reservations: [{ vm: 'web', macs: ['52:54:00:aa:bb:01'], ip: '192.168.100.10', ip6: null, hostname: 'web' }],
         pending: degraded ? [{ vm: 'db', ip: '192.168.100.11', why: 'no MAC known yet' }] : [],
         leases: [{ expires: '2026-11-27T22:00:00.000Z', mac: '52:54:00:aa:bb:01', ip: '192.168.100.10', hostname: 'web' }],
         problems: degraded ? ['bridge MAC 52:54:00:00:00:99, expected 52:54:00:7e:27:af', 'net.ipv4.ip_forward is 0', 'rule missing: ...'] : [],
@@ -109,6 +109,6 @@ describe('golden text output', () => {
   it('a leases.d file as lease add writes it', () =>
     golden(
       'lease-file.toml',
-      renderLeaseFile({ vm: 'web "1" ü', ip: '192.168.100.10', macs: ['52:54:00:aa:bb:01'], hostname: 'web1', source: { file: '', field: '' } }),
+      renderLeaseFile({ vm: 'web "1" ü', ip: '192.168.100.10', ip6: null, macs: ['52:54:00:aa:bb:01'], hostname: 'web1', source: { file: '', field: '' } }),
     ));
 });

@@ -54,7 +54,7 @@ describe('dnsmasq lease file (untrusted)', () => {
 });
 
 describe('joining leases with VM names', () => {
-  const reservations: Reservation[] = [{ vm: 'web1', macs: [A], ip: '192.168.100.10', hostname: 'web1' }];
+  const reservations: Reservation[] = [{ vm: 'web1', macs: [A], ip: '192.168.100.10', ip6: null, hostname: 'web1' }];
   const domains: DomainRecord[] = [
     { vm: 'db', nics: [{ mac: B, bridge: 'virbr10' }], metadataLeases: [], running: true, updated: '' },
     { vm: 'elsewhere', nics: [{ mac: C, bridge: 'virbr99' }], metadataLeases: [], running: true, updated: '' },
