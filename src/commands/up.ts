@@ -1,6 +1,6 @@
 import type { Context } from '../engine/context.js';
 import { type NetworkChange, up } from '../engine/index.js';
-import { assertRoot } from './need-root.js';
+import { assertRoot, assertRootToRead } from './need-root.js';
 
 /**
  * One block per network: its steps as `  - <describeStep>` lines, the same for `plan` (would do)
@@ -16,7 +16,8 @@ export function formatChanges(changes: NetworkChange[], dryRun: boolean): string
 }
 
 export async function runUp(ctx: Context, network?: string): Promise<void> {
-  if (!ctx.dryRun) assertRoot('up');
+  if (ctx.dryRun) assertRootToRead('plan');
+  else assertRoot('up');
   const changes = await up(ctx, { networks: network ? [network] : undefined, reason: 'cli up' });
   process.stdout.write(formatChanges(changes, ctx.dryRun));
 }

@@ -179,6 +179,7 @@ const CASES: FailingCase[] = [
   { name: 'TOML syntax error', setup: (c) => writeFileSync(c.configPath, 'network = [\n'), args: ['plan'], code: 3, lines: 1, mentions: () => ['expected valid TOML'] },
   // ---- not root: commands that change the host say so before anything else ----
   { name: 'up as nobody', args: ['up'], run: { uid: NOBODY }, code: 1, lines: 1, mentions: () => ['up changes the host', 'needs root'] },
+  { name: 'plan as nobody', args: ['plan'], run: { uid: NOBODY }, code: 1, lines: 1, mentions: () => ['plan reads the host', 'needs root'] },
   { name: 'down as nobody', args: ['down'], run: { uid: NOBODY }, code: 1, lines: 1, mentions: () => ['down changes the host', 'needs root'] },
   {
     name: 'lease add as nobody while a network is applied',
