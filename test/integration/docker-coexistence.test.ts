@@ -5,11 +5,13 @@
  * each other, inbound stays rejected, our tagged accepts sit at the top of DOCKER-USER, a Docker
  * restart that resets its chains is repaired by `up`, and `down` leaves Docker's rules as they were.
  */
+import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerRestart, dockerStart } from '../helpers/docker28.js';
 import { assertBuilt, hostIptablesVariant, LAB_BINS, leaseToml, networkToml } from '../helpers/lab-config.js';
 import { exec, type Guest, Lab, UPSTREAM } from '../helpers/netns.js';
 import { inNs } from '../../src/selftest/exec.js';
+import { appliedFile, layoutOf } from '../../src/state/layout.js';
 import { needs } from '../helpers/requirements.js';
 
 const variant = hostIptablesVariant();
@@ -106,6 +108,25 @@ for (const firewall of ['iptables', 'nftables'] as const) {
       expect(nat.peerSaw, nat.clientError).toBe(UPSTREAM.routerIp);
       expect((await lab.cli(['plan'])).stdout).toMatch(/nothing to change/);
     });
+
+    if (firewall === 'iptables') {
+      it('the network moves to another bridge: plan = up adds the new bridge\'s accepts and removes the old ones', async () => {
+        lab.writeConfig(networkToml({ firewall, bridge: 'virbr11' }) + leaseToml({ vm: 'vm1', ip: '192.168.100.10', mac: '52:54:00:aa:bb:01' }));
+        const plan = await lab.mustCli(['plan']);
+        expect(plan.stdout).toMatch(/add accepts for virbr11 in Docker's iptables DOCKER-USER/);
+        expect(plan.stdout).toMatch(/remove accepts for virbr10 from Docker's iptables DOCKER-USER/);
+        const up = await lab.mustCli(['up']);
+        expect(up.stdout.replace(/done:/g, 'would do:')).toBe(plan.stdout.replace(/done:/g, 'would do:'));
+        const lines = dockerUser(await save());
+        expect(lines.some((l) => l.includes('natnet-hook virbr10'))).toBe(false);
+        expect(lines.filter((l) => l.includes('natnet-hook virbr11')).length).toBeGreaterThanOrEqual(2);
+        expect(lines.at(-1)).toBe('-A DOCKER-USER -j RETURN');
+      });
+    } else {
+      it('a bad applied record: down still finds our accepts by their tag', async () => {
+        writeFileSync(appliedFile(layoutOf({ config: lab.configPath, stateDir: lab.stateDir }, {}), 'natnet'), '{"truncated');
+      });
+    }
 
     it('down leaves Docker\'s rules exactly as they were', async () => {
       await lab.mustCli(['down']);
