@@ -9,6 +9,8 @@ import type { LinkState } from '../observe/links.js';
 import { observeIpChains } from '../observe/nft.js';
 import { readIpForward, scanOurDnsmasq } from '../observe/procfs.js';
 import { firstUnsearchableDir } from '../observe/searchable.js';
+import { familiesOf } from '../model/family.js';
+import { staleDockerUser, wantedDockerUser } from '../plan/docker-user.js';
 import { notOurLink } from '../plan/ownership.js';
 import { type DesiredNetwork, PlanConflict } from '../plan/plan-network.js';
 import { oldFirewallsOf, planUp, type UpObservation, type UpPlan } from '../plan/plan-up.js';
@@ -116,10 +118,15 @@ async function observeUp(ctx: Context, host: HostObserver, d: DesiredNetwork, pr
     const [dump, existing] = await Promise.all([host.iptables('nft'), observeIpChains(ctx.runner)]);
     iptablesNft = { changes, dump, existing };
   }
+  // Docker's DOCKER-USER (read from the dump our own iptables rules came from, when that is the backend)
+  const docker = await host.docker(familiesOf(d.net));
+  const oldDockerUser = await host.dockerUserFound(staleDockerUser(previous?.dockerUser ?? [], wantedDockerUser(d.net, docker)));
   return {
     ...base,
     oldFirewalls,
     iptablesNft,
+    docker,
+    oldDockerUser,
     others: others.map((r) => {
       const paths = dnsmasqPaths(ctx, r.network);
       return { name: r.network.name, paths, dnsmasqPids: scanOurDnsmasq(paths.conf) };

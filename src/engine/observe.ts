@@ -1,13 +1,16 @@
 import { readFileSync } from 'node:fs';
-import type { AppliedFirewall, AppliedRecord } from '../model/applied.js';
+import type { AppliedDockerUser, AppliedFirewall, AppliedRecord } from '../model/applied.js';
+import { type Family, FAMILIES } from '../model/family.js';
+import { bridgeNfCall, type DockerFirewall, type DockerUserView, dockerUserOf, observeDockerBridgesTable } from '../observe/docker.js';
 import type { ResolvedForward } from '../model/forward.js';
 import type { Network } from '../model/types.js';
-import { availableIptablesVariants, type IptablesDump, type IptablesVariant, observeIptables } from '../observe/iptables.js';
+import { availableIptablesVariants, detectIptablesVariant, type IptablesDump, type IptablesVariant, observeIptables } from '../observe/iptables.js';
 import { type LinkState, observeLinks } from '../observe/links.js';
 import { observeNftTable } from '../observe/nft.js';
 import { findOurDnsmasq, readIpForward, scanOurDnsmasq } from '../observe/procfs.js';
 import { type FirewallDrift, iptablesDrift, nftDrift } from '../plan/firewall-drift.js';
 import type { NetworkObservation } from '../plan/plan-network.js';
+import type { DockerUserFound } from '../plan/docker-user.js';
 import type { FirewallFound, TeardownObservation } from '../plan/plan-teardown.js';
 import { nftTable } from '../render/names.js';
 import type { DnsmasqPaths } from '../render/dnsmasq.js';
@@ -25,7 +28,7 @@ export function readTextOrNull(path: string): string | null {
 /** Host-wide facts, each read once per run however many networks there are. */
 export class HostObserver {
   private links?: Promise<Map<string, LinkState>>;
-  private dumps = new Map<IptablesVariant, Promise<IptablesDump>>();
+  private dumps = new Map<string, Promise<IptablesDump>>();
   constructor(private readonly ctx: Context) {}
 
   getLinks() {
@@ -33,13 +36,53 @@ export class HostObserver {
     return this.links;
   }
 
-  iptables(variant: IptablesVariant) {
-    let d = this.dumps.get(variant);
+  iptables(variant: IptablesVariant, family: Family = 'ipv4') {
+    const key = `${family} ${variant}`;
+    let d = this.dumps.get(key);
     if (!d) {
-      d = observeIptables(this.ctx.runner, variant);
-      this.dumps.set(variant, d);
+      d = observeIptables(this.ctx.runner, variant, family);
+      this.dumps.set(key, d);
     }
     return d;
+  }
+
+  /** DOCKER-USER of one family and variant, or null when it cannot be read (no binary, no root, no ip6_tables). */
+  async dockerUserView(family: Family, variant: IptablesVariant): Promise<DockerUserView | null> {
+    try {
+      return dockerUserOf(await this.iptables(variant, family));
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Docker's firewall, for the given families (an up reads only those its network uses: the IPv4
+   * dump is the one our own iptables rules were read from). `nftTable`: also look for Docker's
+   * nftables table (status).
+   */
+  async docker(families: readonly Family[] = FAMILIES, nftTable = false): Promise<DockerFirewall> {
+    const variant = detectIptablesVariant();
+    const views: DockerFirewall['views'] = {};
+    const unread: Family[] = [];
+    if (variant) {
+      for (const f of families) {
+        const v = await this.dockerUserView(f, variant);
+        if (v) views[f] = v;
+        else unread.push(f);
+      }
+    }
+    return {
+      variant,
+      views,
+      unread,
+      bridgeNfCall: { ipv4: bridgeNfCall('ipv4', readTextOrNull), ipv6: bridgeNfCall('ipv6', readTextOrNull) },
+      nftDockerBridges: nftTable ? await observeDockerBridgesTable(this.ctx.runner) : false,
+    };
+  }
+
+  /** Each DOCKER-USER entry as found. */
+  dockerUserFound(entries: AppliedDockerUser[]): Promise<DockerUserFound[]> {
+    return Promise.all(entries.map(async (entry) => ({ entry, view: await this.dockerUserView(entry.family, entry.iptablesVariant) })));
   }
 
   /** After changes, facts must be read again. */
@@ -99,8 +142,12 @@ export class HostObserver {
           ...availableIptablesVariants().map((v) => ({ backend: 'iptables' as const, iptablesVariant: v, bridge })),
         ])
       : rec.firewalls;
-    const [links, firewalls] = await Promise.all([this.getLinks(), this.firewalls(rec.network, wanted)]);
+    const bridges = [...new Set([...rec.links.bridges.map((b) => b.name), ...rec.firewalls.map((f) => f.bridge)])];
+    const dockerWanted: AppliedDockerUser[] = everyBackend
+      ? bridges.flatMap((bridge) => availableIptablesVariants().flatMap((iptablesVariant) => FAMILIES.map((family) => ({ family, iptablesVariant, bridge }))))
+      : (rec.dockerUser ?? []);
+    const [links, firewalls, dockerUser] = await Promise.all([this.getLinks(), this.firewalls(rec.network, wanted), this.dockerUserFound(dockerWanted)]);
     // a teardown stops every dnsmasq of ours (an orphan of an earlier run included), not just the pid file's
-    return { links, firewalls, dnsmasqPids: scanOurDnsmasq(paths.conf) };
+    return { links, firewalls, dnsmasqPids: scanOurDnsmasq(paths.conf), dockerUser };
   }
 }

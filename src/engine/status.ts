@@ -22,6 +22,9 @@ import { HostObserver, readTextOrNull } from './observe.js';
 import { describeBadDomains } from './domains.js';
 import { describeBadApplied, dnsmasqPaths, quarantinedNetworks, readRecords } from './records.js';
 import type { BadRecord } from '../state/store.js';
+import { FAMILIES } from '../model/family.js';
+import type { DockerFirewall } from '../observe/docker.js';
+import { type DockerStatus, dockerStatus, type NetworkDockerStatus, networkDockerStatus } from './docker-status.js';
 
 /**
  * healthy: applied and as configured; degraded: applied, with problems; down: not applied
@@ -64,6 +67,8 @@ export interface NetworkStatus {
   leases: ActiveLease[];
   /** Port forwards to VMs of this network, each with its drift. */
   forwards?: ForwardStatus[];
+  /** Our accepts in Docker's DOCKER-USER, per family where that chain exists (none: no Docker firewall). */
+  docker?: NetworkDockerStatus[];
   problems: string[];
 }
 
@@ -79,6 +84,8 @@ export interface StatusReport {
   unconfigured: string[];
   /** State records that failed validation and were set aside (*.bad), until an admin removes them. */
   badRecords: BadRecord[];
+  /** Docker's firewall on this host, and whether natnet-hook's accepts are needed there. */
+  docker?: DockerStatus;
 }
 
 const NO_DRIFT: FirewallDrift = { missing: [], extra: [], missingJumps: [], duplicateJumps: [] };
@@ -98,7 +105,16 @@ async function readDrift(host: HostObserver, net: Network, choice: BackendChoice
  * Such a network is checked against the config (degraded) while its bridge or dnsmasq is there;
  * once they are gone (a `down` keeps the *.bad file for inspection) it is down.
  */
-async function networkStatus(ctx: Context, host: HostObserver, config: LoadedConfig, configured: Network, rec: AppliedRecord | null, recordBad: boolean, ss: string) {
+async function networkStatus(
+  ctx: Context,
+  host: HostObserver,
+  config: LoadedConfig,
+  configured: Network,
+  rec: AppliedRecord | null,
+  recordBad: boolean,
+  ss: string,
+  dockerFw: DockerFirewall,
+) {
   // the host is checked against what was applied: a config change not applied yet is `pending`, not a list of drifts
   const net = rec?.network ?? configured;
   const configChanged = rec ? configChanges(rec.network, configured) : [];
@@ -142,6 +158,8 @@ async function networkStatus(ctx: Context, host: HostObserver, config: LoadedCon
   for (const m of drift.extra) problems.push(`unexpected rule: ${m}`);
   for (const j of drift.missingJumps) problems.push(`jump missing: ${j.table} ${j.from} -j ${j.to}`);
   for (const j of drift.duplicateJumps) problems.push(`duplicate jump: ${j.table} ${j.from} -j ${j.to}`);
+  const docker = checked ? networkDockerStatus(net, dockerFw) : { docker: [], problems: [] };
+  problems.push(...docker.problems);
   const fwd = forwardStatus(net, choice.backend, forwards, drift, readListeningSockets());
   problems.push(...fwd.problems);
   const hostsfileCurrent = readTextOrNull(paths.hosts) === renderHostsfile(reservations);
@@ -186,6 +204,7 @@ async function networkStatus(ctx: Context, host: HostObserver, config: LoadedCon
     pending: pending.map((p) => ({ vm: p.lease.vm, ip: p.lease.ip, why: p.why })),
     leases: parseLeaseFile(readTextOrNull(paths.leases) ?? ''),
     forwards: fwd.forwards,
+    ...(docker.docker.length ? { docker: docker.docker } : {}),
     // a network that is down has nothing to check: what is missing is missing on purpose
     problems: checked ? problems : [],
   };
@@ -206,10 +225,11 @@ export async function getStatus(ctx: Context, names?: string[]): Promise<StatusR
   const bad = quarantinedNetworks(ctx);
   const ss = (await ctx.runner.run(['ss', '-H', '-l', '-n', '-p', '-t', '-u'], { readOnly: true, allowFailure: true })).stdout;
   const listener = readListenerStatus(ctx.runDir);
+  const dockerFw = await host.docker(FAMILIES, true);
   const networks: NetworkStatus[] = [];
   for (const net of nets) {
     const rec = records.find((r) => r.network.name === net.name) ?? null;
-    const status = await networkStatus(ctx, host, config, net, rec, !rec && bad.includes(net.name), ss);
+    const status = await networkStatus(ctx, host, config, net, rec, !rec && bad.includes(net.name), ss, dockerFw);
     // NetworkManager would take the bridge over (addresses, restarts): the listener saw it over D-Bus
     if (status.state !== 'down' && listener?.running && listener.nmManaged?.[net.bridge]) status.problems.push(`NetworkManager manages ${net.bridge}`);
     if (status.state === 'down' && net.autostart && listener?.running) {
@@ -230,5 +250,6 @@ export async function getStatus(ctx: Context, names?: string[]): Promise<StatusR
     unconfigured,
     listener,
     configWarnings: config.warnings,
+    docker: dockerStatus(dockerFw),
   };
 }

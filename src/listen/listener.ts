@@ -6,6 +6,7 @@ import { checkUnmanaged, putBridgesInZone, syncBridgeKeys } from './bridge-check
 import { firewalldState, waitFirewalldRunning } from './firewalld.js';
 import type { ListenerOptions } from './options.js';
 import { classifySignal, describeMessage, FW_NAME, type ListenerEvent, matchRules, NM_NAME, type SignalLike } from './signals.js';
+import { subscribeSystemd } from './systemd.js';
 import { type ListenerStatus, writeListenerStatus } from './status-file.js';
 
 export interface RepairResult {
@@ -228,6 +229,8 @@ export class Listener {
     const [nm, fw] = await Promise.all([nameHasOwner(bus, NM_NAME), nameHasOwner(bus, FW_NAME)]);
     this.services = { networkManager: nm, firewalld: fw };
     this.status.services = { ...this.services };
+    // Docker's restarts (JobRemoved of docker.service) come from systemd, when it is on this bus
+    await subscribeSystemd(bus, this.deps.log);
     if (bus.lost) throw new BusError('bus connection lost while subscribing');
     this.live = bus;
     this.status.bus.connected = true;
@@ -297,6 +300,10 @@ export class Listener {
         return;
       case 'nm-changed':
         this.request(ev.what, false, true);
+        return;
+      case 'docker-started':
+        // Docker rebuilt its chains: our DOCKER-USER accepts are part of every network's repair
+        this.request(ev.what, false, false);
         return;
     }
   }

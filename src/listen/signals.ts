@@ -11,6 +11,14 @@ export const NM_PATH = '/org/freedesktop/NetworkManager';
 export const FW_NAME = 'org.fedoraproject.FirewallD1';
 export const FW_PATH = '/org/fedoraproject/FirewallD1';
 export const FW_ZONE_IFACE = 'org.fedoraproject.FirewallD1.zone';
+export const SYSTEMD_NAME = 'org.freedesktop.systemd1';
+export const SYSTEMD_PATH = '/org/freedesktop/systemd1';
+export const SYSTEMD_MANAGER = 'org.freedesktop.systemd1.Manager';
+/** Docker's unit: when it (re)starts, it rebuilds its chains and may reset DOCKER-USER. */
+export const DOCKER_UNIT = 'docker.service';
+/** The unit's object path (systemd escapes '.' as _2e). */
+export const DOCKER_UNIT_PATH = `${SYSTEMD_PATH}/unit/docker_2eservice`;
+const PROPERTIES = 'org.freedesktop.DBus.Properties';
 
 /** The fields of a dbus-next Message the classifier looks at. */
 export interface SignalLike {
@@ -29,7 +37,8 @@ export type ListenerEvent =
   | { kind: 'firewalld-reloaded'; what: string }
   | { kind: 'nm-started'; what: string }
   | { kind: 'nm-stopped'; what: string }
-  | { kind: 'nm-changed'; what: string };
+  | { kind: 'nm-changed'; what: string }
+  | { kind: 'docker-started'; what: string };
 
 const SIGNAL = 4; // dbus-next MessageType.SIGNAL
 
@@ -50,7 +59,25 @@ export function matchRules(): string[] {
     from(NM_NAME, NM_NAME, 'StateChanged'),
     from(NM_NAME, NM_NAME, 'DeviceAdded'),
     from(NM_NAME, NM_NAME, 'DeviceRemoved'),
+    // systemd sends these only to a client that called Manager.Subscribe (the listener does)
+    `${from(SYSTEMD_NAME, SYSTEMD_MANAGER, 'JobRemoved')},arg2='${DOCKER_UNIT}'`,
+    `${from(SYSTEMD_NAME, PROPERTIES, 'PropertiesChanged')},path='${DOCKER_UNIT_PATH}',arg0='org.freedesktop.systemd1.Unit'`,
   ];
+}
+
+/** JobRemoved(u id, o job, s unit, s result) of docker.service, or its unit's ActiveState turning active. */
+function classifySystemd(msg: SignalLike): ListenerEvent | null {
+  const body = bodyOf(msg);
+  if (msg.interface === SYSTEMD_MANAGER && msg.member === 'JobRemoved') {
+    if (msg.signature !== 'uoss' || body[2] !== DOCKER_UNIT || typeof body[3] !== 'string') return null;
+    return { kind: 'docker-started', what: `systemd job for ${DOCKER_UNIT} ${body[3]}` };
+  }
+  if (msg.interface === PROPERTIES && msg.member === 'PropertiesChanged' && msg.path === DOCKER_UNIT_PATH) {
+    const changed = body[1] as Record<string, { value?: unknown }> | undefined;
+    const state = changed && typeof changed === 'object' ? changed.ActiveState?.value : undefined;
+    return state === 'active' ? { kind: 'docker-started', what: `${DOCKER_UNIT} ActiveState active` } : null;
+  }
+  return null;
 }
 
 function bodyOf(msg: SignalLike): unknown[] {
@@ -100,7 +127,7 @@ export function classifySignal(msg: SignalLike): ListenerEvent | null {
       return { kind: 'firewalld-reloaded', what: 'firewalld Reloaded' };
     }
     if (msg.interface === NM_NAME) return classifyNetworkManager(msg);
-    return null;
+    return classifySystemd(msg);
   } catch {
     return null;
   }

@@ -1,3 +1,4 @@
+import type { Family } from './family.js';
 import type { Backend, Network } from './types.js';
 
 export type { Backend };
@@ -29,6 +30,13 @@ export interface AppliedFirewall {
   bridge: string;
 }
 
+/** Our tagged accepts in Docker's DOCKER-USER chain of one family and iptables variant, for one bridge. */
+export interface AppliedDockerUser {
+  family: Family;
+  iptablesVariant: 'nft' | 'legacy';
+  bridge: string;
+}
+
 /**
  * What `up` put on this host for one network, per component; `down` removes exactly this (each
  * link only after checking it is the kind and MAC we created). Lives in
@@ -42,6 +50,8 @@ export interface AppliedRecord {
   network: Network;
   links: { bridges: AppliedBridge[]; dummies: AppliedDummy[] };
   firewalls: AppliedFirewall[];
+  /** Our accepts in Docker's DOCKER-USER (absent in records written before they existed: none). */
+  dockerUser?: AppliedDockerUser[];
   /** Our dnsmasq for this network was started (it is found by its --conf-file, never by a stored pid). */
   dnsmasq: boolean;
   /** Why there is no dummy although one is configured (kernel without the dummy netdev). */
@@ -66,6 +76,9 @@ export interface HostChanges {
 
 export const sameFirewall = (a: AppliedFirewall, b: AppliedFirewall) =>
   a.backend === b.backend && a.iptablesVariant === b.iptablesVariant && a.bridge === b.bridge;
+
+export const sameDockerUser = (a: AppliedDockerUser, b: AppliedDockerUser) =>
+  a.family === b.family && a.iptablesVariant === b.iptablesVariant && a.bridge === b.bridge;
 
 /** Everything either record claims (write-ahead of a change: the old components and the new). */
 export function unionRecords(a: AppliedRecord, b: AppliedRecord): AppliedRecord {
@@ -93,6 +106,12 @@ export function unionRecords(a: AppliedRecord, b: AppliedRecord): AppliedRecord 
     ...b,
     links: { bridges, dummies },
     firewalls: [...a.firewalls.filter((f) => !b.firewalls.some((g) => sameFirewall(f, g))), ...b.firewalls],
+    ...dockerUserUnion(a.dockerUser ?? [], b.dockerUser ?? []),
     dnsmasq: a.dnsmasq || b.dnsmasq,
   };
+}
+
+function dockerUserUnion(a: AppliedDockerUser[], b: AppliedDockerUser[]): Pick<AppliedRecord, 'dockerUser'> {
+  const all = [...a.filter((x) => !b.some((y) => sameDockerUser(x, y))), ...b];
+  return all.length ? { dockerUser: all } : {};
 }

@@ -1,4 +1,5 @@
 import { existsSync, realpathSync } from 'node:fs';
+import { type Family, xtablesOf } from '../model/family.js';
 import type { Runner } from '../sys/runner.js';
 
 const SBIN = ['/usr/sbin', '/sbin', '/usr/bin', '/bin'];
@@ -63,8 +64,8 @@ export function parseIptablesSave(text: string): IptablesDump {
   return { chains, rules, strictPolicies };
 }
 
-export async function observeIptables(runner: Runner, variant: IptablesVariant): Promise<IptablesDump> {
-  const r = await runner.run([`iptables-${variant}-save`], { readOnly: true });
+export async function observeIptables(runner: Runner, variant: IptablesVariant, family: Family = 'ipv4'): Promise<IptablesDump> {
+  const r = await runner.run([`${xtablesOf(family)}-${variant}-save`], { readOnly: true });
   return parseIptablesSave(r.stdout);
 }
 

@@ -5,6 +5,7 @@ import type { LinkState } from '../observe/links.js';
 import type { DnsmasqPaths } from '../render/dnsmasq.js';
 import { iptablesJumps, iptablesOurChains, renderIptablesRemoval } from '../render/iptables.js';
 import { renderNftRemoval } from '../render/nft.js';
+import { type DockerUserFound, planDockerUserRemoval } from './docker-user.js';
 import { notOurLink } from './ownership.js';
 import type { Step } from './steps.js';
 
@@ -19,6 +20,8 @@ export interface TeardownObservation {
   firewalls: FirewallFound[];
   /** Our dnsmasq processes, found by their --conf-file in /proc. */
   dnsmasqPids: number[];
+  /** Our accepts in Docker's DOCKER-USER (the record's entries, or every family and variant when it was bad). */
+  dockerUser?: DockerUserFound[];
 }
 
 export interface Teardown {
@@ -38,6 +41,7 @@ export function planTeardown(rec: AppliedRecord, paths: DnsmasqPaths, o: Teardow
     steps: [
       ...o.dnsmasqPids.map((pid): Step => ({ kind: 'dnsmasq-stop', why: `stop dnsmasq of ${net.name}`, pid, conf: paths.conf })),
       ...o.firewalls.flatMap((f) => planFirewallRemoval(net, f)),
+      ...(o.dockerUser ?? []).flatMap((f) => planDockerUserRemoval(net.name, f)),
       ...links.steps,
       ...planFileRemoval(paths),
     ],

@@ -1,5 +1,7 @@
 import { type AppliedFirewall, type AppliedRecord, type HostChanges, sameFirewall, unionRecords } from '../model/applied.js';
+import type { DockerFirewall } from '../observe/docker.js';
 import type { IptablesDump } from '../observe/iptables.js';
+import { type DockerUserFound, planDockerUser, planDockerUserRemoval, wantedDockerUser } from './docker-user.js';
 import type { DnsmasqPaths } from '../render/dnsmasq.js';
 import { type DesiredNetwork, type NetworkObservation, planDnsmasq, planFirewall, planLinks } from './plan-network.js';
 import { dumpWithoutOurRules, type FirewallFound, planFileRemoval, planFirewallRemoval, planIptablesNftLeftovers } from './plan-teardown.js';
@@ -15,6 +17,10 @@ export interface UpObservation extends NetworkObservation {
   iptablesNft: { changes: HostChanges; dump: IptablesDump; existing: { tables: Set<string>; chains: Set<string> } } | null;
   /** Networks of another name whose record claims our bridge (the network was renamed): their dnsmasq goes. */
   others: { name: string; paths: DnsmasqPaths; dnsmasqPids: number[] }[];
+  /** Docker's firewall (absent: not looked at, as if there were none). */
+  docker?: DockerFirewall;
+  /** DOCKER-USER entries of the record this up no longer wants, as found: our accepts there go. */
+  oldDockerUser?: DockerUserFound[];
 }
 
 /** Everything one `up` of a network does, decided before its first step. */
@@ -45,10 +51,10 @@ export function oldFirewallsOf(d: DesiredNetwork, record: AppliedRecord | null):
  * Each component is reconciled on its own, in an order that never cuts a running guest off:
  *   1. the desired bridge, its address (a new one before the old goes) and dummy; forwarding;
  *   2. the desired backend's rules (a switch: the new rules first; both at once is harmless,
- *      conntrack NATs a flow once);
+ *      conntrack NATs a flow once), and our accepts in Docker's DOCKER-USER where it exists;
  *   3. a rename: the running VMs' taps and our address move to the new bridge;
  *   4. dnsmasq (config and restart only when they changed; a SIGHUP for new reservations);
- *   5. the old backend's rules, iptables-nft tables up created that are empty then, old links.
+ *   5. the old backend's rules, old DOCKER-USER accepts, iptables-nft tables up created that are empty then, old links.
  * Pure.
  */
 export function planUp(d: DesiredNetwork, o: UpObservation): UpPlan {
@@ -59,6 +65,8 @@ export function planUp(d: DesiredNetwork, o: UpObservation): UpPlan {
     ...planFileRemoval(x.paths),
   ]);
   const oldRules = o.oldFirewalls.flatMap((f) => planFirewallRemoval(d.net, f));
+  const dockerUser = o.docker ? planDockerUser(d.net, o.docker) : [];
+  const oldDockerUser = (o.oldDockerUser ?? []).flatMap((f) => planDockerUserRemoval(d.net.name, f));
   let leftovers: Step[] = [];
   const nftGoes = o.oldFirewalls.filter((f) => f.backend === 'iptables' && f.variant === 'nft');
   // while our rules stay in iptables-nft (another bridge's chains now), its tables are not empty
@@ -70,14 +78,17 @@ export function planUp(d: DesiredNetwork, o: UpObservation): UpPlan {
     ...links.prepare,
     ...(o.forwarding ? [] : [{ kind: 'forwarding', why: 'enable IPv4 forwarding' } as Step]),
     ...firewall,
+    ...dockerUser,
     ...links.move,
     ...othersGo,
     ...planDnsmasq(d, o),
     ...oldRules,
+    ...oldDockerUser,
     ...leftovers,
     ...links.remove,
   ];
   const { net } = d;
+  const wanted = o.docker ? wantedDockerUser(net, o.docker) : [];
   const address = `${net.gateway}/${net.prefix}`;
   const prev = o.record;
   const prevHere = prev?.links.bridges.find((b) => b.name === net.bridge);
@@ -104,6 +115,7 @@ export function planUp(d: DesiredNetwork, o: UpObservation): UpPlan {
       dummies: net.dummy && !dummyUnsupported ? [{ name: net.dummy, created: links.createsDummy || (prevDummy?.created ?? false) }] : [],
     },
     firewalls: [desiredFirewall(d)],
+    ...(wanted.length ? { dockerUser: wanted } : {}),
     dnsmasq: true,
     dummyUnsupported,
     appliedAt: '',

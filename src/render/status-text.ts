@@ -1,6 +1,8 @@
 import { forwardLines } from './forward-lines.js';
 import type { NetworkStatus, StatusReport } from '../engine/status.js';
+import { dockerStatusLine } from '../engine/docker-status.js';
 import { displayArgv } from '../errors.js';
+import { xtablesOf } from '../model/family.js';
 import type { ListenerStatusView } from '../listen/status-file.js';
 
 const mark = (ok: boolean) => (ok ? 'ok  ' : 'FAIL');
@@ -47,6 +49,11 @@ function networkLines(n: NetworkStatus): string[] {
   for (const m of n.firewall.extra) out.push(`              unexpected: ${m}`);
   for (const j of n.firewall.missingJumps) out.push(`              missing jump: ${j.table} ${j.from} -j ${j.to}`);
   for (const j of n.firewall.duplicateJumps) out.push(`              duplicate jump: ${j.table} ${j.from} -j ${j.to}`);
+  for (const x of n.docker ?? []) {
+    const state = x.state === 'present' ? 'natnet-hook accepts present' : `natnet-hook accepts ${x.state.toUpperCase()}`;
+    out.push(`  ${mark(x.state === 'present')} docker    ${xtablesOf(x.family)} DOCKER-USER: ${state}`);
+    for (const m of x.missing) out.push(`              missing: ${m}`);
+  }
   const dm = n.dnsmasq;
   out.push(
     `  ${mark(dm.alive && dm.hostsfileCurrent)} dnsmasq   ${dm.alive ? `pid ${dm.pid}, listening ${dm.listening.join(', ') || '(nothing?)'}` : 'NOT RUNNING'}` +
@@ -78,6 +85,8 @@ export function renderStatusText(r: StatusReport): string {
     for (const b of r.badRecords) out.push(`  ${b.file}: ${b.why}`);
     out.push('');
   }
+  const docker = r.docker ? dockerStatusLine(r.docker) : null;
+  if (docker) out.push(docker);
   const l = r.listener;
   if (!l) out.push('listener: never ran on this host');
   else {

@@ -8,7 +8,8 @@
 import { vmNameProblem } from '../config/lease.js';
 import { NatnetError } from '../errors.js';
 import { fileStem } from './layout.js';
-import type { AppliedBridge, AppliedDummy, AppliedFirewall, AppliedRecord, HostChanges } from '../model/applied.js';
+import type { AppliedBridge, AppliedDockerUser, AppliedDummy, AppliedFirewall, AppliedRecord, HostChanges } from '../model/applied.js';
+import { FAMILIES } from '../model/family.js';
 import { BACKENDS, type DomainNic, type DomainRecord, FIREWALLS, type Network } from '../model/types.js';
 import { parseIPv4 } from '../net/ipv4.js';
 import { macProblem, normaliseMac } from '../net/mac.js';
@@ -238,7 +239,26 @@ export function appliedRecord(v: unknown, networkName: string, at = ''): Applied
     const x = object(fw, f);
     return { ...backendAndVariant(x, f), bridge: ifName(x.bridge, `${f}.bridge`) };
   });
-  return { network: net, links: { bridges, dummies }, firewalls, dnsmasq: boolean(o.dnsmasq, `${at}.dnsmasq`), dummyUnsupported, appliedAt };
+  const dockerUser =
+    o.dockerUser === undefined
+      ? []
+      : list(o.dockerUser, `${at}.dockerUser`, 8, (d, f): AppliedDockerUser => {
+          const x = object(d, f);
+          return {
+            family: oneOf(x.family, `${f}.family`, FAMILIES),
+            iptablesVariant: oneOf(x.iptablesVariant, `${f}.iptablesVariant`, ['nft', 'legacy'] as const),
+            bridge: ifName(x.bridge, `${f}.bridge`),
+          };
+        });
+  return {
+    network: net,
+    links: { bridges, dummies },
+    firewalls,
+    ...(dockerUser.length ? { dockerUser } : {}),
+    dnsmasq: boolean(o.dnsmasq, `${at}.dnsmasq`),
+    dummyUnsupported,
+    appliedAt,
+  };
 }
 
 /** The 0.1 shape: the network's bridge, its one address, one dummy and one backend. */

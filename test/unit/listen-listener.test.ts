@@ -160,7 +160,7 @@ describe.skipIf(!req.ok)(`listener against a private bus with fake services${req
     expect(await repairedAfter(m, /firewalld Reloaded/)).toBe(true);
   });
 
-  it('holds exactly its six match rules after all that (subscribed once per connection, none leaked)', async () => {
+  it('holds exactly its eight match rules after all that (subscribed once per connection, none leaked)', async () => {
     const probe = await connectBus(bus.address);
     try {
       const [stats] = await probe.call({
@@ -172,7 +172,7 @@ describe.skipIf(!req.ok)(`listener against a private bus with fake services${req
         body: [readListenerStatus(runDir)!.bus.uniqueName],
       });
       const s = stats as Record<string, { value: number }>;
-      expect({ now: s.MatchRules.value, peak: s.PeakMatchRules.value }).toEqual({ now: 6, peak: 6 });
+      expect({ now: s.MatchRules.value, peak: s.PeakMatchRules.value }).toEqual({ now: 8, peak: 8 });
     } finally {
       probe.close();
     }

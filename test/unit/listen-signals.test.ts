@@ -57,7 +57,7 @@ describe('classifySignal', () => {
 });
 
 describe('matchRules', () => {
-  it('subscribes to exactly the six signals, by well-known sender', () => {
+  it('subscribes to exactly the eight signals, by well-known sender (two of systemd for docker.service)', () => {
     expect(matchRules()).toMatchInlineSnapshot(`
       [
         "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='org.freedesktop.NetworkManager'",
@@ -66,7 +66,27 @@ describe('matchRules', () => {
         "type='signal',sender='org.freedesktop.NetworkManager',interface='org.freedesktop.NetworkManager',member='StateChanged'",
         "type='signal',sender='org.freedesktop.NetworkManager',interface='org.freedesktop.NetworkManager',member='DeviceAdded'",
         "type='signal',sender='org.freedesktop.NetworkManager',interface='org.freedesktop.NetworkManager',member='DeviceRemoved'",
+        "type='signal',sender='org.freedesktop.systemd1',interface='org.freedesktop.systemd1.Manager',member='JobRemoved',arg2='docker.service'",
+        "type='signal',sender='org.freedesktop.systemd1',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',path='/org/freedesktop/systemd1/unit/docker_2eservice',arg0='org.freedesktop.systemd1.Unit'",
       ]
     `);
+  });
+});
+
+describe('classifySignal: systemd and docker.service', () => {
+  const sig = (o: Record<string, unknown>) => ({ type: SIGNAL, sender: ':1.1', ...o });
+  it('JobRemoved of docker.service is a Docker start; other units and bad bodies are ignored', () => {
+    const job = (unit: unknown, signature = 'uoss') =>
+      sig({ path: '/org/freedesktop/systemd1', interface: 'org.freedesktop.systemd1.Manager', member: 'JobRemoved', signature, body: [7, '/org/freedesktop/systemd1/job/7', unit, 'done'] });
+    expect(classifySignal(job('docker.service'))).toEqual({ kind: 'docker-started', what: 'systemd job for docker.service done' });
+    expect(classifySignal(job('ssh.service'))).toBeNull();
+    expect(classifySignal(job('docker.service', 'uos'))).toBeNull();
+  });
+  it('ActiveState active on the docker unit is a Docker start; other states are not', () => {
+    const props = (state: string, path = '/org/freedesktop/systemd1/unit/docker_2eservice') =>
+      sig({ path, interface: 'org.freedesktop.DBus.Properties', member: 'PropertiesChanged', signature: 'sa{sv}as', body: ['org.freedesktop.systemd1.Unit', { ActiveState: { value: state } }, []] });
+    expect(classifySignal(props('active'))?.kind).toBe('docker-started');
+    expect(classifySignal(props('deactivating'))).toBeNull();
+    expect(classifySignal(props('active', '/org/freedesktop/systemd1/unit/ssh_2eservice'))).toBeNull();
   });
 });
