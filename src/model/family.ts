@@ -5,12 +5,9 @@ export type Family = 'ipv4' | 'ipv6';
 
 export const FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
 
-/**
- * The address families a network uses: the one place that decides it. Today every network is
- * IPv4 only; when Network gets its IPv6 settings (issue 11), add 'ipv6' here when they are set.
- */
-export function familiesOf(_net: Pick<Network, 'name'>): Family[] {
-  return ['ipv4'];
+/** The address families a network uses: the one place that decides it. */
+export function familiesOf(net: Pick<Network, 'ipv6'>): Family[] {
+  return net.ipv6 ? ['ipv4', 'ipv6'] : ['ipv4'];
 }
 
 /** `iptables` or `ip6tables`: the binary prefix of a family. */

@@ -46,7 +46,7 @@ export function wantedDockerUser(net: Network, docker: DockerFirewall): AppliedD
 /** Drift of our accepts in each family that has a DOCKER-USER chain. Pure. */
 export function dockerUserDrifts(net: Network, docker: DockerFirewall): DockerUserDrift[] {
   return wantedDockerUser(net, docker).map((e) =>
-    dockerUserDrift(e.family, net.bridge, dockerUserRules(net.bridge, docker.bridgeNfCall[e.family]), docker.views[e.family]!),
+    dockerUserDrift(e.family, net.bridge, dockerUserRules(net, e.family, docker.bridgeNfCall[e.family]), docker.views[e.family]!),
   );
 }
 
@@ -58,7 +58,7 @@ export function planDockerUser(net: Network, docker: DockerFirewall): Step[] {
     .filter((d) => !dockerUserClean(d))
     .map((d): Step => {
       const view = docker.views[d.family]!;
-      const want = dockerUserRules(net.bridge, docker.bridgeNfCall[d.family]);
+      const want = dockerUserRules(net, d.family, docker.bridgeNfCall[d.family]);
       const why = `${ours(view, net.bridge).length ? 'repair' : 'add'} accepts for ${net.bridge} in Docker's ${xtablesOf(d.family)} DOCKER-USER`;
       return {
         kind: 'firewall',

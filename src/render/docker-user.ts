@@ -1,4 +1,5 @@
 import { type Family, xtablesOf } from '../model/family.js';
+import type { Network } from '../model/types.js';
 
 /** Docker's chain for other software's rules (docs.docker.com: "Docker and iptables"). */
 export const DOCKER_USER = 'DOCKER-USER';
@@ -13,18 +14,32 @@ export function taggedBridge(line: string): string | null {
   return TAGGED.exec(line)?.[1] ?? null;
 }
 
+export type DockerUserNet = Pick<Network, 'bridge' | 'subnet' | 'prefix' | 'outbound' | 'ipv6'>;
+
+/** The network's prefix in one family, as iptables-save prints it. */
+function prefixOf(net: DockerUserNet, family: Family): string {
+  if (family === 'ipv6' && net.ipv6) return `${net.ipv6.subnet}/${net.ipv6.prefix}`;
+  return `${net.subnet}/${net.prefix}`;
+}
+
 /**
- * Our accepts in DOCKER-USER for one bridge, exactly as `iptables-save` prints them: traffic from
- * the bridge, replies and DNATed connections to it, and (when br_netfilter passes bridged frames
- * through iptables) traffic between the bridge's ports. Docker's FORWARD policy DROP would
- * otherwise drop them; an accept in our own nft table does not override a drop in iptables.
+ * Our accepts in DOCKER-USER for one network and family, exactly as `iptables-save` prints them:
+ * what our own FORWARD rules accept and nothing more — the network's prefix leaving the bridge
+ * (through `outbound` when set), replies and DNATed connections to it, and (when br_netfilter
+ * passes bridged frames through iptables) traffic between the bridge's ports. A bare
+ * `-i <bridge>` accept would also let VMs past Docker's isolation and past `outbound`. Docker's
+ * FORWARD policy DROP would otherwise drop them; an accept in our own nft table does not override
+ * a drop in iptables.
  */
-export function dockerUserRules(bridge: string, bridgeNfCall: boolean): string[] {
-  const tag = `-m comment --comment "${dockerUserTag(bridge)}" -j ACCEPT`;
+export function dockerUserRules(net: DockerUserNet, family: Family, bridgeNfCall: boolean): string[] {
+  const br = net.bridge;
+  const s = prefixOf(net, family);
+  const out = net.outbound ? ` -o ${net.outbound}` : '';
+  const tag = `-m comment --comment "${dockerUserTag(br)}" -j ACCEPT`;
   return [
-    ...(bridgeNfCall ? [`-A ${DOCKER_USER} -i ${bridge} -o ${bridge} ${tag}`] : []),
-    `-A ${DOCKER_USER} -i ${bridge} ${tag}`,
-    `-A ${DOCKER_USER} -o ${bridge} -m conntrack --ctstate RELATED,ESTABLISHED,DNAT ${tag}`,
+    ...(bridgeNfCall ? [`-A ${DOCKER_USER} -i ${br} -o ${br} ${tag}`] : []),
+    `-A ${DOCKER_USER} -s ${s} -i ${br}${out} ${tag}`,
+    `-A ${DOCKER_USER} -d ${s} -o ${br} -m conntrack --ctstate RELATED,ESTABLISHED,DNAT ${tag}`,
   ];
 }
 

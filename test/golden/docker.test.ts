@@ -95,11 +95,15 @@ function transcript(now: Network, o: UpObservation): string {
   ].join('\n');
 }
 
-const ours = (bridge: string) => dockerUserRules(bridge, true);
+const V6NET: Network = {
+  ...net,
+  ipv6: { auto: false, gateway: 'fd00:1:2:3::1', prefix: 64, subnet: 'fd00:1:2:3::', mode: 'nat66', dhcpv6: 'stateless', dhcpStart: null, dhcpEnd: null, fixAcceptRa: false },
+};
+const ours = (bridge: string) => dockerUserRules({ ...net, bridge }, 'ipv4', true);
 
 describe('golden: Docker coexistence', () => {
   it('DOCKER-USER lines, bridge-nf-call on and off', () =>
-    golden('docker-user.rules.txt', [...dockerUserRules('virbr10', true), '', ...dockerUserRules('virbr10', false), ''].join('\n')));
+    golden('docker-user.rules.txt', [...dockerUserRules(net, 'ipv4', true), '', ...dockerUserRules(net, 'ipv4', false), '', ...dockerUserRules({ ...net, outbound: 'eth0' }, 'ipv4', false), '', ...dockerUserRules(V6NET, 'ipv6', true), ''].join('\n')));
   it('restore input: add, and remove', () =>
     golden(
       'docker-user.restore.ipt',

@@ -51,8 +51,8 @@ for (const firewall of ['iptables', 'nftables'] as const) {
       const nfCall = (await lab.mustRun(['cat', '/proc/sys/net/bridge/bridge-nf-call-iptables']).catch(() => '0')).trim() === '1';
       expect(dockerUser(v4)).toEqual([
         ...(nfCall ? [`-A DOCKER-USER -i virbr10 -o virbr10 ${TAG}`] : []),
-        `-A DOCKER-USER -i virbr10 ${TAG}`,
-        `-A DOCKER-USER -o virbr10 -m conntrack --ctstate RELATED,ESTABLISHED,DNAT ${TAG}`,
+        `-A DOCKER-USER -s 192.168.100.0/24 -i virbr10 ${TAG}`,
+        `-A DOCKER-USER -d 192.168.100.0/24 -o virbr10 -m conntrack --ctstate RELATED,ESTABLISHED,DNAT ${TAG}`,
         '-A DOCKER-USER -j RETURN',
       ]);
       expect(v4).toMatch(/^:FORWARD DROP/m);

@@ -11,7 +11,8 @@ import { appliedRecord, SchemaError } from '../../src/state/schema.js';
 
 const [net] = parseMainConfig('[[network]]\nname = "natnet"\n', new Problems('f')).networks;
 const RETURN = '-A DOCKER-USER -j RETURN';
-const ours = dockerUserRules('virbr10', true);
+const rulesOf = (bridge: string, nfCall: boolean) => dockerUserRules({ ...net, bridge }, 'ipv4', nfCall);
+const ours = rulesOf('virbr10', true);
 
 const fw = (rules: string[] | null, extra: Partial<DockerFirewall> = {}): DockerFirewall => ({
   variant: 'nft',
@@ -60,10 +61,10 @@ describe('our accepts in DOCKER-USER', () => {
     expect(dockerUserDrift('ipv4', 'virbr10', ours, { present: true, rules: [RETURN], forwardPolicy: 'DROP' }).missing).toEqual(ours);
     expect(dockerUserDrift('ipv4', 'virbr10', ours, { present: true, rules: [RETURN, ...ours], forwardPolicy: 'DROP' }).misplaced).toBe(true);
     expect(dockerUserDrift('ipv4', 'virbr10', ours, { present: true, rules: [ours[1], ...ours, RETURN], forwardPolicy: 'DROP' }).extra).toEqual([ours[1]]);
-    const without = dockerUserRules('virbr10', false);
+    const without = rulesOf('virbr10', false);
     expect(dockerUserDrift('ipv4', 'virbr10', without, { present: true, rules: [...ours, RETURN], forwardPolicy: 'DROP' }).extra).toEqual([ours[0]]);
     // another network's accepts above ours are fine; another bridge's lines are never ours
-    const other = dockerUserRules('virbr11', true);
+    const other = rulesOf('virbr11', true);
     expect(dockerUserDrift('ipv4', 'virbr10', ours, { present: true, rules: [...other, ...ours, RETURN], forwardPolicy: 'DROP' }).misplaced).toBe(false);
   });
   it('plan: nothing when in place; one restore that deletes ours and inserts the wanted set otherwise', () => {
@@ -73,7 +74,7 @@ describe('our accepts in DOCKER-USER', () => {
     expect(step.kind === 'firewall' && step.input.split('\n').filter((l) => /^-[DI] /.test(l)).length).toBe(6);
   });
   it('removal deletes only lines tagged with the entry\'s bridge', () => {
-    const other = dockerUserRules('virbr11', true);
+    const other = rulesOf('virbr11', true);
     const [step] = planDockerUserRemoval('natnet', { entry: { family: 'ipv6', iptablesVariant: 'legacy', bridge: 'virbr10' }, view: { present: true, rules: [...other, ...ours, RETURN], forwardPolicy: 'DROP' } });
     expect(step.kind === 'firewall' && step.argv[0]).toBe('ip6tables-legacy-restore');
     expect(step.kind === 'firewall' && step.input).not.toContain('virbr11');
