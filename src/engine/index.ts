@@ -10,6 +10,7 @@ import { NatnetError, UsageError } from '../errors.js';
 import type { DomainRecord, Network } from '../model/types.js';
 import type { Context } from './context.js';
 import { readDomainRecords, writeDomainRecord } from './domains.js';
+import { forgetLeases } from './forget-leases.js';
 import { applyNetwork, releaseHostChanges, teardownFromEvidence, teardownRecord } from './network.js';
 import { HostObserver } from './observe.js';
 import { describeRunning, runningTapsOn } from '../plan/running-vms.js';
@@ -36,6 +37,8 @@ export interface UpOptions {
    * adopting edits nobody asked to apply). Default 'config'.
    */
   networksFrom?: NetworksFrom;
+  /** MACs whose dnsmasq leases leave the lease files of these networks first (a VM that migrated away: forget-leases.ts). */
+  forgetLeasesOf?: string[];
 }
 
 export type NetworksFrom = 'config' | 'applied';
@@ -99,8 +102,10 @@ export async function upLocked(ctx: Context, config: LoadedConfig, opts: UpOptio
   const host = new HostObserver(ctx);
   const changes: NetworkChange[] = [];
   for (const net of nets) {
+    const forgotten = opts.forgetLeasesOf?.length ? await forgetLeases(ctx, net, opts.forgetLeasesOf) : [];
+    if (forgotten.length) host.invalidate();
     const { actions, notes } = await applyNetwork(ctx, host, config, net);
-    changes.push({ network: net.name, actions, ...(notes.length ? { notes } : {}) });
+    changes.push({ network: net.name, actions: [...forgotten, ...actions], ...(notes.length ? { notes } : {}) });
   }
   if (opts.reason) ctx.log.debug({ reason: opts.reason, changes }, 'up done');
   return changes;
