@@ -138,6 +138,16 @@ describe('qemu migrate on the destination', () => {
     expect(errors).toEqual([]);
   });
 
+  it('the XML a real libvirtd 9.0 passed to `migrate` (migratable form, metadata lease): accepted when free, refused when held', async () => {
+    const real = fixture('qemu-migrate'); // captured by test/e2e/live-migration.test.ts
+    expect(await silently(() => migrate(real, 'vm1'))).toBe(0);
+    expect(lastLog()).toMatchObject({ event: 'vm1 migrate begin -', action: 'accepted incoming migration (reservation free here)', exit: 0 });
+    writeFileSync(join(dir, 'config.toml'), `${CONFIG}\n[[lease]]\nvm = "db"\nip = "192.168.100.10"\n`);
+    expect(await silently(() => migrate(real, 'vm1'))).toBe(1);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^natnet-hook: incoming migration of VM "vm1" refused: .*192\.168\.100\.10/);
+  });
+
   it('its address outside every network of this host: refused', async () => {
     expect(await migrate(withMetadata(VM1(), '10.9.9.9'))).toBe(1);
     expect(errors[0]).toMatch(/refused: .*10\.9\.9\.9.*inside a configured network/);
@@ -225,6 +235,13 @@ describe('release after a migration (source)', () => {
     expect(rec.metadataForwards).toBeUndefined();
     expect(engine.calls).toEqual([{ fn: 'up', opts: expect.objectContaining({ ifApplied: ['natnet'], forgetLeasesOf: ['52:54:00:aa:bb:01'] }) }]);
     expect(lastLog()).toMatchObject({ event: 'lv-vm1 release end migrated', action: 'recorded migration away', exit: 0 });
+  });
+
+  it('with the XML a real libvirtd passed to the source’s release after a migration', async () => {
+    writeRecord({ ...recorded(), vm: 'vm1', nics: [{ mac: '52:54:00:e3:e0:01', bridge: 'virbr10' }] });
+    expect(await runHook('qemu', ['vm1', 'release', 'end', 'migrated'], opts(fixture('qemu-migrated-release')))).toBe(0);
+    expect(JSON.parse(readFileSync(recordFile('vm1'), 'utf8'))).toMatchObject({ running: false, metadataLeases: [], migratedAt: expect.any(String) });
+    expect(engine.calls[0].opts.forgetLeasesOf).toEqual(['52:54:00:e3:e0:01']);
   });
 
   it('`release end -` and other reasons stay a plain stop', async () => {
