@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../apply/atomic-write.js';
 import { executeStep } from '../apply/execute.js';
 import type { Network } from '../model/types.js';
@@ -37,7 +37,8 @@ export async function forgetLeases(ctx: Context, net: Pick<Network, 'name'>, mac
   let text: string;
   let mode = 0o644;
   try {
-    const st = statSync(paths.leases);
+    // never through a symlink: what is read here is written back over the lease file
+    const st = lstatSync(paths.leases);
     if (!st.isFile()) return [];
     mode = st.mode & 0o777;
     text = readFileSync(paths.leases, 'utf8');
