@@ -1,9 +1,11 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Context } from '../../src/engine/context.js';
-import { leaseFileWithout } from '../../src/engine/forget-leases.js';
+import { makeContext } from '../../src/engine/context.js';
+import { forgetLeases, leaseFileWithout } from '../../src/engine/forget-leases.js';
+import { silentLogger } from '../../src/log.js';
 import type { DownOptions, NetworkChange, UpOptions } from '../../src/engine/index.js';
 import { applyDomainEvent, qemuDomainEvent } from '../../src/hook/domain-record.js';
 import { runHook } from '../../src/hook/main.js';
@@ -277,5 +279,31 @@ describe('leaseFileWithout (pure)', () => {
     const out = leaseFileWithout(text, new Set(['52:54:00:aa:bb:01']));
     expect(out.dropped).toEqual([{ mac: '52:54:00:aa:bb:01', ip: '192.168.100.10' }]);
     expect(out.text).toBe('duid 00:01:00:01\n1700000000 52:54:00:aa:bb:02 192.168.100.11 vm2 *\ngarbage line\n');
+  });
+});
+
+describe('forgetLeases (no dnsmasq running)', () => {
+  const ctx = () => makeContext({ config: join(dir, 'config.toml'), stateDir: join(dir, 'state'), log: silentLogger(), env: {} });
+  const leaseFile = () => join(dir, 'state/lib/natnet.leases');
+
+  it('rewrites the lease file without those MACs, keeping its mode; nothing to do leaves it untouched', async () => {
+    mkdirSync(join(dir, 'state/lib'), { recursive: true });
+    writeFileSync(leaseFile(), '1900000000 52:54:00:aa:bb:01 192.168.100.10 vm1 *\n1900000000 52:54:00:aa:bb:02 192.168.100.11 vm2 *\n', { mode: 0o640 });
+    expect(await forgetLeases(ctx(), { name: 'natnet' }, ['52:54:00:aa:bb:01'])).toEqual(['forget dnsmasq lease 192.168.100.10 of 52:54:00:aa:bb:01 (its VM left this host)']);
+    expect(readFileSync(leaseFile(), 'utf8')).toBe('1900000000 52:54:00:aa:bb:02 192.168.100.11 vm2 *\n');
+    expect(statSync(leaseFile()).mode & 0o777).toBe(0o640);
+    const before = statSync(leaseFile()).ino;
+    expect(await forgetLeases(ctx(), { name: 'natnet' }, ['52:54:00:aa:bb:01'])).toEqual([]);
+    expect(statSync(leaseFile()).ino).toBe(before);
+  });
+
+  it('no lease file, or a symlink in its place: nothing read, nothing written', async () => {
+    expect(await forgetLeases(ctx(), { name: 'natnet' }, ['52:54:00:aa:bb:01'])).toEqual([]);
+    mkdirSync(join(dir, 'state/lib'), { recursive: true });
+    writeFileSync(join(dir, 'elsewhere'), '1900000000 52:54:00:aa:bb:01 192.168.100.10 vm1 *\n');
+    symlinkSync(join(dir, 'elsewhere'), leaseFile());
+    expect(await forgetLeases(ctx(), { name: 'natnet' }, ['52:54:00:aa:bb:01'])).toEqual([]);
+    expect(lstatSync(leaseFile()).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(dir, 'elsewhere'), 'utf8')).toContain('52:54:00:aa:bb:01');
   });
 });
