@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDnsmasqLeases } from '../../src/observe/dnsmasq-leases.js';
@@ -12,13 +12,41 @@ import { needs } from '../helpers/requirements.js';
  * real `virsh migrate --live` when a guest kernel is there): two router namespaces A and B with
  * the same config, each its own state and dnsmasq; a guest namespace (udhcpc as a daemon) stands
  * in for the VM. Destination: migrate, prepare, start, started; the guest's veth moves from A's
- * bridge to B's; source: stopped, release with `migrated` (libvirt >= 10.5).
+ * bridge to B's; source: stopped, release with `migrated` (libvirt >= 10.5). Renewals that B's
+ * dnsmasq has never seen the lease of: udhcpc's (RENEWING, unicast to the gateway) and a
+ * hand-crafted broadcast one (REBINDING), both ACKed at once (dhcp-authoritative).
  */
 const req = needs({ root: true, bins: ['ip', 'dnsmasq', 'udhcpc'] });
 const FIX = join(REPO, 'test/fixtures/libvirt');
 const fixture = (name: string) => readFileSync(join(FIX, `${name}.xml`), 'utf8');
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const MAC = '52:54:00:e3:e0:01'; // the captured VM's
+/**
+ * A DHCPREQUEST as a client in REBINDING state sends it (RFC 2131 4.3.2): broadcast, ciaddr = the
+ * address it holds, no server identifier, no requested-address option. argv: MAC IP. Prints the
+ * answer's message type and yiaddr as JSON, or {"type":"timeout"}.
+ */
+const REBIND = `
+const dgram = require('node:dgram');
+const [mac, ip] = process.argv.slice(1);
+const p = Buffer.alloc(244);
+p[0] = 1; p[1] = 1; p[2] = 6;
+p.writeUInt32BE(0x4e4e4d31, 4);
+Buffer.from(ip.split('.').map(Number)).copy(p, 12);
+Buffer.from(mac.split(':').map((h) => parseInt(h, 16))).copy(p, 28);
+Buffer.from([99, 130, 83, 99]).copy(p, 236);
+const pkt = Buffer.concat([p.subarray(0, 240), Buffer.from([53, 1, 3, 55, 2, 1, 3, 255])]);
+const s = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+const done = (o) => { process.stdout.write(JSON.stringify(o)); process.exit(0); };
+setTimeout(() => done({ type: 'timeout' }), 5000);
+s.on('message', (m) => {
+  if (m.length < 240 || m.readUInt32BE(4) !== 0x4e4e4d31) return;
+  let i = 240; let t = 0;
+  while (i < m.length && m[i] !== 255) { if (m[i] === 0) { i++; continue; } if (m[i] === 53) t = m[i + 2]; i += 2 + m[i + 1]; }
+  done({ type: { 5: 'ACK', 6: 'NAK' }[t] ?? String(t), yiaddr: [...m.subarray(16, 20)].join('.') });
+});
+s.bind(68, () => { s.setBroadcast(true); s.send(pkt, 67, '255.255.255.255'); });
+`;
 const IP = '192.168.100.10'; // its <metadata> lease
 
 describe.skipIf(!req.ok)(`live migration, hook sequence replayed on two hosts with real dnsmasq${req.reason}`, () => {
@@ -80,6 +108,19 @@ describe.skipIf(!req.ok)(`live migration, hook sequence replayed on two hosts wi
     expect(status.code).toBe(0);
     expect(status.stdout).toContain('vm1');
     expect(record(b, 'vm1')).toMatchObject({ running: true, nics: [{ mac: MAC, bridge: 'virbr10', tap: guest.port }] });
+  });
+
+  it('on B: a broadcast renewal (REBINDING: ciaddr set, no server id) is ACKed by a dnsmasq that has never seen the client', async () => {
+    // B forgets the client as a fresh host would: dnsmasq stopped (by pid), lease file gone, `up` starts it again
+    const paths = dnsmasqPaths(layout(b), 'natnet');
+    process.kill(Number(readFileSync(paths.pid, 'utf8').trim()), 'SIGTERM');
+    for (let i = 0; i < 50 && (await b.dnsmasqPids()).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    rmSync(paths.leases, { force: true });
+    await b.mustCli(['up']);
+    expect(leases(b)).toEqual([]);
+    const r = await exec(['ip', 'netns', 'exec', guest.ns, process.execPath, '-e', REBIND, MAC, IP]);
+    expect(JSON.parse(r.stdout)).toEqual({ type: 'ACK', yiaddr: IP });
+    expect(leases(b).filter((l) => l.mac === MAC).map((l) => l.ip)).toEqual([IP]);
   });
 
   it('on A: stopped, release end migrated: the record says migrated, the lease is gone, a later VM gets the same address', async () => {
