@@ -6,7 +6,7 @@ import type { Context } from '../../src/engine/context.js';
 import { makeContext } from '../../src/engine/context.js';
 import { forgetLeases, leaseFileWithout } from '../../src/engine/forget-leases.js';
 import { silentLogger } from '../../src/log.js';
-import type { DownOptions, NetworkChange, UpOptions } from '../../src/engine/index.js';
+import { type DownOptions, type NetworkChange, type UpOptions, up } from '../../src/engine/index.js';
 import { applyDomainEvent, qemuDomainEvent } from '../../src/hook/domain-record.js';
 import { runHook } from '../../src/hook/main.js';
 import { type HostNow, incomingConflict } from '../../src/hook/migrate.js';
@@ -305,5 +305,16 @@ describe('forgetLeases (no dnsmasq running)', () => {
     expect(await forgetLeases(ctx(), { name: 'natnet' }, ['52:54:00:aa:bb:01'])).toEqual([]);
     expect(lstatSync(leaseFile()).isSymbolicLink()).toBe(true);
     expect(readFileSync(join(dir, 'elsewhere'), 'utf8')).toContain('52:54:00:aa:bb:01');
+  });
+});
+
+describe('up with forgetLeasesOf', () => {
+  it('a network that is down (not applied): its lease file still forgets the MACs, and nothing is brought up', async () => {
+    const ctx = makeContext({ config: join(dir, 'config.toml'), stateDir: join(dir, 'state'), log: silentLogger(), env: {} });
+    mkdirSync(join(dir, 'state/lib'), { recursive: true });
+    writeFileSync(join(dir, 'state/lib/natnet.leases'), '1900000000 52:54:00:aa:bb:01 192.168.100.10 vm1 *\n');
+    const changes = await up(ctx, { ifApplied: ['natnet', 'not-configured'], forgetLeasesOf: ['52:54:00:aa:bb:01'] });
+    expect(changes).toEqual([{ network: 'natnet', actions: ['forget dnsmasq lease 192.168.100.10 of 52:54:00:aa:bb:01 (its VM left this host)'] }]);
+    expect(readFileSync(join(dir, 'state/lib/natnet.leases'), 'utf8')).toBe('');
   });
 });
