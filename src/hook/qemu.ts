@@ -114,11 +114,14 @@ function planPrepare(xml: string, argvName: string, deps: HookDeps): PreparePlan
   // its own record was bad and set aside: logged with the outcome
   const base = { vm, networks: f.networkNames, ...(f.badRecord ? { error: f.badRecord } : {}) };
   if (f.bridges.length === 0) return { outcome: { exit: 0, ...base, action: 'ignored (not on our bridges)' } };
-  if (f.info.metadataProblems.length > 0) {
-    const error = `VM ${JSON.stringify(vm)}: its <metadata> natnet lease is invalid: ${f.info.metadataProblems.join('; ')}`;
-    return { outcome: { exit: 1, ...base, action: 'refused', error } };
-  }
+  const invalid = invalidMetadata(f);
+  if (invalid) return { outcome: { exit: 1, ...base, action: 'refused', error: `VM ${JSON.stringify(vm)}: ${invalid}` } };
   return { vm, networks: f.networkNames, record: f.record(true), ...(f.badRecord ? { note: f.badRecord } : {}) };
+}
+
+/** Why a VM's <metadata> natnet lease cannot be used (prepare and migrate refuse it alike), or null. */
+function invalidMetadata(f: Facts): string | null {
+  return f.info.metadataProblems.length > 0 ? `its <metadata> natnet lease is invalid: ${f.info.metadataProblems.join('; ')}` : null;
 }
 
 /**
@@ -128,11 +131,8 @@ function planPrepare(xml: string, argvName: string, deps: HookDeps): PreparePlan
 function incoming(f: Facts, deps: HookDeps): HookOutcome {
   const base = { vm: f.info.name, networks: f.networkNames };
   if (f.bridges.length === 0) return { exit: 0, ...base, action: 'ignored (not on our bridges)' };
-  if (f.info.metadataProblems.length > 0) {
-    const error = `incoming migration of VM ${JSON.stringify(f.info.name)} refused: its <metadata> natnet lease is invalid: ${f.info.metadataProblems.join('; ')}`;
-    return { exit: 1, ...base, action: 'refused', error };
-  }
-  const error = refuseIncoming(f.record(false), deps.ctx);
+  const invalid = invalidMetadata(f);
+  const error = invalid ? `incoming migration of VM ${JSON.stringify(f.info.name)} refused: ${invalid}` : refuseIncoming(f.record(false), deps.ctx);
   return error ? { exit: 1, ...base, action: 'refused', error } : { exit: 0, ...base, action: 'accepted incoming migration (reservation free here)' };
 }
 

@@ -150,6 +150,12 @@ describe('qemu migrate on the destination', () => {
     expect(errors[0]).toMatch(/^natnet-hook: incoming migration of VM "vm1" refused: .*192\.168\.100\.10/);
   });
 
+  it('an invalid <metadata> lease: refused as prepare refuses it', async () => {
+    expect(await migrate(withMetadata(VM1(), 'not-an-ip'))).toBe(1);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^natnet-hook: incoming migration of VM "lv-vm1" refused: its <metadata> natnet lease is invalid: /);
+  });
+
   it('its address outside every network of this host: refused', async () => {
     expect(await migrate(withMetadata(VM1(), '10.9.9.9'))).toBe(1);
     expect(errors[0]).toMatch(/refused: .*10\.9\.9\.9.*inside a configured network/);
