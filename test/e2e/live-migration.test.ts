@@ -28,6 +28,7 @@ import { needs } from '../helpers/requirements.js';
 const kernel = findGuestKernel();
 const req = needs({ root: true, bins: ['libvirtd', 'virtlogd', 'virsh', 'qemu-system-x86_64', 'nsenter', 'unshare', 'dnsmasq', 'busybox'] });
 const reason = req.reason || (kernel ? '' : ' [SKIPPED: needs a kernel in /boot + /lib/modules (apt: linux-image-cloud-amd64)]');
+if (!kernel && process.env.NATNET_REQUIRE_ALL === '1') throw new Error(`NATNET_REQUIRE_ALL=1 but this suite${reason}`);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const hostExec = boundedExec(60);
