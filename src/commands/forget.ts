@@ -19,7 +19,8 @@ export async function runForget(ctx: Context, vm: string): Promise<void> {
     const config = loadConfig(ctx);
     const bridges = new Set(rec.nics.map((n) => n.bridge));
     const nets = config.networks.filter((n) => bridges.has(n.bridge) && appliedNetworks(ctx).includes(n.name)).map((n) => n.name);
-    if (nets.length) await upLocked(ctx, config, { networks: nets, reason: `forget ${vm}` });
+    // its dnsmasq leases too: they would keep its address from a later VM (forget-leases.ts)
+    if (nets.length) await upLocked(ctx, config, { networks: nets, reason: `forget ${vm}`, forgetLeasesOf: [...new Set(rec.nics.map((n) => n.mac))] });
   });
   process.stdout.write(`${vm}: forgotten\n`);
 }

@@ -10,6 +10,7 @@ import { NatnetError, UsageError } from '../errors.js';
 import type { DomainRecord, Network } from '../model/types.js';
 import type { Context } from './context.js';
 import { readDomainRecords, writeDomainRecord } from './domains.js';
+import { forgetLeases } from './forget-leases.js';
 import { applyNetwork, releaseHostChanges, teardownFromEvidence, teardownRecord } from './network.js';
 import { HostObserver } from './observe.js';
 import { describeRunning, runningTapsOn } from '../plan/running-vms.js';
@@ -36,6 +37,8 @@ export interface UpOptions {
    * adopting edits nobody asked to apply). Default 'config'.
    */
   networksFrom?: NetworksFrom;
+  /** MACs whose dnsmasq leases leave the lease files of these networks first (a VM that migrated away: forget-leases.ts). */
+  forgetLeasesOf?: string[];
 }
 
 export type NetworksFrom = 'config' | 'applied';
@@ -89,21 +92,37 @@ export function validateBeforeFirstLock(ctx: Context, opts: LoadOptions = {}): v
 export async function upLocked(ctx: Context, config: LoadedConfig, opts: UpOptions = {}): Promise<NetworkChange[]> {
   for (const w of config.warnings) ctx.log.warn(w);
   for (const d of [...(opts.domain ? [opts.domain] : []), ...(opts.domains ?? [])]) writeDomainRecord(ctx, d);
+  // also for a network that is down now: its lease file is read when it next starts
+  const forgotten = opts.forgetLeasesOf?.length
+    ? await forgetLeasesIn(ctx, config, [...(opts.networks ?? config.networks.map((n) => n.name)), ...(opts.ifApplied ?? [])], opts.forgetLeasesOf)
+    : new Map<string, string[]>();
   let names = opts.networks;
   if (opts.ifApplied) {
     const applied = appliedNetworks(ctx);
     names = [...new Set([...(opts.networks ?? []), ...opts.ifApplied.filter((n) => applied.includes(n))])];
-    if (names.length === 0) return [];
+    if (names.length === 0) return [...forgotten].map(([network, actions]) => ({ network, actions }));
   }
   const nets = selectNetworks(desiredNetworks(config.networks, opts.networksFrom === 'applied' ? readRecords(ctx) : [], opts.networksFrom), names);
   const host = new HostObserver(ctx);
   const changes: NetworkChange[] = [];
   for (const net of nets) {
     const { actions, notes } = await applyNetwork(ctx, host, config, net);
-    changes.push({ network: net.name, actions, ...(notes.length ? { notes } : {}) });
+    changes.push({ network: net.name, actions: [...(forgotten.get(net.name) ?? []), ...actions], ...(notes.length ? { notes } : {}) });
   }
+  for (const [network, actions] of forgotten) if (!nets.some((n) => n.name === network)) changes.push({ network, actions });
   if (opts.reason) ctx.log.debug({ reason: opts.reason, changes }, 'up done');
   return changes;
+}
+
+/** forgetLeases for each configured network named (once each; other names are skipped): network → what was done. */
+async function forgetLeasesIn(ctx: Context, config: LoadedConfig, names: string[], macs: string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for (const name of new Set(names)) {
+    if (!config.networks.some((n) => n.name === name)) continue;
+    const actions = await forgetLeases(ctx, { name }, macs);
+    if (actions.length) out.set(name, actions);
+  }
+  return out;
 }
 
 export interface DownOptions {

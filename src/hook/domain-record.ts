@@ -81,12 +81,29 @@ export type DomainEvent =
   | { kind: 'running'; interfaces: readonly DomainInterface[] }
   /** stopped/release: not running, taps gone, MACs kept. */
   | { kind: 'stopped' }
+  /**
+   * release with reason `migrated` (libvirt >= 10.5): the VM lives on another host now. Not
+   * running, taps gone, MACs kept; its <metadata> leases and forwards no longer hold anything
+   * here (they travel with its XML and come back with it).
+   */
+  | { kind: 'migrated' }
   /** port-created: this MAC sits on this bridge (added or moved), the VM is running. */
   | { kind: 'port'; vm: string; uuid: string | null; mac: string; bridge: string };
 
-/** The domain event a qemu hook operation is, or null (prepare, reconnect, ...: not a record update alone). */
-export function qemuDomainEvent(op: string, interfaces: readonly DomainInterface[]): DomainEvent | null {
+/** libvirt's 4th argument of `release` (since 10.5) when the VM left for another host. */
+export const MIGRATED_REASON = 'migrated';
+
+export function migratedAway(op: string, extra: string): boolean {
+  return op === 'release' && extra === MIGRATED_REASON;
+}
+
+/**
+ * The domain event a qemu hook operation is when it is a record update alone, or null (prepare,
+ * reconnect, a release after a migration that also puts the host's state right: the full path).
+ */
+export function qemuDomainEvent(op: string, interfaces: readonly DomainInterface[], extra = '-'): DomainEvent | null {
   if (op === 'start' || op === 'started') return { kind: 'running', interfaces };
+  if (migratedAway(op, extra)) return null;
   if (op === 'stopped' || op === 'release') return { kind: 'stopped' };
   return null;
 }
@@ -107,15 +124,22 @@ export function applyDomainEvent(rec: DomainRecord | null, ev: DomainEvent, now:
         const tap = taps.get(n.mac);
         return tap ? { ...n, tap } : n;
       });
-      return { ...rec!, nics, running: true, updated };
+      // running here: whatever an earlier migration away said is over
+      const { migratedAt: _gone, ...here } = rec!;
+      return { ...here, nics, running: true, updated };
     }
     case 'stopped':
       return { ...rec!, running: false, nics: rec!.nics.map(({ tap: _tap, ...n }) => n), updated };
+    case 'migrated': {
+      const { metadataForwards: _f, ...kept } = rec!;
+      return { ...kept, running: false, nics: rec!.nics.map(({ tap: _tap, ...n }) => n), metadataLeases: [], migratedAt: updated, updated };
+    }
     case 'port': {
       const base: DomainRecord = rec ?? { vm: ev.vm, nics: [], metadataLeases: [], running: true, updated: '' };
       const nics = base.nics.filter((n) => n.mac !== ev.mac);
       nics.push({ mac: ev.mac, bridge: ev.bridge });
-      const out: DomainRecord = { ...base, nics, running: true, updated };
+      const { migratedAt: _gone, ...here } = base;
+      const out: DomainRecord = { ...here, nics, running: true, updated };
       if (ev.uuid && !out.uuid) out.uuid = ev.uuid;
       return out;
     }

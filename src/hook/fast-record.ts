@@ -16,13 +16,14 @@ import type { OurNetwork } from './network-cache.js';
  */
 export async function fastRecordEvent(
   op: string,
+  extra: string,
   interfaces: readonly DomainInterface[],
   vm: string,
   dirs: { libDir: string; runDir: string },
   networks: OurNetwork[],
   previous: DomainRecord | null,
 ): Promise<string | null> {
-  const ev = qemuDomainEvent(op, interfaces);
+  const ev = qemuDomainEvent(op, interfaces, extra);
   if (!ev || !previous) return null;
   if (op === 'release' && networks.some((n) => n.downWhenIdle && previous.nics.some((x) => x.bridge === n.bridge))) return null;
   let done = true;

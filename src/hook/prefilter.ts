@@ -117,7 +117,7 @@ export async function decide(kind: HookKind, ev: HookEvent, xml: string, paths: 
   if (f.bridges.length === 0 && !f.previous) return { action: 'ignored (not on our bridges)', ...(f.bad ? { error: setAside(f.bad) } : {}) };
   if (f.bad) return null; // the full path sets it aside, starts a fresh record and logs why
   if (ev.op !== 'prepare') {
-    const action = await fastRecordEvent(ev.op, scan.interfaces, scan.name, paths, networks, f.previous);
+    const action = await fastRecordEvent(ev.op, ev.extra, scan.interfaces, scan.name, paths, networks, f.previous);
     return action ? { action } : null;
   }
   const nets = networksOn(f.bridges, networks);

@@ -2,10 +2,12 @@ import { withEngineLock } from '../state/lock.js';
 import { readDomainRecord, readDomainRecords, writeDomainRecord } from '../engine/domains.js';
 import { type DomainInfo, DomainXmlError, parseDomainXml } from '../libvirt/domain.js';
 import type { DomainRecord } from '../model/types.js';
-import { applyDomainEvent, buildDomainRecord, runningOn } from './domain-record.js';
+import { applyDomainEvent, buildDomainRecord, migratedAway, runningOn } from './domain-record.js';
 import { setAside } from './domain-record-read.js';
 import { type PreparePlan, prepareInGroup } from './group-commit-leader.js';
+import { refuseIncoming } from './migrate.js';
 import { domainFacts, networksOn } from './prefilter.js';
+import { forgetFingerprint } from './prepare-fingerprint.js';
 import { changeLines, type HookDeps, type HookEvent, type HookOutcome, oneLine } from './outcome.js';
 
 interface Facts {
@@ -42,7 +44,8 @@ function factsOf(xml: string, argvName: string, deps: HookDeps): Facts {
 
 /**
  * The qemu hook for a VM that (may) sit on our bridges. Exit 1 only from `prepare` (the VM must
- * not start without its network or with a wrong lease); everything else exits 0 and logs.
+ * not start without its network or with a wrong lease) and `migrate` (it must not arrive to a
+ * reservation held here); everything else exits 0 and logs.
  */
 export async function handleQemu(ev: HookEvent, xml: string, deps: HookDeps): Promise<HookOutcome> {
   // before parsing: this prepare may hold the lock for a group of them (group-commit.ts)
@@ -73,6 +76,7 @@ async function handleFacts(ev: HookEvent, f: Facts, deps: HookDeps): Promise<Hoo
     case 'stopped':
     case 'release':
       if (!f.previous) return { exit: 0, ...base, action: 'ignored (not recorded)' };
+      if (migratedAway(ev.op, ev.extra)) return lenient(base, 'recorded migration away', () => leftForAnotherHost(f.previous!, deps, reason));
       return lenient(base, 'recorded stop', async () => {
         await recordUnderLock(deps, applyDomainEvent(f.previous!, { kind: 'stopped' }, deps.now?.() ?? new Date()));
         return ev.op === 'release' ? downIfIdle(f.previous!, deps, reason) : [];
@@ -82,6 +86,8 @@ async function handleFacts(ev: HookEvent, f: Facts, deps: HookDeps): Promise<Hoo
       if (f.bridges.length === 0) return { exit: 0, ...base, action: 'ignored (not on our bridges)' };
       return reconnect(f, deps, reason);
     case 'migrate':
+      // stdout would become the domain XML: say nothing, ever. `prepare` follows and brings the network up.
+      return incoming(f, deps);
     case 'restore':
       // stdout would become the domain XML: say nothing. `prepare` follows on this host and brings the network up.
       return { exit: 0, ...base, action: `nothing to do on ${ev.op} (prepare follows)` };
@@ -108,11 +114,41 @@ function planPrepare(xml: string, argvName: string, deps: HookDeps): PreparePlan
   // its own record was bad and set aside: logged with the outcome
   const base = { vm, networks: f.networkNames, ...(f.badRecord ? { error: f.badRecord } : {}) };
   if (f.bridges.length === 0) return { outcome: { exit: 0, ...base, action: 'ignored (not on our bridges)' } };
-  if (f.info.metadataProblems.length > 0) {
-    const error = `VM ${JSON.stringify(vm)}: its <metadata> natnet lease is invalid: ${f.info.metadataProblems.join('; ')}`;
-    return { outcome: { exit: 1, ...base, action: 'refused', error } };
-  }
+  const invalid = invalidMetadata(f);
+  if (invalid) return { outcome: { exit: 1, ...base, action: 'refused', error: `VM ${JSON.stringify(vm)}: ${invalid}` } };
   return { vm, networks: f.networkNames, record: f.record(true), ...(f.badRecord ? { note: f.badRecord } : {}) };
+}
+
+/** Why a VM's <metadata> natnet lease cannot be used (prepare and migrate refuse it alike), or null. */
+function invalidMetadata(f: Facts): string | null {
+  return f.info.metadataProblems.length > 0 ? `its <metadata> natnet lease is invalid: ${f.info.metadataProblems.join('; ')}` : null;
+}
+
+/**
+ * `migrate` on the destination (libvirt cancels the migration on exit 1): a VM of ours arrives
+ * only if its reservation is free here, judged by the rules a prepare applies (migrate.ts).
+ */
+function incoming(f: Facts, deps: HookDeps): HookOutcome {
+  const base = { vm: f.info.name, networks: f.networkNames };
+  if (f.bridges.length === 0) return { exit: 0, ...base, action: 'ignored (not on our bridges)' };
+  const invalid = invalidMetadata(f);
+  const error = invalid ? `incoming migration of VM ${JSON.stringify(f.info.name)} refused: ${invalid}` : refuseIncoming(f.record(false), deps.ctx);
+  return error ? { exit: 1, ...base, action: 'refused', error } : { exit: 0, ...base, action: 'accepted incoming migration (reservation free here)' };
+}
+
+/**
+ * `release ... migrated` on the source: the record says so, and nothing of the VM stays in
+ * force here: its metadata leases and forwards leave the hostsfile and the rules, and its
+ * dnsmasq leases leave the lease file, so a later VM here can be given those addresses.
+ */
+async function leftForAnotherHost(prev: DomainRecord, deps: HookDeps, reason: string): Promise<string[]> {
+  await recordUnderLock(deps, applyDomainEvent(prev, { kind: 'migrated' }, deps.now?.() ?? new Date()));
+  // the VM may come back unchanged: its next prepare must run in full
+  forgetFingerprint(deps.ctx.runDir, prev.vm);
+  const nets = deps.networks.filter((n) => prev.nics.some((x) => x.bridge === n.bridge)).map((n) => n.name);
+  const why = `${reason}: migrated to another host`;
+  const changes = await deps.engine.up(deps.ctx, { ifApplied: nets, forgetLeasesOf: [...new Set(prev.nics.map((n) => n.mac))], reason: why });
+  return [...changeLines(changes), ...(await downIfIdle(prev, deps, why))];
 }
 
 /** libvirt KILLS a running VM whose reconnect hook fails: try hard, never fail. */

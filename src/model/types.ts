@@ -127,4 +127,6 @@ export interface DomainRecord {
   running: boolean;
   /** ISO time of the last hook event. */
   updated: string;
+  /** ISO time libvirt said it migrated to another host (release with reason `migrated`); gone once it runs here again. */
+  migratedAt?: string;
 }

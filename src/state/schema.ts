@@ -130,6 +130,11 @@ export function domainRecord(v: unknown, at = ''): DomainRecord {
     running: boolean(o.running, `${at}.running`),
     updated: string(o.updated, `${at}.updated`),
   };
+  const migratedAt = optional(o, 'migratedAt', at, string);
+  if (migratedAt !== undefined) {
+    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(migratedAt)) fail(`${at}.migratedAt`, 'an ISO time like 2025-01-31T12:00:00.000Z');
+    rec.migratedAt = migratedAt;
+  }
   const uuid = optional(o, 'uuid', at, string);
   if (uuid !== undefined) {
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(uuid)) fail(`${at}.uuid`, 'a UUID');

@@ -51,7 +51,7 @@ export function moduleLoadOrder(modulesDep: string, targets = ['kernel/drivers/v
   return order;
 }
 
-const init = (modules: string[]) => `#!/bin/busybox sh
+const init = (modules: string[], renewEverySeconds?: number) => `#!/bin/busybox sh
 /bin/busybox --install -s /bin
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 for m in ${modules.map((m) => `/lib/modules/${basename(m)}`).join(' ')}; do insmod $m; done
@@ -59,8 +59,12 @@ ip link set lo up
 for i in $(seq 1 50); do [ -e /sys/class/net/eth0 ] && break; sleep 0.1; done
 ip link set eth0 up
 echo "NATNET-GUEST up mac=$(cat /sys/class/net/eth0/address)"
-udhcpc -i eth0 -s /udhcpc.script -t 30 -T 1 -A 1 -b -x hostname:guest
-while :; do sleep 3600; done
+${
+  // -b daemonises after the first lease (its later lines go to /dev/null): renewals need it in the foreground
+  renewEverySeconds
+    ? `udhcpc -i eth0 -s /udhcpc.script -t 30 -T 1 -A 1 -f -x hostname:guest &\nwhile :; do sleep ${renewEverySeconds}; killall -USR1 udhcpc; done`
+    : 'udhcpc -i eth0 -s /udhcpc.script -t 30 -T 1 -A 1 -b -x hostname:guest\nwhile :; do sleep 3600; done'
+}
 `;
 
 const UDHCPC = `#!/bin/sh
@@ -99,8 +103,8 @@ function cpio(entries: Entry[]): Buffer {
 const dir = (name: string): Entry => ({ name, mode: 0o40755, data: Buffer.alloc(0) });
 const file = (name: string, data: Buffer | string, mode = 0o100755): Entry => ({ name, mode, data: Buffer.from(data) });
 
-/** gzip'd initramfs for `k`. */
-export function buildGuestInitramfs(k: GuestKernel): Buffer {
+/** gzip'd initramfs for `k`. `renewEverySeconds`: SIGUSR1 to udhcpc that often (a renewal: RENEWING, unicast to its server). */
+export function buildGuestInitramfs(k: GuestKernel, o: { renewEverySeconds?: number } = {}): Buffer {
   const base = join('/lib/modules', k.version);
   const modules = moduleLoadOrder(readFileSync(join(base, 'modules.dep'), 'utf8'));
   const libs = ['/lib/x86_64-linux-gnu/libc.so.6', '/lib/x86_64-linux-gnu/libresolv.so.2', '/lib64/ld-linux-x86-64.so.2'];
@@ -110,7 +114,7 @@ export function buildGuestInitramfs(k: GuestKernel): Buffer {
     { name: 'bin/sh', mode: 0o120777, data: Buffer.from('busybox') },
     ...libs.map((l) => file(l.slice(1), readFileSync(realpathSync(l)))),
     ...modules.map((m) => file(`lib/modules/${basename(m)}`, readFileSync(join(base, m)), 0o100644)),
-    file('init', init(modules)),
+    file('init', init(modules, o.renewEverySeconds)),
     file('udhcpc.script', UDHCPC),
   ];
   return gzipSync(cpio(entries));
