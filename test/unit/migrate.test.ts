@@ -199,7 +199,7 @@ describe('qemu migrate on the destination', () => {
 
 describe('incomingConflict (pure)', () => {
   const net = { name: 'natnet', bridge: 'virbr10', subnet: '192.168.100.0', prefix: 24 } as Network;
-  const lease = (vm: string, ip: string, macs: string[] = []): Lease => ({ vm, ip, macs, hostname: null, source: { file: 'config.toml', field: 'lease[0]' } });
+  const lease = (vm: string, ip: string, macs: string[] = []): Lease => ({ vm, ip, ip6: null, macs, hostname: null, source: { file: 'config.toml', field: 'lease[0]' } });
   const incoming: DomainRecord = { vm: 'vm1', nics: [{ mac: '52:54:00:aa:bb:01', bridge: 'virbr10' }], metadataLeases: [], running: true, updated: '' };
   const config = (domains: DomainRecord[], leases: Lease[] = []) => ({ networks: [net], leases, domains }) as unknown as LoadedConfig;
   const host = (over: Partial<HostNow> = {}): HostNow => ({ now: 1000, tapExists: () => false, leasesOf: () => [], ...over });
