@@ -99,7 +99,14 @@ export function planLinks(d: DesiredNetwork, o: NetworkObservation): LinkPlan {
       if (!link || link.master === net.bridge || !isTapOf(link, tap.mac) || (tap.onlyIfDetached && link.master !== null)) return [];
       return onOld === (link.master !== null && oldNames.has(link.master)) ? [`link set ${tap.name} master ${net.bridge}`] : [];
     });
-  moveLines.push(...tapLines(true));
+  const moved = tapLines(true);
+  moveLines.push(...moved);
+  // The bridge opens only once the running VMs' taps are its ports: it then has carrier when it
+  // opens and the kernel readies its transmit queue at once. A port joining an open bridge
+  // without carrier switches the carrier on, but the queue is readied later (linkwatch) and
+  // drops what the host sends meanwhile: an ARP request for a guest, then 1 s without replies.
+  const upLine = br?.up ? [] : [`link set ${net.bridge} up`];
+  if (moved.length) moveLines.push(...upLine);
   for (const old of oldBridges) {
     const link = o.links.get(old.name);
     if (link?.kind !== 'bridge') continue;
@@ -118,8 +125,8 @@ export function planLinks(d: DesiredNetwork, o: NetworkObservation): LinkPlan {
     lines.push(...dels);
     moveLines.push(add);
   } else lines.push(...(stale.some((a) => wouldBeSecondary(a, address)) ? [...dels, add] : [add, ...dels]));
-  if (!br?.up) lines.push(`link set ${net.bridge} up`);
   lines.push(...tapLines(false));
+  if (!moved.length) lines.push(...upLine);
 
   const prepare: Step[] = [];
   if (lines.length) prepare.push({ kind: 'ip-batch', why: br ? `repair bridge ${net.bridge}` : `create bridge ${net.bridge}`, lines });

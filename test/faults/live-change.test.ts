@@ -3,7 +3,9 @@
  * namespace, known to up as a running VM's tap through its hook record) pings the upstream peer
  * through NAT every 20 ms while each kind of change is applied with `up`. At most 2 replies may
  * be missing per change; the bridge keeps its ifindex (except on a rename); the guest keeps its
- * address and dnsmasq its lease.
+ * address and dnsmasq its lease. A bridge up creates never opens before the tap joins it: a port
+ * joining an open bridge without carrier leaves the bridge's queue unready for a moment (the
+ * router's ARP request for the guest dropped: 1 s without replies until the retry).
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +13,7 @@ import { dnsmasqPaths, layoutOf } from '../../src/state/layout.js';
 import { assertBuilt, LAB_BINS, leaseToml, type NetworkOptions, networkToml } from '../helpers/lab-config.js';
 import { type Guest, Lab, UPSTREAM, wait } from '../helpers/netns.js';
 import { needs } from '../helpers/requirements.js';
-import { addRunningVm, Pinger } from '../helpers/running-vm.js';
+import { addRunningVm, LinkMonitor, Pinger, txDropped } from '../helpers/running-vm.js';
 
 const req = needs({ root: true, bins: LAB_BINS });
 const MAC = '52:54:00:aa:bb:01';
@@ -98,10 +100,16 @@ describe.skipIf(!req.ok)(`a running guest keeps talking while up applies changes
   });
 
   it(`up repairs a deleted bridge: at most ${MAX_MISSING} replies missing counted from when up returns (a pinger started then)`, async () => {
-    await lab.mustRun(['ip', 'link', 'del', 'virbr10']);
-    const up = await lab.cli(['up']);
-    expect(up.code, up.all).toBe(0);
-    expect(up.stdout).toMatch(/link set vnet1 master virbr10/);
+    const links = await LinkMonitor.start(lab);
+    try {
+      await lab.mustRun(['ip', 'link', 'del', 'virbr10']);
+      const up = await lab.cli(['up']);
+      expect(up.code, up.all).toBe(0);
+      expect(up.stdout).toMatch(/link set vnet1 master virbr10/);
+    } finally {
+      await links.stop();
+    }
+    expect(links.openWithoutCarrier('virbr10'), 'virbr10 opened before the tap joined it').toEqual([]);
     const fresh = await Pinger.start(guest.ns, UPSTREAM.peerIp);
     try {
       await wait(1000);
@@ -109,6 +117,7 @@ describe.skipIf(!req.ok)(`a running guest keeps talking while up applies changes
       expect(hi).toBeGreaterThan(40);
       const missing = fresh.missing(-1, hi);
       expect(missing.length, `missing seqs: ${missing.join(', ')}`).toBeLessThanOrEqual(MAX_MISSING);
+      expect(await txDropped(lab, 'virbr10'), 'packets the router sent on the new virbr10 and the kernel dropped').toBe(0);
     } finally {
       await fresh.stop();
     }
@@ -120,8 +129,16 @@ describe.skipIf(!req.ok)(`a running guest keeps talking while up applies changes
   });
 
   it(`bridge rename virbr10 -> virbr11: the tap moves, at most ${MAX_MISSING} replies missing`, async () => {
-    const missing = await whilePinging({ bridge: 'virbr11' });
+    const links = await LinkMonitor.start(lab);
+    let missing: number[];
+    try {
+      missing = await whilePinging({ bridge: 'virbr11' });
+    } finally {
+      await links.stop();
+    }
     expect(missing.length, `missing seqs: ${missing.join(', ')}`).toBeLessThanOrEqual(MAX_MISSING);
+    expect(links.openWithoutCarrier('virbr11'), 'virbr11 opened before the tap moved to it').toEqual([]);
+    expect(await txDropped(lab, 'virbr11'), 'packets the router sent on virbr11 and the kernel dropped').toBe(0);
     expect((await lab.links()).find((l) => l.startsWith('vnet1 '))).toContain('master=virbr11');
     expect((await lab.links()).some((l) => l.startsWith('virbr10 '))).toBe(false);
     expect(await guestAddresses()).toEqual([IP]);

@@ -1,11 +1,12 @@
 /**
  * A simulated running VM: a Lab guest (veth whose host side is a port of the bridge, like a
  * tap, in its own namespace) plus the hook domain record a started VM leaves, so that `up`
- * knows the port as a running VM's tap. And a pinger that counts the replies a guest misses.
+ * knows the port as a running VM's tap. A pinger that counts the replies a guest misses, and
+ * a link monitor that tells whether a bridge ever opened without carrier.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { inNs } from '../../src/selftest/exec.js';
+import { inNs, sleep } from '../../src/selftest/exec.js';
 import { domainFile, layoutOf } from '../../src/state/layout.js';
 import { type Background, spawnBackground } from '../../src/sys/spawn.js';
 import type { Guest, Lab } from './netns.js';
@@ -78,4 +79,87 @@ export class Pinger {
     }
     await this.bg.exited;
   }
+}
+
+/**
+ * `ip monitor link` in the lab's router namespace. A bridge that opens without carrier gets it
+ * when a port joins, but the kernel readies its transmit queue only later (linkwatch) and drops
+ * what the host sends meanwhile (an ARP request for a guest: 1 s until the retry). Whether that
+ * window opens at all shows in the messages: an UP bridge without LOWER_UP.
+ */
+export class LinkMonitor {
+  private readonly lines: string[] = [];
+  private marks = 0;
+  private constructor(
+    private readonly lab: Lab,
+    private readonly bg: Background,
+  ) {
+    let rest = '';
+    bg.child.stdout?.on('data', (chunk: Buffer) => {
+      const lines = (rest + chunk.toString()).split('\n');
+      rest = lines.pop() ?? '';
+      this.lines.push(...lines);
+    });
+    bg.child.stderr?.on('data', () => {});
+  }
+
+  /** Returns once the monitor reports changes. Stop it in finally. */
+  static async start(lab: Lab): Promise<LinkMonitor> {
+    const m = new LinkMonitor(lab, await spawnBackground(inNs(lab.router, ['ip', 'monitor', 'link']), { pipes: true }));
+    try {
+      await m.sync();
+    } catch (e) {
+      await m.kill();
+      throw e;
+    }
+    return m;
+  }
+
+  /**
+   * Every change made before it is read: a change the monitor reports (lo's txqueuelen, which
+   * nothing uses: lo has no queue) and that nothing else in the lab makes, seen.
+   */
+  private async sync(): Promise<void> {
+    const lo = () => this.lines.filter((l) => /^\d+: lo: /.test(l)).length;
+    for (let i = 0; i < 20; i++) {
+      const seen = lo();
+      await this.lab.mustRun(['ip', 'link', 'set', 'dev', 'lo', 'txqueuelen', String(1000 + (this.marks++ % 2))]);
+      for (let j = 0; j < 50; j++) {
+        if (lo() > seen) return;
+        await sleep(10);
+      }
+    }
+    throw new Error(`ip monitor link in ${this.lab.router} reports nothing`);
+  }
+
+  /** The messages that showed the bridge open (UP) without carrier (no LOWER_UP). */
+  openWithoutCarrier(bridge: string): string[] {
+    return this.lines.filter((l) => {
+      const flags = new RegExp(`^\\d+: ${bridge}: <([^>]*)>`).exec(l)?.[1].split(',') ?? [];
+      return flags.includes('UP') && !flags.includes('LOWER_UP');
+    });
+  }
+
+  /** Reads what happened so far, then stops. */
+  async stop(): Promise<void> {
+    try {
+      await this.sync();
+    } finally {
+      await this.kill();
+    }
+  }
+
+  private async kill(): Promise<void> {
+    try {
+      process.kill(this.bg.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+    await this.bg.exited;
+  }
+}
+
+/** Packets the kernel dropped on their way out of dev in the lab's router namespace. */
+export async function txDropped(lab: Lab, dev: string): Promise<number> {
+  return JSON.parse(await lab.mustRun(['ip', '-j', '-s', 'link', 'show', 'dev', dev]))[0].stats64.tx.dropped as number;
 }
