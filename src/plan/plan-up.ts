@@ -52,7 +52,8 @@ export function oldFirewallsOf(d: DesiredNetwork, record: AppliedRecord | null):
  *   1. the desired bridge, its address (a new one before the old goes) and dummy; forwarding;
  *   2. the desired backend's rules (a switch: the new rules first; both at once is harmless,
  *      conntrack NATs a flow once), and our accepts in Docker's DOCKER-USER where it exists;
- *   3. a rename: the running VMs' taps and our address move to the new bridge;
+ *   3. a rename: the running VMs' taps and our address move to the new bridge, which only then
+ *      opens (a bridge opened without ports drops its first sends: see planLinks);
  *   4. dnsmasq (config and restart only when they changed; a SIGHUP for new reservations);
  *   5. the old backend's rules, old DOCKER-USER accepts, iptables-nft tables up created that are empty then, old links.
  * Pure.
