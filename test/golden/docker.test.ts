@@ -150,6 +150,7 @@ describe('golden: Docker coexistence', () => {
       pending: [],
       leases: [],
       docker: n.docker,
+      ipv6: null,
       problems: n.problems,
     };
     const present = { ...network, state: 'healthy' as const, docker: networkDockerStatus(net, docker([...ours('virbr10'), RETURN])).docker, problems: [] };
