@@ -35,6 +35,6 @@ export const NETWORK_KEYS = new Set([
   'adopt',
 ]);
 
-export const LEASE_KEYS = new Set(['vm', 'ip', 'mac', 'hostname']);
+export const LEASE_KEYS = new Set(['vm', 'ip', 'ip6', 'mac', 'hostname']);
 
 export const TOP_LEVEL_KEYS = new Set(['network', 'lease', 'forward', 'listener']);

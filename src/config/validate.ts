@@ -1,6 +1,7 @@
 import type { ConfigProblem } from '../errors.js';
 import type { Lease, Network } from '../model/types.js';
 import { inSubnet, parseIPv4 } from '../net/ipv4.js';
+import { inSubnet6, parseIPv6 } from '../net/ipv6.js';
 import { leaseHostname } from '../net/names.js';
 import { nftTable } from '../render/names.js';
 import { joinField } from './problems.js';
@@ -132,6 +133,46 @@ export function validateLeases(networks: Network[], leases: Lease[]): LeaseProbl
         add(l, 'vm', l.vm, `expected a VM whose host name ${JSON.stringify(hostname)} (derived from its name) is not already used by ${theirs}; set hostname for one of them`, [twin]);
       }
     }
+  }
+  out.push(...validateLeaseIp6(networks, leases));
+  return out;
+}
+
+/**
+ * The `ip6` of reservations: served by DHCPv6 (so only on a network with `dhcpv6 = "stateful"`),
+ * inside the network's prefix, not its subnet-router anycast or gateway address, outside its
+ * DHCPv6 range, and reserved once. The network is the one the lease's IPv4 address is in (a lease
+ * outside every network is already a problem of validateLeases).
+ */
+export function validateLeaseIp6(networks: Network[], leases: Lease[]): LeaseProblem[] {
+  const out: LeaseProblem[] = [];
+  const add = (l: Lease, expected: string, others: Lease[] = []) =>
+    out.push({ file: l.source.file, field: joinField(l.source.field, 'ip6'), value: l.ip6, expected, involved: [l, ...others] });
+  const byIp6 = new Map<string, Lease>();
+  for (const l of leases) {
+    if (l.ip6 === null) continue;
+    const net = networkOfIp(networks, l.ip);
+    if (!net) continue;
+    const v6 = net.ipv6;
+    if (v6?.dhcpv6 !== 'stateful') {
+      add(l, `ip6 needs ${v6 ? '' : 'ipv6 and '}dhcpv6 = "stateful" on network ${net.name}`);
+      continue;
+    }
+    const ip = parseIPv6(l.ip6)!;
+    const subnet = parseIPv6(v6.subnet);
+    // an unresolved prefix ("auto" before its first up) has nothing to check against yet
+    if (subnet === null) continue;
+    const start = v6.dhcpStart === null ? null : parseIPv6(v6.dhcpStart);
+    const end = v6.dhcpEnd === null ? null : parseIPv6(v6.dhcpEnd);
+    if (!inSubnet6(ip, { network: subnet, prefix: v6.prefix })) add(l, `expected an address inside the IPv6 prefix ${v6.subnet}/${v6.prefix} of ${net.name}`);
+    else if (ip === subnet) add(l, `expected a host address, not the subnet-router anycast address of ${net.name}`);
+    else if (ip === parseIPv6(v6.gateway)) add(l, `expected an address other than the IPv6 gateway of ${net.name}`);
+    else if (start !== null && end !== null && ip >= start && ip <= end) {
+      add(l, `expected an address outside the DHCPv6 range ${v6.dhcpStart}-${v6.dhcpEnd} of ${net.name}`);
+    }
+    const twin = byIp6.get(l.ip6);
+    if (twin) add(l, `expected an address not already reserved by ${where(twin)} (vm ${JSON.stringify(twin.vm)})`, [twin]);
+    else byIp6.set(l.ip6, l);
   }
   return out;
 }
