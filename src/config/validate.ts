@@ -1,10 +1,13 @@
 import type { ConfigProblem } from '../errors.js';
 import type { Lease, Network } from '../model/types.js';
 import { inSubnet, parseIPv4 } from '../net/ipv4.js';
-import { inSubnet6, parseIPv6 } from '../net/ipv6.js';
+import { inSubnet6, parseIPv6, prefixMask6 } from '../net/ipv6.js';
+import { isUnresolvedIpv6 } from './network-ipv6.js';
 import { leaseHostname } from '../net/names.js';
 import { nftTable } from '../render/names.js';
 import { joinField } from './problems.js';
+
+const ALL6 = (1n << 128n) - 1n;
 
 export interface LeaseProblem extends ConfigProblem {
   /** The leases this problem is about (to tell hard config errors from droppable metadata ones). */
@@ -155,13 +158,15 @@ export function validateLeases(networks: Network[], leases: Lease[]): LeaseProbl
  * The `ip6` of reservations: served by DHCPv6 (so only on a network with `dhcpv6 = "stateful"`),
  * inside the network's prefix, not its subnet-router anycast or gateway address, outside its
  * DHCPv6 range, and reserved once. The network is the one the lease's IPv4 address is in (a lease
- * outside every network is already a problem of validateLeases).
+ * outside every network is already a problem of validateLeases). An ip6 of interface identifier
+ * only ("::10") is inside the prefix, whatever it is (reservationsFor puts it in front); a full
+ * address on an `auto` network not brought up yet has no prefix to be checked against.
  */
 export function validateLeaseIp6(networks: Network[], leases: Lease[]): LeaseProblem[] {
   const out: LeaseProblem[] = [];
   const add = (l: Lease, expected: string, others: Lease[] = []) =>
     out.push({ file: l.source.file, field: joinField(l.source.field, 'ip6'), value: l.ip6, expected, involved: [l, ...others] });
-  const byIp6 = new Map<string, Lease>();
+  const byAddress = new Map<string, Lease>();
   for (const l of leases) {
     if (l.ip6 === null) continue;
     const net = networkOfIp(networks, l.ip);
@@ -172,20 +177,24 @@ export function validateLeaseIp6(networks: Network[], leases: Lease[]): LeasePro
       continue;
     }
     const ip = parseIPv6(l.ip6)!;
-    const subnet = parseIPv6(v6.subnet);
-    // an unresolved prefix ("auto" before its first up) has nothing to check against yet
-    if (subnet === null) continue;
-    const start = v6.dhcpStart === null ? null : parseIPv6(v6.dhcpStart);
-    const end = v6.dhcpEnd === null ? null : parseIPv6(v6.dhcpEnd);
-    if (!inSubnet6(ip, { network: subnet, prefix: v6.prefix })) add(l, `expected an address inside the IPv6 prefix ${v6.subnet}/${v6.prefix} of ${net.name}`);
-    else if (ip === subnet) add(l, `expected a host address, not the subnet-router anycast address of ${net.name}`);
-    else if (ip === parseIPv6(v6.gateway)) add(l, `expected an address other than the IPv6 gateway of ${net.name}`);
-    else if (start !== null && end !== null && ip >= start && ip <= end) {
+    const hostMask = ALL6 ^ prefixMask6(v6.prefix);
+    const id = ip & hostMask;
+    const relative = ip === id;
+    const subnet = parseIPv6(v6.subnet)!;
+    const hostOf = (text: string | null) => (text === null ? null : parseIPv6(text)! & hostMask);
+    const [start, end] = [hostOf(v6.dhcpStart), hostOf(v6.dhcpEnd)];
+    if (!relative && !isUnresolvedIpv6(v6) && !inSubnet6(ip, { network: subnet, prefix: v6.prefix })) {
+      add(l, `expected an address inside the IPv6 prefix ${v6.subnet}/${v6.prefix} of ${net.name}, or an interface identifier like ::10`);
+    } else if (id === 0n) add(l, `expected a host address, not the subnet-router anycast address of ${net.name}`);
+    else if (id === hostOf(v6.gateway)) add(l, `expected an address other than the IPv6 gateway of ${net.name}`);
+    else if (start !== null && end !== null && id >= start && id <= end) {
       add(l, `expected an address outside the DHCPv6 range ${v6.dhcpStart}-${v6.dhcpEnd} of ${net.name}`);
     }
-    const twin = byIp6.get(l.ip6);
+    // "::10" and "<prefix>::10" are one address
+    const key = `${net.name} ${id}`;
+    const twin = byAddress.get(key);
     if (twin) add(l, `expected an address not already reserved by ${where(twin)} (vm ${JSON.stringify(twin.vm)})`, [twin]);
-    else byIp6.set(l.ip6, l);
+    else byAddress.set(key, l);
   }
   return out;
 }

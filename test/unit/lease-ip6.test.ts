@@ -1,36 +1,35 @@
-import { describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { runLeaseAdd, runLeaseList } from '../../src/commands/lease.js';
+import { loadConfig } from '../../src/config/load.js';
+import { type Context, makeContext } from '../../src/engine/context.js';
+import { buildDomainRecord } from '../../src/hook/domain-record.js';
+import { NATNET_XMLNS } from '../../src/libvirt/metadata.js';
+import { silentLogger } from '../../src/log.js';
 import { normaliseLease } from '../../src/config/lease.js';
 import { parseMainConfig, parseVmFile } from '../../src/config/parse.js';
 import { Problems } from '../../src/config/problems.js';
 import { validateLeases } from '../../src/config/validate.js';
 import { formatProblem } from '../../src/errors.js';
 import { parseDomainXml } from '../../src/libvirt/domain.js';
-import type { Ipv6Network, Lease, Network } from '../../src/model/types.js';
-import { reservationsFor } from '../../src/plan/reservations.js';
+import type { DomainRecord, Lease, Network } from '../../src/model/types.js';
+import { resolveIpv6 } from '../../src/config/network-ipv6.js';
+import { parseIPv6 } from '../../src/net/ipv6.js';
+import { reservationsFor, servedIp6 } from '../../src/plan/reservations.js';
 import { renderHostsfile } from '../../src/render/dnsmasq.js';
 import { renderLeaseFile, renderVmFile } from '../../src/render/lease-file.js';
 import { domainRecord } from '../../src/state/schema.js';
 
 const MAC = '52:54:00:aa:bb:01';
 
-/** The handbook network with an IPv6 side built by hand (config parsing of `ipv6` is not what is tested here). */
-function network(v6: Partial<Ipv6Network> | null = {}): Network {
+/** The handbook network with an IPv6 side, from config text. */
+function network(v6 = 'ipv6 = "fd00:1:2:3::1/64"\ndhcpv6 = "stateful"\n'): Network {
   const p = new Problems('config.toml');
-  const net = parseMainConfig('', p).networks[0];
+  const net = parseMainConfig(`[[network]]\nname = "natnet"\naddress = "192.168.100.1/24"\n${v6}`, p).networks[0];
   expect(p.list).toEqual([]);
-  const ipv6: Ipv6Network = {
-    auto: false,
-    gateway: 'fd00:1:2:3::1',
-    prefix: 64,
-    subnet: 'fd00:1:2:3::',
-    mode: 'nat66',
-    dhcpv6: 'stateful',
-    dhcpStart: 'fd00:1:2:3::1000',
-    dhcpEnd: 'fd00:1:2:3::1fff',
-    fixAcceptRa: false,
-    ...v6,
-  };
-  return { ...net, ipv6: v6 === null ? null : ipv6 };
+  return net;
 }
 
 function lease(raw: Record<string, unknown>, field = 'lease[0]', file = 'config.toml'): { lease: Lease | null; problems: string[] } {
@@ -78,16 +77,18 @@ describe('ip6 against the network and the other reservations', () => {
     expect(problemsOf([network()], [l('a', '192.168.100.10', 'fd00:1:2:3::10'), l('b', '192.168.100.11', 'fd00:1:2:3::2000')])).toEqual([]);
   });
   it('only on a network with dhcpv6 = "stateful"', () => {
-    expect(problemsOf([network({ dhcpv6: 'stateless', dhcpStart: null, dhcpEnd: null })], [l('a', '192.168.100.10', 'fd00:1:2:3::10')])).toEqual([
+    expect(problemsOf([network('ipv6 = "fd00:1:2:3::1/64"\n')], [l('a', '192.168.100.10', 'fd00:1:2:3::10')])).toEqual([
       '/etc/natnet-hook/leases.d/x.toml: lease[0].ip6 = "fd00:1:2:3::10": ip6 needs dhcpv6 = "stateful" on network natnet',
     ]);
-    expect(problemsOf([network(null)], [l('a', '192.168.100.10', 'fd00:1:2:3::10')])).toEqual([
+    expect(problemsOf([network('')], [l('a', '192.168.100.10', 'fd00:1:2:3::10')])).toEqual([
       '/etc/natnet-hook/leases.d/x.toml: lease[0].ip6 = "fd00:1:2:3::10": ip6 needs ipv6 and dhcpv6 = "stateful" on network natnet',
     ]);
   });
   it('inside the prefix, not its anycast or gateway address, outside the range', () => {
     const cases: [string, string][] = [
-      ['fd00:1:2:4::10', 'expected an address inside the IPv6 prefix fd00:1:2:3::/64 of natnet'],
+      ['fd00:1:2:4::10', 'expected an address inside the IPv6 prefix fd00:1:2:3::/64 of natnet, or an interface identifier like ::10'],
+      ['::1', 'expected an address other than the IPv6 gateway of natnet'],
+      ['::1234', 'expected an address outside the DHCPv6 range fd00:1:2:3::1000-fd00:1:2:3::1fff of natnet'],
       ['fd00:1:2:3::', 'expected a host address, not the subnet-router anycast address of natnet'],
       ['fd00:1:2:3::1', 'expected an address other than the IPv6 gateway of natnet'],
       ['fd00:1:2:3::1000', 'expected an address outside the DHCPv6 range fd00:1:2:3::1000-fd00:1:2:3::1fff of natnet'],
@@ -108,8 +109,24 @@ describe('ip6 against the network and the other reservations', () => {
     const b = l('b', '192.168.100.11', 'fd00:1:2:3::10');
     expect(validateLeases([network()], [a, b]).map((p) => p.involved)).toEqual([[b, a]]);
   });
-  it('a prefix not resolved yet (ipv6 = "auto" before its first up) is not checked against', () => {
-    expect(problemsOf([network({ auto: true, gateway: '', subnet: '' })], [l('a', '192.168.100.10', 'fd00:9::10')])).toEqual([]);
+  it('an interface identifier ("::10") is inside the prefix; it and the full address are one address', () => {
+    expect(problemsOf([network()], [l('a', '192.168.100.10', '::10')])).toEqual([]);
+    expect(problemsOf([network()], [l('a', '192.168.100.10', '::10'), l('b', '192.168.100.11', 'fd00:1:2:3::10', 'lease[1]')])).toEqual([
+      '/etc/natnet-hook/leases.d/x.toml: lease[1].ip6 = "fd00:1:2:3::10": expected an address not already reserved by /etc/natnet-hook/leases.d/x.toml lease[0] (vm "a")',
+    ]);
+  });
+  it('ipv6 = "auto" before its first up: the prefix is not known, the interface identifier is checked all the same', () => {
+    const auto = network('ipv6 = "auto"\ndhcpv6 = "stateful"\n');
+    expect(problemsOf([auto], [l('a', '192.168.100.10', 'fd12:3456:789a:1::10'), l('b', '192.168.100.11', '::20')])).toEqual([]);
+    expect(problemsOf([auto], [l('a', '192.168.100.10', 'fd12:3456:789a:1::1'), l('b', '192.168.100.11', '::1000', 'lease[1]')])).toEqual([
+      '/etc/natnet-hook/leases.d/x.toml: lease[0].ip6 = "fd12:3456:789a:1::1": expected an address other than the IPv6 gateway of natnet',
+      '/etc/natnet-hook/leases.d/x.toml: lease[1].ip6 = "::1000": expected an address outside the DHCPv6 range ::1000-::1fff of natnet',
+    ]);
+    // once resolved, the prefix counts
+    const resolved = { ...auto, ipv6: resolveIpv6(auto.ipv6!, parseIPv6('fd12:3456:789a:1::')!) };
+    expect(problemsOf([resolved], [l('a', '192.168.100.10', 'fd99::10')])).toEqual([
+      '/etc/natnet-hook/leases.d/x.toml: lease[0].ip6 = "fd99::10": expected an address inside the IPv6 prefix fd12:3456:789a:1::/64 of natnet, or an interface identifier like ::10',
+    ]);
   });
 });
 
@@ -127,6 +144,15 @@ describe('ip6 written and served', () => {
     const p = new Problems('x');
     const at = (l: Lease, i: number) => ({ ...l, source: { file: 'x', field: `lease[${i}]` } });
     expect(parseVmFile(renderVmFile([web, other], []), p).leases).toEqual([at(web, 0), at(other, 1)]);
+  });
+  it('dnsmasq is served the full address: an interface identifier behind the (resolved) prefix; none without stateful DHCPv6', () => {
+    expect(servedIp6(network(), '::10')).toBe('fd00:1:2:3::10');
+    expect(servedIp6(network(), 'fd00:1:2:3::10')).toBe('fd00:1:2:3::10');
+    const auto = network('ipv6 = "auto"\ndhcpv6 = "stateful"\n');
+    expect(servedIp6({ ...auto, ipv6: resolveIpv6(auto.ipv6!, parseIPv6('fd12:3456:789a:1::')!) }, '::10')).toBe('fd12:3456:789a:1::10');
+    expect(servedIp6(network('ipv6 = "fd00:1:2:3::1/64"\n'), 'fd00:1:2:3::10')).toBeNull();
+    expect(servedIp6(network(''), 'fd00:1:2:3::10')).toBeNull();
+    expect(servedIp6(network(), null)).toBeNull();
   });
   it('the hostsfile line carries it in brackets between the IPv4 address and the name', () => {
     const { reservations } = reservationsFor(network(), [web, { ...web, vm: 'db', ip: '192.168.100.11', ip6: null, macs: ['52:54:00:aa:bb:02'], hostname: 'db' }], []);
@@ -149,5 +175,61 @@ describe('ip6 in the domain metadata and the domain record', () => {
     const rec = { vm: 'web', nics: [], metadataLeases: [{ ip: '192.168.100.20', ip6: 'fd00:1:2:3::20' }], running: false, updated: '2026-01-01T00:00:00.000Z' };
     expect(domainRecord(rec)).toEqual(rec);
     expect(() => domainRecord({ ...rec, metadataLeases: [{ ip: '192.168.100.20', ip6: 7 }] })).toThrow(/metadataLeases\[0\]\.ip6/);
+  });
+});
+
+describe('ip6 through the files: lease add --ip6, lease list, metadata against leases.d', () => {
+  let dir: string;
+  let ctx: Context;
+  let out: string;
+  const NET6 = '[[network]]\nname = "natnet"\naddress = "192.168.100.1/24"\nipv6 = "fd00:1:2:3::1/64"\ndhcpv6 = "stateful"\n';
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'natnet-lease6-'));
+    writeFileSync(join(dir, 'config.toml'), NET6);
+    mkdirSync(join(dir, 'leases.d'));
+    ctx = makeContext({ config: join(dir, 'config.toml'), stateDir: join(dir, 'state'), log: silentLogger(), env: {} });
+    out = '';
+    vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
+      out += String(s);
+      return true;
+    });
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const record = (meta: string) => {
+    const xml = `<domain><name>web</name><metadata>${meta}</metadata><devices><interface type='bridge'><mac address='${MAC}'/><source bridge='virbr10'/></interface></devices></domain>`;
+    const info = parseDomainXml(xml);
+    return buildDomainRecord(info, { libvirtNetworks: {}, previous: null, ours: new Set(['virbr10']), now: new Date('2026-01-01T00:00:00Z') });
+  };
+
+  it('lease add --ip6 writes it in RFC 5952 form and says so; lease list shows it', async () => {
+    await runLeaseAdd(ctx, 'web', '192.168.100.10', { ip6: 'FD00:1:2:3:0:0:0:10', mac: [MAC] });
+    expect(readFileSync(join(dir, 'leases.d', 'web.toml'), 'utf8')).toContain('ip6 = "fd00:1:2:3::10"\n');
+    expect(out).toBe(`web: 192.168.100.10 and fd00:1:2:3::10 (${MAC}) reserved in ${join(dir, 'leases.d', 'web.toml')}\n`);
+    out = '';
+    await runLeaseList(ctx, { json: true });
+    expect(JSON.parse(out)[0]).toMatchObject({ vm: 'web', ip: '192.168.100.10', ip6: 'fd00:1:2:3::10', network: 'natnet' });
+  });
+  it('lease add --ip6 inside the DHCPv6 range: one line, nothing written', async () => {
+    await expect(runLeaseAdd(ctx, 'web', '192.168.100.10', { ip6: 'fd00:1:2:3::1001' })).rejects.toThrow(
+      new RegExp(`^${join(dir, 'leases.d', 'web.toml')}: ip6 = "fd00:1:2:3::1001": expected an address outside the DHCPv6 range fd00:1:2:3::1000-fd00:1:2:3::1fff of natnet$`),
+    );
+    expect(readdirSync(join(dir, 'leases.d'))).toEqual([]);
+  });
+  it('metadata ip6= reaches the hostsfile; one saying another ip6 than leases.d is refused naming both', () => {
+    const meta = (ip6: string) => record(`<n:lease xmlns:n="${NATNET_XMLNS}" ip="192.168.100.20" ip6="${ip6}"/>`);
+    const hosts = (domain: DomainRecord) => {
+      const cfg = loadConfig(ctx, { domain });
+      return renderHostsfile(reservationsFor(cfg.networks[0], cfg.leases, cfg.domains).reservations);
+    };
+    expect(hosts(meta('fd00:1:2:3::20'))).toBe(`${MAC},id:*,192.168.100.20,[fd00:1:2:3::20],web\n`);
+    writeFileSync(join(dir, 'leases.d', 'web.toml'), 'vm = "web"\nip = "192.168.100.20"\nip6 = "fd00:1:2:3::21"\n');
+    expect(() => loadConfig(ctx, { domain: meta('fd00:1:2:3::20') })).toThrow(
+      /domain "web" <metadata>: lease\[0\]\.ip6 = "fd00:1:2:3::20": expected fd00:1:2:3::21, the address .*leases\.d\/web\.toml reserves/,
+    );
+    // metadata without ip6 says nothing against it
+    expect(hosts(record(`<n:lease xmlns:n="${NATNET_XMLNS}" ip="192.168.100.20"/>`))).toBe(`${MAC},id:*,192.168.100.20,[fd00:1:2:3::21],web\n`);
   });
 });
