@@ -127,7 +127,8 @@ export async function listeningSockets(exec: Exec, ns: string): Promise<Listenin
     });
 }
 
-/** True when a listening socket is bound to the bridge only (its address or %bridge). */
-export function boundToBridge(s: ListeningSocket, bridge: string, gateway: string): boolean {
-  return s.local.startsWith(`${gateway}:`) || s.local.includes(`%${bridge}:`) || s.local.includes(`%${bridge}]`);
+/** True when a listening socket is bound to the bridge only (one of its addresses, or %bridge). */
+export function boundToBridge(s: ListeningSocket, bridge: string, gateways: string | string[]): boolean {
+  const own = (typeof gateways === 'string' ? [gateways] : gateways).map((g) => (g.includes(':') ? `[${g}]:` : `${g}:`));
+  return own.some((g) => s.local.startsWith(g)) || s.local.includes(`%${bridge}:`) || s.local.includes(`%${bridge}]`);
 }

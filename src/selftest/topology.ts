@@ -40,6 +40,26 @@ export async function linkUpstream(exec: Exec, router: string, upstream: string,
   await mustRun(exec, ['ip', '-n', upstream, 'route', 'add', guestSubnet, 'via', routerIp]);
 }
 
+/** The upstream link's IPv6 side (documentation prefix), on the same veth pair as UPSTREAM. */
+export const UPSTREAM6 = {
+  routerIp: '2001:db8:ffff::1',
+  peerIp: '2001:db8:ffff::2',
+  prefix: 64,
+} as const;
+
+/**
+ * Adds IPv6 to the upstream link made by linkUpstream (addresses without duplicate address
+ * detection, usable at once). The peer routes the guest prefix back via the router, as for IPv4:
+ * with routed IPv6 that is the route a provider would have; with NAT66 it lets "inbound is
+ * rejected" be tested.
+ */
+export async function linkUpstream6(exec: Exec, router: string, upstream: string, guestPrefix: string): Promise<void> {
+  const { routerIp, peerIp, prefix } = UPSTREAM6;
+  await mustRun(exec, ['ip', '-n', router, '-6', 'addr', 'add', `${routerIp}/${prefix}`, 'dev', UPSTREAM.routerIf, 'nodad']);
+  await mustRun(exec, ['ip', '-n', upstream, '-6', 'addr', 'add', `${peerIp}/${prefix}`, 'dev', 'eth0', 'nodad']);
+  await mustRun(exec, ['ip', '-n', upstream, '-6', 'route', 'add', guestPrefix, 'via', routerIp]);
+}
+
 export interface GuestSpec {
   router: string;
   /** Namespace of the guest (created here). */
