@@ -3,6 +3,7 @@ import type { AppliedFirewall, AppliedRecord } from '../model/applied.js';
 import type { ResolvedForward } from '../model/forward.js';
 import type { Network } from '../model/types.js';
 import { availableIptablesVariants, type IptablesDump, type IptablesVariant, observeIptables } from '../observe/iptables.js';
+import { observeIpv6 } from '../observe/ipv6.js';
 import { type LinkState, observeLinks } from '../observe/links.js';
 import { observeNftTable } from '../observe/nft.js';
 import { findOurDnsmasq, readIpForward, scanOurDnsmasq } from '../observe/procfs.js';
@@ -65,8 +66,14 @@ export class HostObserver {
     record: AppliedRecord | null,
     forwards: ResolvedForward[] = [],
   ): Promise<NetworkObservation> {
-    const [links, drift] = await Promise.all([this.getLinks(), this.drift(net, choice, forwards)]);
+    const wantsV6 = !!net.ipv6 || !!record?.network.ipv6;
+    const [links, drift, ipv6] = await Promise.all([
+      this.getLinks(),
+      this.drift(net, choice, forwards),
+      wantsV6 ? observeIpv6(this.ctx.runner, net.bridge) : undefined,
+    ]);
     return {
+      ...(ipv6 ? { ipv6 } : {}),
       links,
       forwarding: readIpForward(),
       drift,
