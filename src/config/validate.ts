@@ -185,7 +185,9 @@ export function validateLeaseIp6(networks: Network[], leases: Lease[]): LeasePro
     const [start, end] = [hostOf(v6.dhcpStart), hostOf(v6.dhcpEnd)];
     if (!relative && !isUnresolvedIpv6(v6) && !inSubnet6(ip, { network: subnet, prefix: v6.prefix })) {
       add(l, `expected an address inside the IPv6 prefix ${v6.subnet}/${v6.prefix} of ${net.name}, or an interface identifier like ::10`);
-    } else if (id === 0n) add(l, `expected a host address, not the subnet-router anycast address of ${net.name}`);
+      continue;
+    }
+    if (id === 0n) add(l, `expected a host address, not the subnet-router anycast address of ${net.name}`);
     else if (id === hostOf(v6.gateway)) add(l, `expected an address other than the IPv6 gateway of ${net.name}`);
     else if (start !== null && end !== null && id >= start && id <= end) {
       add(l, `expected an address outside the DHCPv6 range ${v6.dhcpStart}-${v6.dhcpEnd} of ${net.name}`);

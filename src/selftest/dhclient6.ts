@@ -8,6 +8,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatIPv6, parseIPv6 } from '../net/ipv6.js';
 import { type Exec, inNs } from './exec.js';
+import { waitLinkLocal } from './probes6.js';
 import { killPids } from './topology.js';
 
 /**
@@ -74,6 +75,7 @@ export function leasedAddress6(leaseDb: string): string | null {
  * neither releases the lease nor runs the script, so the address stays).
  */
 export async function dhcp6Once(exec: Exec, g: Dhclient6Guest, f: { script: string; conf: string }): Promise<{ ip: string | null; output: string }> {
+  if (!(await waitLinkLocal(exec, g.ns, 'eth0'))) return { ip: null, output: 'eth0 has no usable link-local address after 10 s (dhclient binds to it)' };
   const r = await exec(dhclient6Argv(g, f), { timeoutSeconds: DHCLIENT6_TIMEOUT_SECONDS + 10 });
   await stopDhclient6(g);
   let ip: string | null = null;
@@ -83,6 +85,12 @@ export async function dhcp6Once(exec: Exec, g: Dhclient6Guest, f: { script: stri
     } catch {}
   }
   return { ip, output: (r.stdout + r.stderr).trim() };
+}
+
+/** The line of dhclient's output that says what went wrong (it ends every failure with "exiting."). */
+export function dhclientProblem(output: string): string {
+  const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /can't|cannot|no (dhcpv6|address)|error|fail|timed? ?out/i.test(l)) ?? lines[lines.length - 1] ?? 'no output';
 }
 
 /** Stops the guest's dhclient daemon by the pid it wrote, if any (never by name). */

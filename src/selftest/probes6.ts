@@ -53,3 +53,16 @@ export async function waitResolves(resolve: () => Promise<string[]>, want: strin
   }
   return answers;
 }
+
+/**
+ * Polls until `dev` in ns has a link-local address past duplicate address detection (~1 s after
+ * the link comes up): a DHCPv6 client binds to it and fails before. False after `seconds`.
+ */
+export async function waitLinkLocal(exec: Exec, ns: string, dev: string, seconds = 10): Promise<boolean> {
+  for (let i = 0; i < seconds * 10; i++) {
+    const r = await exec(inNs(ns, ['ip', '-6', '-o', 'addr', 'show', 'dev', dev, 'scope', 'link']));
+    if (r.stdout.split('\n').some((l) => /\binet6 fe80:/.test(l) && !/\btentative\b/.test(l))) return true;
+    await sleep(100);
+  }
+  return false;
+}

@@ -6,7 +6,7 @@
  */
 import { inSubnet6, parseCidr6, parseIPv6 } from '../net/ipv6.js';
 import { labIpv6, SELFTEST, type SelftestIpv6 } from './config.js';
-import { dhcp6Once, type Dhclient6Guest } from './dhclient6.js';
+import { dhclientProblem, dhcp6Once, type Dhclient6Guest } from './dhclient6.js';
 import { type Exec, sleep } from './exec.js';
 import { resolveName, roundTrip } from './probes.js';
 import { addresses6, defaultRoute6, waitAddressIn, waitResolves } from './probes6.js';
@@ -43,11 +43,11 @@ export async function ipv6Checks(exec: Exec, check: Check, lab: Lab6, v6: Selfte
   if (v6.dhcpv6 === 'stateful') {
     const d1 = await dhcp6Once(exec, guest(lab.vm1, SELFTEST.vm1.name), lab.dhclient!);
     vm1 = d1.ip;
-    check(`IPv6 reserved lease (DHCPv6): vm1 gets ${net.vm1}`, vm1 === net.vm1, vm1 ? `got ${vm1}` : `no lease: ${lastLine(d1.output)}`);
+    check(`IPv6 reserved lease (DHCPv6): vm1 gets ${net.vm1}`, vm1 === net.vm1, vm1 ? `got ${vm1}` : `no lease: ${dhclientProblem(d1.output)}`);
     const d2 = await dhcp6Once(exec, guest(lab.vm2, SELFTEST.vm2.name), lab.dhclient!);
     const [start, end] = net.range.map((a) => parseIPv6(a)!);
     const got = d2.ip === null ? null : parseIPv6(d2.ip)!;
-    check(`IPv6 pool lease (DHCPv6): vm2 gets an address from ${net.range.join('-')}`, got !== null && got >= start && got <= end, d2.ip ? `got ${d2.ip}` : `no lease: ${lastLine(d2.output)}`);
+    check(`IPv6 pool lease (DHCPv6): vm2 gets an address from ${net.range.join('-')}`, got !== null && got >= start && got <= end, d2.ip ? `got ${d2.ip}` : `no lease: ${dhclientProblem(d2.output)}`);
   } else {
     vm1 = await waitAddressIn(exec, lab.vm1, 'eth0', net.cidr);
     check(`IPv6 SLAAC: vm1 gets an address in ${net.cidr}`, vm1 !== null, vm1 ? `got ${vm1}` : `none after 15 s: ${(await addresses6(exec, lab.vm1, 'eth0', 'global')).join(', ') || 'no global address'}`);
@@ -98,9 +98,4 @@ async function waitDefaultRoute(exec: Exec, ns: string) {
     await sleep(200);
   }
   return null;
-}
-
-function lastLine(s: string): string {
-  const lines = s.trim().split('\n');
-  return lines[lines.length - 1] ?? '';
 }

@@ -63,7 +63,7 @@ describe.skipIf(!req.ok)(`IPv6 reservations with stateful DHCPv6${req.reason}`, 
       [`${PREFIX}::1001`, /ip6 = "fd00:1:2:3::1001": expected an address outside the DHCPv6 range fd00:1:2:3::1000-fd00:1:2:3::1fff of natnet$/],
       ['fd00:9::11', /ip6 = "fd00:9::11": expected an address inside the IPv6 prefix fd00:1:2:3::\/64 of natnet, or an interface identifier like ::10$/],
       [`${PREFIX}::10`, /ip6 = "fd00:1:2:3::10": expected an address not already reserved by .*vm1\.toml \(vm "vm1"\)$/],
-      ['fd00::zz', /^command line: ip6 = "fd00::zz": expected an IPv6 address like fd00:1:2:3::10 \(no prefix length, no brackets\)$/],
+      ['fd00::zz', /^natnet-hook: command line: ip6 = "fd00::zz": expected an IPv6 address like fd00:1:2:3::10 \(no prefix length, no brackets\)$/],
     ];
     for (const [ip6, why] of cases) {
       const r = await lab.cli(['lease', 'add', 'vm3', '192.168.100.12', '--ip6', ip6]);

@@ -104,6 +104,11 @@ describe('ip6 against the network and the other reservations', () => {
       '/etc/natnet-hook/leases.d/x.toml: lease[1].ip6 = "fd00:1:2:3::10": expected an address not already reserved by /etc/natnet-hook/leases.d/x.toml lease[0] (vm "a")',
     ]);
   });
+  it('an address outside the prefix is that problem alone, not a twin of the address with the same interface identifier', () => {
+    expect(problemsOf([network()], [l('a', '192.168.100.10', 'fd00:1:2:3::10'), l('b', '192.168.100.11', 'fd00:9::10', 'lease[1]')])).toEqual([
+      '/etc/natnet-hook/leases.d/x.toml: lease[1].ip6 = "fd00:9::10": expected an address inside the IPv6 prefix fd00:1:2:3::/64 of natnet, or an interface identifier like ::10',
+    ]);
+  });
   it('a problem involves the leases it is about (metadata leases are dropped by that)', () => {
     const a = l('a', '192.168.100.10', 'fd00:1:2:3::10');
     const b = l('b', '192.168.100.11', 'fd00:1:2:3::10');
