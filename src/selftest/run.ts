@@ -94,7 +94,7 @@ async function runChecks(exec: Exec, lab: Lab, opts: SelftestOptions, results: C
   const v6 = opts.ipv6 ?? null;
   const missing = missingTools([...SELFTEST_TOOLS, ...(v6 ? ipv6Tools(v6) : [])]);
   if (missing.length) {
-    check('required tools', false, `not found: ${missing.join(', ')} (packages: iproute2 dnsmasq-base udhcpc socat busybox${v6 ? ' isc-dhcp-client' : ''})`);
+    check('required tools', false, `not found: ${missing.join(', ')} (packages: iproute2 dnsmasq-base udhcpc socat busybox${v6 ? ' procps isc-dhcp-client' : ''})`);
     return;
   }
   mkdirSync(join(lab.dir, 'etc', 'leases.d'), { recursive: true });
@@ -117,8 +117,9 @@ async function runChecks(exec: Exec, lab: Lab, opts: SelftestOptions, results: C
   if (up.code !== 0) return;
 
   const [g1, g2] = lab.guests;
-  await attachGuest(exec, { router: lab.router, ns: g1.ns, port: SELFTEST.vm1.port, mac: SELFTEST.vm1.mac, bridge: SELFTEST.bridge });
-  await attachGuest(exec, { router: lab.router, ns: g2.ns, port: SELFTEST.vm2.port, mac: SELFTEST.vm2.mac, bridge: SELFTEST.bridge });
+  const ipv6 = v6 !== null;
+  await attachGuest(exec, { router: lab.router, ns: g1.ns, port: SELFTEST.vm1.port, mac: SELFTEST.vm1.mac, bridge: SELFTEST.bridge, ipv6 });
+  await attachGuest(exec, { router: lab.router, ns: g2.ns, port: SELFTEST.vm2.port, mac: SELFTEST.vm2.mac, bridge: SELFTEST.bridge, ipv6 });
 
   const d1 = await dhcpOnce(exec, g1);
   check(`reserved lease: vm1 gets ${SELFTEST.vm1.ip}`, d1.ip === SELFTEST.vm1.ip, d1.ip ? `got ${d1.ip}` : `no lease: ${lastLine(d1.output)}`);

@@ -28,7 +28,7 @@ export interface Lab6 {
 
 /** The tools the IPv6 checks need besides the IPv4 ones. */
 export function ipv6Tools(v6: SelftestIpv6): string[] {
-  return v6.dhcpv6 === 'stateful' ? ['dhclient'] : [];
+  return ['sysctl', ...(v6.dhcpv6 === 'stateful' ? ['dhclient'] : [])];
 }
 
 /** How a rejected connection shows on the client: an ICMPv6 error, never a time-out. */

@@ -69,6 +69,8 @@ export interface GuestSpec {
   /** Guest MAC (52:54:00:..); the host side gets the same MAC with an fe: first octet, like libvirt's taps. */
   mac: string;
   bridge: string;
+  /** Configure eth0 from router advertisements (SLAAC, default route) as a guest kernel does, whatever the host's defaults. */
+  ipv6?: boolean;
 }
 
 /** A guest namespace whose eth0 is a veth whose host side is a port of the bridge. */
@@ -78,6 +80,9 @@ export async function attachGuest(exec: Exec, g: GuestSpec): Promise<void> {
   await mustRun(exec, ['ip', '-n', g.router, 'link', 'add', g.port, 'address', hostMac, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', g.ns]);
   await mustRun(exec, ['ip', '-n', g.ns, 'link', 'set', 'eth0', 'address', g.mac]);
   await mustRun(exec, ['ip', '-n', g.router, 'link', 'set', g.port, 'master', g.bridge, 'up']);
+  if (g.ipv6) {
+    for (const key of ['disable_ipv6=0', 'accept_ra=1', 'autoconf=1']) await mustRun(exec, inNs(g.ns, ['sysctl', '-q', '-w', `net.ipv6.conf.eth0.${key}`]));
+  }
   await mustRun(exec, ['ip', '-n', g.ns, 'link', 'set', 'eth0', 'up']);
 }
 
