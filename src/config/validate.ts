@@ -2,7 +2,6 @@ import type { ConfigProblem } from '../errors.js';
 import type { Lease, Network } from '../model/types.js';
 import { inSubnet, parseIPv4 } from '../net/ipv4.js';
 import { inSubnet6, parseIPv6, prefixMask6 } from '../net/ipv6.js';
-import { isUnresolvedIpv6 } from './network-ipv6.js';
 import { leaseHostname } from '../net/names.js';
 import { nftTable } from '../render/names.js';
 import { isUnresolvedIpv6 } from './network-ipv6.js';
