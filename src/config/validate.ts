@@ -1,13 +1,12 @@
 import type { ConfigProblem } from '../errors.js';
 import type { Lease, Network } from '../model/types.js';
 import { inSubnet, parseIPv4 } from '../net/ipv4.js';
-import { inSubnet6, parseIPv6, prefixMask6 } from '../net/ipv6.js';
+import { inSubnet6, parseIPv6 } from '../net/ipv6.js';
 import { leaseHostname } from '../net/names.js';
 import { nftTable } from '../render/names.js';
 import { isUnresolvedIpv6 } from './network-ipv6.js';
+import { interfaceId6 } from './lease.js';
 import { joinField } from './problems.js';
-
-const ALL6 = (1n << 128n) - 1n;
 
 export interface LeaseProblem extends ConfigProblem {
   /** The leases this problem is about (to tell hard config errors from droppable metadata ones). */
@@ -177,11 +176,10 @@ export function validateLeaseIp6(networks: Network[], leases: Lease[]): LeasePro
       continue;
     }
     const ip = parseIPv6(l.ip6)!;
-    const hostMask = ALL6 ^ prefixMask6(v6.prefix);
-    const id = ip & hostMask;
+    const id = interfaceId6(ip, v6.prefix);
     const relative = ip === id;
     const subnet = parseIPv6(v6.subnet)!;
-    const hostOf = (text: string | null) => (text === null ? null : parseIPv6(text)! & hostMask);
+    const hostOf = (text: string | null) => (text === null ? null : interfaceId6(parseIPv6(text)!, v6.prefix));
     const [start, end] = [hostOf(v6.dhcpStart), hostOf(v6.dhcpEnd)];
     if (!relative && !isUnresolvedIpv6(v6) && !inSubnet6(ip, { network: subnet, prefix: v6.prefix })) {
       add(l, `expected an address inside the IPv6 prefix ${v6.subnet}/${v6.prefix} of ${net.name}, or an interface identifier like ::10`);
