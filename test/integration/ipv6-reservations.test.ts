@@ -86,3 +86,26 @@ describe.skipIf(!req.ok)(`IPv6 reservations with stateful DHCPv6${req.reason}`, 
     expect(table.stdout).toMatch(new RegExp(`natnet +vm1 +52:54:00:aa:bb:01 +${PREFIX}::10 +vm1 .* reserved`));
   });
 });
+
+describe.skipIf(!req.ok)(`IPv6 reservation as an interface identifier on an ipv6 = "auto" network${req.reason}`, () => {
+  let lab: Lab;
+  beforeAll(async () => {
+    assertBuilt();
+    lab = await Lab.create();
+  }, 60_000);
+  afterAll(async () => {
+    await lab?.cleanup();
+  });
+
+  it('ip6 = "::20" is served behind the generated prefix', async () => {
+    lab.writeConfig(networkToml({ extra: ['ipv6 = "auto"', 'dhcpv6 = "stateful"'] }));
+    lab.writeLeaseFile('vm1', 'vm = "vm1"\nip = "192.168.100.20"\nip6 = "::20"\nmac = "52:54:00:aa:bb:01"\n');
+    await lab.mustCli(['up']);
+    const status = JSON.parse((await lab.cli(['status', '--json'])).stdout) as { networks: { ipv6: { subnet: string | null } | null }[] };
+    const subnet = status.networks[0].ipv6?.subnet;
+    expect(subnet).toMatch(/^fd[0-9a-f:]+::$/);
+    const g1 = await lab.addGuest();
+    const d = await dhcp6Once(exec, { ns: g1.ns, name: g1.name, dir: g1.dir }, writeDhclient6Files(join(lab.dir, 'guests')));
+    expect(d.ip, d.output).toBe(`${subnet}20`);
+  });
+});
