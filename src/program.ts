@@ -85,7 +85,7 @@ export async function runInvocation(inv: Invocation): Promise<void> {
     }
     case 'lease add': {
       const { runLeaseAdd } = await import('./commands/lease.js');
-      return runLeaseAdd(await context(), first, second, o as { mac?: string[]; hostname?: string });
+      return runLeaseAdd(await context(), first, second, o as { mac?: string[]; hostname?: string; ip6?: string });
     }
     case 'lease rm': {
       const { runLeaseRm } = await import('./commands/lease.js');
@@ -181,6 +181,7 @@ export function buildProgram({ run = runInvocation, output }: ProgramOptions = {
   command(lease, 'add <vm> <ip>', 'reserve IP for VM (optionally pinned to MACs) and apply it live')
     .addOption(new Option('--mac <mac>', 'MAC of the VM (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))
     .option('--hostname <name>', 'DNS name (default: from the VM name)')
+    .option('--ip6 <address>', 'also reserve this IPv6 address (DHCPv6; the network needs dhcpv6 = "stateful")')
     .action(act);
   command(lease, 'rm <vm>', "remove the VM's leases.d file and apply it live").action(act);
   command(lease, 'list', 'every reservation with its source').option('--json', 'machine-readable output').action(act);

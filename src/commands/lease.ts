@@ -31,7 +31,7 @@ async function applyLive(ctx: Context, config: ReturnType<typeof loadConfig>, le
   }
 }
 
-export async function runLeaseAdd(ctx: Context, vmGiven: string, ip: string, o: { mac?: string[]; hostname?: string }): Promise<void> {
+export async function runLeaseAdd(ctx: Context, vmGiven: string, ip: string, o: { mac?: string[]; hostname?: string; ip6?: string }): Promise<void> {
   const vm = normaliseVmName(vmGiven);
   if (!ctx.dryRun) assertRootIfApplied(ctx, 'lease add');
   // replaces the VM's existing file, also a hand-written <vm>.toml (any other file of the
@@ -40,6 +40,7 @@ export async function runLeaseAdd(ctx: Context, vmGiven: string, ip: string, o: 
   const raw: Record<string, unknown> = { vm, ip };
   if (o.mac?.length) raw.mac = o.mac;
   if (o.hostname !== undefined) raw.hostname = o.hostname;
+  if (o.ip6 !== undefined) raw.ip6 = o.ip6;
   const p = new Problems('command line');
   const lease = normaliseLease(raw, '', p);
   if (!lease) throw new ConfigError(p.list);
@@ -59,7 +60,8 @@ export async function runLeaseAdd(ctx: Context, vmGiven: string, ip: string, o: 
     // the network the VM's old address was in (another one if it moved) and the new one
     for (const l of [...replaced, lease]) await applyLive(ctx, config, l);
   });
-  process.stdout.write(`${vm}: ${ip}${lease.macs.length ? ` (${lease.macs.join(', ')})` : ''} reserved in ${file}\n`);
+  const addresses = lease.ip6 ? `${ip} and ${lease.ip6}` : ip;
+  process.stdout.write(`${vm}: ${addresses}${lease.macs.length ? ` (${lease.macs.join(', ')})` : ''} reserved in ${file}\n`);
 }
 
 /** The leases in one file; [] when it is absent or unusable (loadConfig reports why). Never blocks on a FIFO. */
@@ -123,6 +125,7 @@ export async function runLeaseList(ctx: Context, o: { json?: boolean }): Promise
   const rows: ReservationRow[] = config.leases.map((l) => ({
     vm: l.vm,
     ip: l.ip,
+    ip6: l.ip6,
     macs: l.macs,
     hostname: l.hostname,
     network: networkOfIp(config.networks, l.ip)?.name ?? null,

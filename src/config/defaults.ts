@@ -39,6 +39,6 @@ export const NETWORK_KEYS = new Set([
   ...IPV6_KEYS,
 ]);
 
-export const LEASE_KEYS = new Set(['vm', 'ip', 'mac', 'hostname']);
+export const LEASE_KEYS = new Set(['vm', 'ip', 'ip6', 'mac', 'hostname']);
 
 export const TOP_LEVEL_KEYS = new Set(['network', 'lease', 'forward', 'listener']);

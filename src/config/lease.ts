@@ -1,5 +1,6 @@
 import type { Lease } from '../model/types.js';
 import { parseIPv4 } from '../net/ipv4.js';
+import { formatIPv6, parseIPv6, prefixMask6 } from '../net/ipv6.js';
 import { macProblem, normaliseMac } from '../net/mac.js';
 import { isValidHostname } from '../net/names.js';
 import { LEASE_KEYS } from './defaults.js';
@@ -52,6 +53,8 @@ export function normaliseLease(raw: Raw, field: string, p: Problems, fixedVm?: s
   const ip = raw.ip;
   if (typeof ip !== 'string' || parseIPv4(ip) === null) p.add(joinField(field, 'ip'), ip, 'expected an IPv4 address like 192.168.100.10');
 
+  const ip6 = ip6Field(raw.ip6, joinField(field, 'ip6'), p);
+
   const macsRaw = raw.mac === undefined ? [] : Array.isArray(raw.mac) ? raw.mac : [raw.mac];
   const macs: string[] = [];
   macsRaw.forEach((m, i) => {
@@ -69,5 +72,24 @@ export function normaliseLease(raw: Raw, field: string, p: Problems, fixedVm?: s
     else p.add(joinField(field, 'hostname'), raw.hostname, 'expected a DNS label: 1-63 letters, digits or "-", not starting or ending with "-"');
   }
   if (p.list.length > before) return null;
-  return { vm: vm as string, ip: ip as string, ip6: null, macs, hostname, source: { file: p.file, field } };
+  return { vm: vm as string, ip: ip as string, ip6, macs, hostname, source: { file: p.file, field } };
+}
+
+/** A lease's optional `ip6`, in RFC 5952 form (the one form dnsmasq's hostsfile, validation and views compare); null when absent. */
+export function ip6Field(given: unknown, field: string, p: Problems): string | null {
+  if (given === undefined) return null;
+  const n = typeof given === 'string' ? parseIPv6(given) : null;
+  if (n === null) {
+    p.add(field, given, 'expected an IPv6 address like fd00:1:2:3::10 (no prefix length, no brackets)');
+    return null;
+  }
+  return formatIPv6(n);
+}
+
+/**
+ * The interface identifier of an address in a prefix of this length. An ip6 that is its own
+ * interface identifier ("::10") stands for that identifier behind the network's prefix.
+ */
+export function interfaceId6(ip: bigint, prefix: number): bigint {
+  return ip & (((1n << 128n) - 1n) ^ prefixMask6(prefix));
 }

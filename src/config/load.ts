@@ -14,7 +14,7 @@ import { normaliseLease, normaliseVmName } from './lease.js';
 import { parseMainConfig, parseVmFile } from './parse.js';
 import { Problems } from './problems.js';
 import { readText, UnreadableFileError } from './read-text.js';
-import { validateLeases, validateNetworks } from './validate.js';
+import { type LeaseProblem, validateLeases, validateNetworks } from './validate.js';
 
 export interface LoadedConfig extends Config {
   /** Problems that did not stop us (e.g. a stored VM's metadata lease that now conflicts and was dropped). */
@@ -81,7 +81,13 @@ function readConfigText(file: string, p: Problems, listedAsRegular = false, repl
 export function metadataLeases(rec: DomainRecord): { leases: Lease[]; problems: Problems } {
   const p = new Problems(`domain ${JSON.stringify(rec.vm)} <metadata>`);
   const leases = rec.metadataLeases
-    .map((m, i) => normaliseLease({ vm: rec.vm, ip: m.ip, ...(m.mac ? { mac: m.mac } : {}), ...(m.hostname ? { hostname: m.hostname } : {}) }, `lease[${i}]`, p))
+    .map((m, i) =>
+      normaliseLease(
+        { vm: rec.vm, ip: m.ip, ...(m.ip6 !== undefined ? { ip6: m.ip6 } : {}), ...(m.mac ? { mac: m.mac } : {}), ...(m.hostname ? { hostname: m.hostname } : {}) },
+        `lease[${i}]`,
+        p,
+      ),
+    )
     .filter((l) => l !== null);
   return { leases, problems: p };
 }
@@ -197,16 +203,17 @@ function withNormalVmName(rec: DomainRecord): DomainRecord {
 
 /** A VM with a configured lease may also carry metadata, but it must say the same thing. */
 function conflictsWithPinned(meta: Lease[], fileLeases: Lease[]) {
-  return meta
-    .filter((m) => !fileLeases.some((f) => f.vm === m.vm && f.ip === m.ip && (m.macs.length === 0 || f.macs.length === 0 || f.macs.includes(m.macs[0]))))
-    .map((m) => {
-      const pinned = fileLeases.find((f) => f.vm === m.vm)!;
-      return {
-        file: m.source.file,
-        field: `${m.source.field}.ip`,
-        value: m.ip,
-        expected: `expected ${pinned.ip}, the address ${pinned.source.file} reserves for this VM (config wins; fix or remove one)`,
-        involved: [m],
-      };
-    });
+  const problems: LeaseProblem[] = [];
+  for (const m of meta) {
+    const same = fileLeases.find((f) => f.vm === m.vm && f.ip === m.ip && (m.macs.length === 0 || f.macs.length === 0 || f.macs.includes(m.macs[0])));
+    const pinned = same ?? fileLeases.find((f) => f.vm === m.vm)!;
+    const saysWhat = `the address ${pinned.source.file} reserves for this VM (config wins; fix or remove one)`;
+    if (!same) problems.push({ file: m.source.file, field: `${m.source.field}.ip`, value: m.ip, expected: `expected ${pinned.ip}, ${saysWhat}`, involved: [m] });
+    // metadata without ip6 says nothing about it; one with ip6 must say the config's
+    else if (m.ip6 !== null && m.ip6 !== same.ip6) {
+      const expected = same.ip6 ? `expected ${same.ip6}, ${saysWhat}` : `expected no ip6, as ${same.source.file} reserves none for this VM (config wins; fix or remove one)`;
+      problems.push({ file: m.source.file, field: `${m.source.field}.ip6`, value: m.ip6, expected, involved: [m] });
+    }
+  }
+  return problems;
 }

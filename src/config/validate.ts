@@ -5,6 +5,7 @@ import { inSubnet6, parseIPv6 } from '../net/ipv6.js';
 import { leaseHostname } from '../net/names.js';
 import { nftTable } from '../render/names.js';
 import { isUnresolvedIpv6 } from './network-ipv6.js';
+import { interfaceId6 } from './lease.js';
 import { joinField } from './problems.js';
 
 export interface LeaseProblem extends ConfigProblem {
@@ -147,6 +148,53 @@ export function validateLeases(networks: Network[], leases: Lease[]): LeaseProbl
         add(l, 'vm', l.vm, `expected a VM whose host name ${JSON.stringify(hostname)} (derived from its name) is not already used by ${theirs}; set hostname for one of them`, [twin]);
       }
     }
+  }
+  out.push(...validateLeaseIp6(networks, leases));
+  return out;
+}
+
+/**
+ * The `ip6` of reservations: served by DHCPv6 (so only on a network with `dhcpv6 = "stateful"`),
+ * inside the network's prefix, not its subnet-router anycast or gateway address, outside its
+ * DHCPv6 range, and reserved once. The network is the one the lease's IPv4 address is in (a lease
+ * outside every network is already a problem of validateLeases). An ip6 of interface identifier
+ * only ("::10") is inside the prefix, whatever it is (reservationsFor puts it in front); a full
+ * address on an `auto` network not brought up yet has no prefix to be checked against.
+ */
+export function validateLeaseIp6(networks: Network[], leases: Lease[]): LeaseProblem[] {
+  const out: LeaseProblem[] = [];
+  const add = (l: Lease, expected: string, others: Lease[] = []) =>
+    out.push({ file: l.source.file, field: joinField(l.source.field, 'ip6'), value: l.ip6, expected, involved: [l, ...others] });
+  const byAddress = new Map<string, Lease>();
+  for (const l of leases) {
+    if (l.ip6 === null) continue;
+    const net = networkOfIp(networks, l.ip);
+    if (!net) continue;
+    const v6 = net.ipv6;
+    if (v6?.dhcpv6 !== 'stateful') {
+      add(l, `ip6 needs ${v6 ? '' : 'ipv6 and '}dhcpv6 = "stateful" on network ${net.name}`);
+      continue;
+    }
+    const ip = parseIPv6(l.ip6)!;
+    const id = interfaceId6(ip, v6.prefix);
+    const relative = ip === id;
+    const subnet = parseIPv6(v6.subnet)!;
+    const hostOf = (text: string | null) => (text === null ? null : interfaceId6(parseIPv6(text)!, v6.prefix));
+    const [start, end] = [hostOf(v6.dhcpStart), hostOf(v6.dhcpEnd)];
+    if (!relative && !isUnresolvedIpv6(v6) && !inSubnet6(ip, { network: subnet, prefix: v6.prefix })) {
+      add(l, `expected an address inside the IPv6 prefix ${v6.subnet}/${v6.prefix} of ${net.name}, or an interface identifier like ::10`);
+      continue;
+    }
+    if (id === 0n) add(l, `expected a host address, not the subnet-router anycast address of ${net.name}`);
+    else if (id === hostOf(v6.gateway)) add(l, `expected an address other than the IPv6 gateway of ${net.name}`);
+    else if (start !== null && end !== null && id >= start && id <= end) {
+      add(l, `expected an address outside the DHCPv6 range ${v6.dhcpStart}-${v6.dhcpEnd} of ${net.name}`);
+    }
+    // "::10" and "<prefix>::10" are one address
+    const key = `${net.name} ${id}`;
+    const twin = byAddress.get(key);
+    if (twin) add(l, `expected an address not already reserved by ${where(twin)} (vm ${JSON.stringify(twin.vm)})`, [twin]);
+    else byAddress.set(key, l);
   }
   return out;
 }

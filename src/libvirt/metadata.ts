@@ -1,4 +1,5 @@
 import { formatIPv4, parseIPv4 } from '../net/ipv4.js';
+import { formatIPv6, parseIPv6 } from '../net/ipv6.js';
 import { normaliseMac } from '../net/mac.js';
 import { isValidHostname } from '../net/names.js';
 import { attr, children, elementNames, type XmlNode } from './xml.js';
@@ -6,6 +7,7 @@ import { attr, children, elementNames, type XmlNode } from './xml.js';
 /**
  * natnet-hook's namespace inside a domain's <metadata>. One VM address:
  *   <natnet:lease xmlns:natnet="https://natnet-hook.dev/xmlns/1" ip="192.168.100.20" hostname="web"/>
+ * with an IPv6 reservation (DHCPv6, a network with dhcpv6 = "stateful"): ip6="fd00:1:2:3::20".
  * or one per NIC (a VM with several NICs on the bridge):
  *   <natnet:leases xmlns:natnet="https://natnet-hook.dev/xmlns/1">
  *     <natnet:lease mac="52:54:00:aa:bb:11" ip="192.168.100.21" hostname="web1"/> ...
@@ -21,6 +23,8 @@ export const NATNET_XMLNS = 'https://natnet-hook.dev/xmlns/1';
 
 export interface MetadataLease {
   ip: string;
+  /** RFC 5952 form. */
+  ip6?: string;
   mac?: string;
   hostname?: string;
 }
@@ -76,6 +80,15 @@ function leaseFrom(el: XmlNode, field: string, out: MetadataResult): void {
     return;
   }
   const lease: MetadataLease = { ip: formatIPv4(addr) };
+  const ip6 = attr(el, 'ip6');
+  if (ip6 !== null) {
+    const a6 = parseIPv6(ip6.trim());
+    if (a6 === null) {
+      out.problems.push(`${field}.ip6 = ${JSON.stringify(ip6)}: expected an IPv6 address like fd00:1:2:3::20`);
+      return;
+    }
+    lease.ip6 = formatIPv6(a6);
+  }
   if (mac !== null) {
     const m = normaliseMac(mac);
     if (m === null) {

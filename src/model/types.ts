@@ -121,7 +121,7 @@ export interface DomainRecord {
   uuid?: string;
   nics: DomainNic[];
   /** Reservations carried in the domain's <metadata> (lowest trust). */
-  metadataLeases: { ip: string; mac?: string; hostname?: string }[];
+  metadataLeases: { ip: string; ip6?: string; mac?: string; hostname?: string }[];
   /** Port forwards carried in the domain's <metadata> (lowest trust; absent in older records). */
   metadataForwards?: { port: string; proto?: string; toPort?: string; listen?: string; source?: string }[];
   running: boolean;

@@ -1,5 +1,7 @@
 import type { DomainRecord, Lease, Network, Reservation } from '../model/types.js';
 import { inSubnet, parseIPv4 } from '../net/ipv4.js';
+import { interfaceId6 } from '../config/lease.js';
+import { formatIPv6, parseIPv6 } from '../net/ipv6.js';
 import { leaseHostname } from '../net/names.js';
 
 export interface PendingLease {
@@ -37,9 +39,23 @@ export function reservationsFor(
     // a VM's second NIC: one name, one address (validation refuses the name on two VMs)
     if (hostname && names.has(hostname)) hostname = '';
     if (hostname) names.add(hostname);
-    reservations.push({ vm: lease.vm, macs: [...new Set(macs)].sort(), ip: lease.ip, ip6: lease.ip6, hostname });
+    reservations.push({ vm: lease.vm, macs: [...new Set(macs)].sort(), ip: lease.ip, ip6: servedIp6(net, lease.ip6), hostname });
   }
   const key = new Map(reservations.map((r) => [r, parseIPv4(r.ip)!]));
   reservations.sort((a, b) => key.get(a)! - key.get(b)!);
   return { reservations, pending };
+}
+
+/**
+ * The address dnsmasq serves for a reservation's ip6: as written, or, written as an interface
+ * identifier ("::10"), behind the network's (resolved) prefix. Null without stateful DHCPv6
+ * (validation refuses such an ip6; this keeps it out of the hostsfile all the same).
+ */
+export function servedIp6(net: Network, ip6: string | null): string | null {
+  const v6 = net.ipv6;
+  if (ip6 === null || v6?.dhcpv6 !== 'stateful') return null;
+  const ip = parseIPv6(ip6);
+  const subnet = parseIPv6(v6.subnet);
+  if (ip === null || subnet === null) return null;
+  return interfaceId6(ip, v6.prefix) === ip ? formatIPv6(subnet | ip) : ip6;
 }

@@ -50,9 +50,13 @@ function dnsmasqIpv6Lines(net: Network): string[] {
   return ['enable-ra', range, `dhcp-option=option6:dns-server,[${v6.gateway}]`];
 }
 
-/** One line per reservation: `MAC[,MAC],id:*,IP[,NAME]`. id:* ignores client-ids so MAC always wins. */
+/**
+ * One line per reservation: `MAC[,MAC],id:*,IPv4[,[IPv6]][,NAME]`. id:* ignores DHCPv4 client-ids
+ * so the MAC always wins; it does nothing to DHCPv6, where dnsmasq matches the MAC it learns from
+ * the neighbour table (a DUID without a MAC still gets the reserved address).
+ */
 export function renderHostsfile(reservations: Reservation[]): string {
   return reservations
-    .map((r) => [...r.macs, 'id:*', r.ip, ...(r.hostname ? [r.hostname] : [])].join(',') + '\n')
+    .map((r) => [...r.macs, 'id:*', r.ip, ...(r.ip6 ? [`[${r.ip6}]`] : []), ...(r.hostname ? [r.hostname] : [])].join(',') + '\n')
     .join('');
 }

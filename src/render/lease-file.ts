@@ -8,10 +8,16 @@ export function tomlString(s: string): string {
 
 /** A leases.d file as `lease add` writes it. */
 export function renderLeaseFile(l: Lease): string {
-  const lines = ['# written by natnet-hook lease add; edit freely', `vm = ${tomlString(l.vm)}`, `ip = ${tomlString(l.ip)}`];
+  return `${['# written by natnet-hook lease add; edit freely', ...leaseKeyLines(l)].join('\n')}\n`;
+}
+
+/** A lease's keys, one `key = value` line each (top level of a file or inside [[lease]]). */
+function leaseKeyLines(l: Lease): string[] {
+  const lines = [`vm = ${tomlString(l.vm)}`, `ip = ${tomlString(l.ip)}`];
+  if (l.ip6) lines.push(`ip6 = ${tomlString(l.ip6)}`);
   if (l.macs.length) lines.push(`mac = [${l.macs.map(tomlString).join(', ')}]`);
   if (l.hostname) lines.push(`hostname = ${tomlString(l.hostname)}`);
-  return `${lines.join('\n')}\n`;
+  return lines;
 }
 
 /** One [[forward]] table as `forward add` writes it (vm always written: the file may hold no lease). */
@@ -33,12 +39,7 @@ export function renderVmFile(leases: Lease[], forwards: Forward[]): string {
   if (leases.length === 1) head = renderLeaseFile(leases[0]);
   else {
     head = '# written by natnet-hook; edit freely\n';
-    for (const l of leases) {
-      const lines = ['[[lease]]', `vm = ${tomlString(l.vm)}`, `ip = ${tomlString(l.ip)}`];
-      if (l.macs.length) lines.push(`mac = [${l.macs.map(tomlString).join(', ')}]`);
-      if (l.hostname) lines.push(`hostname = ${tomlString(l.hostname)}`);
-      head += `\n${lines.join('\n')}\n`;
-    }
+    for (const l of leases) head += `\n${['[[lease]]', ...leaseKeyLines(l)].join('\n')}\n`;
   }
   return [head, ...forwards.map(renderForwardTable)].join('\n');
 }

@@ -15,7 +15,7 @@ export function renderLeasesTable(rows: LeaseViewRow[]): string {
   if (rows.length === 0) return 'no active leases\n';
   return renderColumns(
     ['NETWORK', 'VM', 'MAC', 'IP', 'HOSTNAME', 'EXPIRES', 'TYPE'],
-    rows.map((r) => [r.network, r.vm ?? '-', r.mac, r.ip, r.hostname ?? '-', formatExpiry(r.expiry), r.kind]),
+    rows.map((r) => [r.network, r.vm ?? '-', r.mac ?? '-', r.ip, r.hostname ?? '-', formatExpiry(r.expiry), r.kind]),
   );
 }
 
@@ -29,6 +29,8 @@ export function leasesJson(rows: LeaseViewRow[]): string {
 export interface ReservationRow {
   vm: string;
   ip: string;
+  /** Reserved IPv6 address (DHCPv6), or null. */
+  ip6: string | null;
   macs: string[];
   hostname: string | null;
   network: string | null;
@@ -37,8 +39,10 @@ export interface ReservationRow {
 
 /** `natnet-hook lease list`: one row per reservation, with a header row. */
 export function renderReservationsTable(rows: ReservationRow[]): string {
+  // the IP6 column only once some reservation has one: IPv4-only hosts keep their table
+  const v6 = rows.some((r) => r.ip6 !== null);
   return renderColumns(
-    ['VM', 'IP', 'MAC', 'HOSTNAME', 'NETWORK', 'SOURCE'],
-    rows.map((r) => [r.vm, r.ip, r.macs.join(',') || '(MACs from libvirt)', r.hostname ?? '-', r.network ?? '?', r.source]),
+    ['VM', 'IP', ...(v6 ? ['IP6'] : []), 'MAC', 'HOSTNAME', 'NETWORK', 'SOURCE'],
+    rows.map((r) => [r.vm, r.ip, ...(v6 ? [r.ip6 ?? '-'] : []), r.macs.join(',') || '(MACs from libvirt)', r.hostname ?? '-', r.network ?? '?', r.source]),
   );
 }

@@ -1,6 +1,7 @@
 /** What the simulated guests and the peer do: DHCP, TCP/UDP round trips, DNS, socket listings. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatIPv6, parseIPv6 } from '../net/ipv6.js';
 import { type Exec, inNs, sleep } from './exec.js';
 import { killInNamespace, waitListening } from './topology.js';
 
@@ -52,7 +53,8 @@ export interface RoundTrip {
   clientError: string;
 }
 
-const PEER_LINE = /(?:accepting connection|receiving packet) from AF=2 ([0-9.]+):\d+/;
+// socat -d -d writes IPv6 peers in full form ([2001:0db8:...:0001]:port)
+const PEER_LINE = /(?:accepting connection|receiving packet) from AF=(?:2 ([0-9.]+)|10 \[([0-9a-fA-F:]+)\]):\d+/;
 
 /**
  * One connection from clientNs to ip:port, with a socat listener in serverNs that logs
@@ -65,21 +67,25 @@ export async function roundTrip(
 ): Promise<RoundTrip> {
   const { serverNs, clientNs, ip, port, proto } = opts;
   const at = opts.listenPort ?? port;
-  const listen = proto === 'tcp' ? `TCP-LISTEN:${at},reuseaddr` : `UDP-RECVFROM:${at}`;
+  const v6 = ip.includes(':');
+  const six = v6 ? '6' : '';
+  const listen = proto === 'tcp' ? `TCP${six}-LISTEN:${at},reuseaddr` : `UDP${six}-RECVFROM:${at}`;
   const server = exec(inNs(serverNs, ['timeout', '15', 'socat', '-d', '-d', listen, '-']));
   if (!(await waitListening(exec, serverNs, proto, at))) {
     await killInNamespace(exec, serverNs, 'socat');
     await server;
     return { connected: false, peerSaw: null, clientError: `no listener came up on ${proto}/${at}` };
   }
-  const target = proto === 'tcp' ? `TCP:${ip}:${port},connect-timeout=3` : `UDP:${ip}:${port}`;
+  const host = v6 ? `[${ip}]` : ip;
+  const target = proto === 'tcp' ? `TCP${six}:${host}:${port},connect-timeout=3` : `UDP${six}:${host}:${port}`;
   const client = await exec(inNs(clientNs, ['socat', '-T', '2', '-', target]), { input: 'natnet-selftest\n' });
   const clientError = client.code === 0 ? '' : lastErrorLine(client.stderr);
   // Give the listener a moment to log the connection, then stop it if it still waits.
   const settled = await Promise.race([server.then(() => true), sleep(1500).then(() => false)]);
   if (!settled) await killInNamespace(exec, serverNs, 'socat');
   const seen = PEER_LINE.exec((await server).stderr);
-  return { connected: client.code === 0, peerSaw: seen ? seen[1] : null, clientError };
+  const peerSaw = seen ? (seen[1] ?? formatIPv6(parseIPv6(seen[2]) ?? 0n)) : null;
+  return { connected: client.code === 0, peerSaw, clientError };
 }
 
 function lastErrorLine(stderr: string): string {
@@ -90,12 +96,16 @@ function lastErrorLine(stderr: string): string {
   return m ? m[1] : line;
 }
 
-/** A-record answers for name from server, as seen by busybox nslookup in ns. */
-export async function resolveName(exec: Exec, ns: string, name: string, server: string): Promise<string[]> {
-  const r = await exec(inNs(ns, ['busybox', 'nslookup', name, server]));
+/** A-record (or AAAA-record, RFC 5952 form) answers for name from server, as seen by busybox nslookup in ns. */
+export async function resolveName(exec: Exec, ns: string, name: string, server: string, type: 'A' | 'AAAA' = 'A'): Promise<string[]> {
+  const r = await exec(inNs(ns, ['busybox', 'nslookup', ...(type === 'AAAA' ? ['-type=AAAA'] : []), name, server]));
   // Answers follow the "Name:" line; the server's own address precedes it.
   const after = r.stdout.split(/^Name:/m).slice(1).join('\n');
-  return [...after.matchAll(/^Address(?: \d+)?:\s*([0-9.]+)\s*$/gm)].map((m) => m[1]);
+  if (type === 'A') return [...after.matchAll(/^Address(?: \d+)?:\s*([0-9.]+)\s*$/gm)].map((m) => m[1]);
+  return [...after.matchAll(/^Address(?: \d+)?:\s*([0-9a-fA-F:]+)\s*$/gm)].flatMap((m) => {
+    const n = parseIPv6(m[1]);
+    return n === null ? [] : [formatIPv6(n)];
+  });
 }
 
 export interface ListeningSocket {
@@ -117,7 +127,8 @@ export async function listeningSockets(exec: Exec, ns: string): Promise<Listenin
     });
 }
 
-/** True when a listening socket is bound to the bridge only (its address or %bridge). */
-export function boundToBridge(s: ListeningSocket, bridge: string, gateway: string): boolean {
-  return s.local.startsWith(`${gateway}:`) || s.local.includes(`%${bridge}:`) || s.local.includes(`%${bridge}]`);
+/** True when a listening socket is bound to the bridge only (one of its addresses, or %bridge). */
+export function boundToBridge(s: ListeningSocket, bridge: string, gateways: string | string[]): boolean {
+  const own = (typeof gateways === 'string' ? [gateways] : gateways).map((g) => (g.includes(':') ? `[${g}]:` : `${g}:`));
+  return own.some((g) => s.local.startsWith(g)) || s.local.includes(`%${bridge}:`) || s.local.includes(`%${bridge}]`);
 }

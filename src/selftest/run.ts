@@ -6,11 +6,13 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SELFTEST, type FirewallChoice, selftestConfig, vm1LeaseFile } from './config.js';
+import { labIpv6, SELFTEST, type FirewallChoice, type SelftestIpv6, selftestConfig, vm1LeaseFile } from './config.js';
+import { writeDhclient6Files } from './dhclient6.js';
 import { type Exec, inNs } from './exec.js';
 import { boundToBridge, dhcpOnce, type DhcpGuest, listeningSockets, resolveName, roundTrip } from './probes.js';
 import { type CheckResult, formatTable } from './table.js';
-import { attachGuest, createNamespace, destroyNamespace, labId, linkUpstream, sweepOrphans, UPSTREAM } from './topology.js';
+import { ipv6Checks, ipv6Tools } from './run6.js';
+import { attachGuest, createNamespace, destroyNamespace, labId, linkUpstream, linkUpstream6, sweepOrphans, UPSTREAM } from './topology.js';
 import { SELFTEST_TOOLS, missingTools } from './tools.js';
 import { writeUdhcpcScript } from './udhcpc-script.js';
 
@@ -19,6 +21,8 @@ export interface SelftestOptions {
   bin: string;
   nodePath: string;
   firewall?: FirewallChoice;
+  /** Give the network an IPv6 side like this (the config's networks decide: selftestIpv6Of); none = IPv4 only. */
+  ipv6?: SelftestIpv6 | null;
   /** Where the table goes (default: stdout). */
   out?: (text: string) => void;
 }
@@ -57,7 +61,8 @@ export async function selftest(exec: Exec, opts: SelftestOptions): Promise<Check
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  const title = `natnet-hook selftest (namespaces ${lab.id}-*, firewall ${opts.firewall ?? 'from the default config'})`;
+  const v6 = opts.ipv6 ? `, IPv6 ${opts.ipv6.mode} ${opts.ipv6.dhcpv6}` : '';
+  const title = `natnet-hook selftest (namespaces ${lab.id}-*, firewall ${opts.firewall ?? 'from the default config'}${v6})`;
   (opts.out ?? ((t) => process.stdout.write(t)))(formatTable(title, results));
   return results;
 }
@@ -86,15 +91,16 @@ function makeLab(): Lab {
 
 async function runChecks(exec: Exec, lab: Lab, opts: SelftestOptions, results: CheckResult[]): Promise<void> {
   const check = (name: string, ok: boolean, detail: string) => results.push({ name, ok, detail });
-  const missing = missingTools(SELFTEST_TOOLS);
+  const v6 = opts.ipv6 ?? null;
+  const missing = missingTools([...SELFTEST_TOOLS, ...(v6 ? ipv6Tools(v6) : [])]);
   if (missing.length) {
-    check('required tools', false, `not found: ${missing.join(', ')} (packages: iproute2 dnsmasq-base udhcpc socat busybox)`);
+    check('required tools', false, `not found: ${missing.join(', ')} (packages: iproute2 dnsmasq-base udhcpc socat busybox${v6 ? ' procps isc-dhcp-client' : ''})`);
     return;
   }
   mkdirSync(join(lab.dir, 'etc', 'leases.d'), { recursive: true });
   mkdirSync(join(lab.dir, 'guests'), { recursive: true });
-  writeFileSync(lab.configPath, selftestConfig(opts.firewall));
-  writeFileSync(join(lab.dir, 'etc', 'leases.d', 'vm1.toml'), vm1LeaseFile());
+  writeFileSync(lab.configPath, selftestConfig(opts.firewall, v6));
+  writeFileSync(join(lab.dir, 'etc', 'leases.d', 'vm1.toml'), vm1LeaseFile(v6));
   const script = writeUdhcpcScript(lab.dir);
   for (const g of lab.guests) g.script = script;
 
@@ -102,6 +108,7 @@ async function runChecks(exec: Exec, lab: Lab, opts: SelftestOptions, results: C
   await createNamespace(exec, lab.router);
   await createNamespace(exec, lab.upstream);
   await linkUpstream(exec, lab.router, lab.upstream, SELFTEST.subnet);
+  if (v6) await linkUpstream6(exec, lab.router, lab.upstream, labIpv6(v6).cidr);
 
   const engine = (...command: string[]) =>
     exec(inNs(lab.router, [opts.nodePath, opts.bin, '--config', lab.configPath, '--state-dir', lab.stateDir, ...command]));
@@ -110,8 +117,9 @@ async function runChecks(exec: Exec, lab: Lab, opts: SelftestOptions, results: C
   if (up.code !== 0) return;
 
   const [g1, g2] = lab.guests;
-  await attachGuest(exec, { router: lab.router, ns: g1.ns, port: SELFTEST.vm1.port, mac: SELFTEST.vm1.mac, bridge: SELFTEST.bridge });
-  await attachGuest(exec, { router: lab.router, ns: g2.ns, port: SELFTEST.vm2.port, mac: SELFTEST.vm2.mac, bridge: SELFTEST.bridge });
+  const ipv6 = v6 !== null;
+  await attachGuest(exec, { router: lab.router, ns: g1.ns, port: SELFTEST.vm1.port, mac: SELFTEST.vm1.mac, bridge: SELFTEST.bridge, ipv6 });
+  await attachGuest(exec, { router: lab.router, ns: g2.ns, port: SELFTEST.vm2.port, mac: SELFTEST.vm2.mac, bridge: SELFTEST.bridge, ipv6 });
 
   const d1 = await dhcpOnce(exec, g1);
   check(`reserved lease: vm1 gets ${SELFTEST.vm1.ip}`, d1.ip === SELFTEST.vm1.ip, d1.ip ? `got ${d1.ip}` : `no lease: ${lastLine(d1.output)}`);
@@ -145,8 +153,13 @@ async function runChecks(exec: Exec, lab: Lab, opts: SelftestOptions, results: C
   const answers = await resolveName(exec, g2.ns, fqdn, SELFTEST.gateway);
   check(`DNS: ${fqdn} resolves to ${SELFTEST.vm1.ip}`, answers.includes(SELFTEST.vm1.ip), answers.length ? `answers ${answers.join(', ')}` : 'no answer');
 
+  if (v6) {
+    const dhclient = v6.dhcpv6 === 'stateful' ? writeDhclient6Files(join(lab.dir, 'guests')) : null;
+    await ipv6Checks(exec, check, { router: lab.router, upstream: lab.upstream, vm1: g1.ns, vm2: g2.ns, dir: join(lab.dir, 'guests'), dhclient }, v6);
+  }
+
   const sockets = await listeningSockets(exec, lab.router);
-  const outside = sockets.filter((s) => !boundToBridge(s, SELFTEST.bridge, SELFTEST.gateway));
+  const outside = sockets.filter((s) => !boundToBridge(s, SELFTEST.bridge, [SELFTEST.gateway, ...(v6 ? [labIpv6(v6).gateway] : [])]));
   check(
     'nothing listens outside the bridge',
     sockets.length > 0 && outside.length === 0,

@@ -40,6 +40,26 @@ export async function linkUpstream(exec: Exec, router: string, upstream: string,
   await mustRun(exec, ['ip', '-n', upstream, 'route', 'add', guestSubnet, 'via', routerIp]);
 }
 
+/** The upstream link's IPv6 side (documentation prefix), on the same veth pair as UPSTREAM. */
+export const UPSTREAM6 = {
+  routerIp: '2001:db8:ffff::1',
+  peerIp: '2001:db8:ffff::2',
+  prefix: 64,
+} as const;
+
+/**
+ * Adds IPv6 to the upstream link made by linkUpstream (addresses without duplicate address
+ * detection, usable at once). The peer routes the guest prefix back via the router, as for IPv4:
+ * with routed IPv6 that is the route a provider would have; with NAT66 it lets "inbound is
+ * rejected" be tested.
+ */
+export async function linkUpstream6(exec: Exec, router: string, upstream: string, guestPrefix: string): Promise<void> {
+  const { routerIp, peerIp, prefix } = UPSTREAM6;
+  await mustRun(exec, ['ip', '-n', router, '-6', 'addr', 'add', `${routerIp}/${prefix}`, 'dev', UPSTREAM.routerIf, 'nodad']);
+  await mustRun(exec, ['ip', '-n', upstream, '-6', 'addr', 'add', `${peerIp}/${prefix}`, 'dev', 'eth0', 'nodad']);
+  await mustRun(exec, ['ip', '-n', upstream, '-6', 'route', 'add', guestPrefix, 'via', routerIp]);
+}
+
 export interface GuestSpec {
   router: string;
   /** Namespace of the guest (created here). */
@@ -49,6 +69,8 @@ export interface GuestSpec {
   /** Guest MAC (52:54:00:..); the host side gets the same MAC with an fe: first octet, like libvirt's taps. */
   mac: string;
   bridge: string;
+  /** Configure eth0 from router advertisements (SLAAC, default route) as a guest kernel does, whatever the host's defaults. */
+  ipv6?: boolean;
 }
 
 /** A guest namespace whose eth0 is a veth whose host side is a port of the bridge. */
@@ -58,6 +80,9 @@ export async function attachGuest(exec: Exec, g: GuestSpec): Promise<void> {
   await mustRun(exec, ['ip', '-n', g.router, 'link', 'add', g.port, 'address', hostMac, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', g.ns]);
   await mustRun(exec, ['ip', '-n', g.ns, 'link', 'set', 'eth0', 'address', g.mac]);
   await mustRun(exec, ['ip', '-n', g.router, 'link', 'set', g.port, 'master', g.bridge, 'up']);
+  if (g.ipv6) {
+    for (const key of ['disable_ipv6=0', 'accept_ra=1', 'autoconf=1']) await mustRun(exec, inNs(g.ns, ['sysctl', '-q', '-w', `net.ipv6.conf.eth0.${key}`]));
+  }
   await mustRun(exec, ['ip', '-n', g.ns, 'link', 'set', 'eth0', 'up']);
 }
 

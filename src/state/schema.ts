@@ -108,8 +108,10 @@ export function domainRecord(v: unknown, at = ''): DomainRecord {
     const f = `${at}.metadataLeases[${i}]`;
     const l = object(m, f);
     const lease: DomainRecord['metadataLeases'][number] = { ip: string(l.ip, `${f}.ip`) };
+    const ip6 = optional(l, 'ip6', f, string);
     const mac = optional(l, 'mac', f, string);
     const hostname = optional(l, 'hostname', f, string);
+    if (ip6 !== undefined) lease.ip6 = ip6;
     if (mac !== undefined) lease.mac = mac;
     if (hostname !== undefined) lease.hostname = hostname;
     return lease;

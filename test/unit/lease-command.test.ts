@@ -41,6 +41,17 @@ describe('lease add / rm and the files in leases.d', () => {
     expect(files()).toEqual([]);
   });
 
+  it('a bad --ip6 is one line and writes nothing; so is an ip6 on a network without DHCPv6', async () => {
+    await expect(runLeaseAdd(ctx, 'x', '192.168.100.10', { ip6: 'fd00::zz' })).rejects.toThrow(
+      /^command line: ip6 = "fd00::zz": expected an IPv6 address like fd00:1:2:3::10 \(no prefix length, no brackets\)$/,
+    );
+    await expect(runLeaseAdd(ctx, 'x', '192.168.100.10', { ip6: 'fd00::10' })).rejects.toThrow(
+      /^\S+leases\.d\/x\.toml: ip6 = "fd00::10": ip6 needs ipv6 and dhcpv6 = "stateful" on network natnet$/,
+    );
+    expect(files()).toEqual([]);
+    expect(existsSync(join(dir, 'state'))).toBe(false);
+  });
+
   it('an invalid lease writes nothing', async () => {
     await expect(runLeaseAdd(ctx, 'x', '192.168.100.200', {})).rejects.toThrow(/outside the dynamic pool/);
     expect(files()).toEqual([]);

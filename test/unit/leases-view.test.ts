@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeContext } from '../../src/engine/context.js';
 import type { Logger } from '../../src/log.js';
 import type { DomainRecord, Reservation } from '../../src/model/types.js';
-import { parseLeaseFile, readDnsmasqLeases } from '../../src/observe/dnsmasq-leases.js';
+import { macOfDuid, parseLeaseFile, readDnsmasqLeases } from '../../src/observe/dnsmasq-leases.js';
 import { joinLeases, readLeaseView } from '../../src/observe/lease-view.js';
 import { dnsmasqPaths, domainFile } from '../../src/state/layout.js';
 import { runCompleteNetworks } from '../../src/commands/completion.js';
@@ -22,8 +22,61 @@ describe('dnsmasq lease file (untrusted)', () => {
         { expiry: 1764540000, mac: A, ip: '192.168.100.10', hostname: 'web1' },
         { expiry: null, mac: B, ip: '192.168.100.200', hostname: null },
       ],
+      leases6: [],
       bad: [],
     });
+  });
+  it('DHCPv6 leases follow the duid line (as dnsmasq 2.90 writes them); the MAC from a DUID-LLT or DUID-LL', () => {
+    const text = [
+      `1764540000 ${A} 192.168.100.10 vm1 *`,
+      'duid 00:01:00:01:32:a0:f8:e3:52:54:00:7e:27:af',
+      `1796102577 11188993 fd00:1:2:3::10 vm1 00:01:00:01:32:a0:f8:e5:${A}`,
+      '0 T7 FD00:1:2:3:0:0:0:1000 * 00:03:00:01:52:54:00:AA:BB:02',
+      '1796102577 4294967295 fd00:1:2:3::1001 x 00:04:01:02:03:04:05:06:07:08:09:0a:0b:0c:0d:0e:0f:10',
+      '1796102577 1 fd00:1:2:3::1002 * *',
+      '',
+    ].join('\n');
+    expect(readDnsmasqLeases(text)).toEqual({
+      leases: [{ expiry: 1764540000, mac: A, ip: '192.168.100.10', hostname: 'vm1' }],
+      leases6: [
+        { expiry: 1796102577, iaid: 11188993, temporary: false, ip: 'fd00:1:2:3::10', hostname: 'vm1', duid: `00:01:00:01:32:a0:f8:e5:${A}`, mac: A },
+        { expiry: null, iaid: 7, temporary: true, ip: 'fd00:1:2:3::1000', hostname: null, duid: `00:03:00:01:${B}`, mac: B },
+        { expiry: 1796102577, iaid: 4294967295, temporary: false, ip: 'fd00:1:2:3::1001', hostname: 'x', duid: '00:04:01:02:03:04:05:06:07:08:09:0a:0b:0c:0d:0e:0f:10', mac: null },
+        { expiry: 1796102577, iaid: 1, temporary: false, ip: 'fd00:1:2:3::1002', hostname: null, duid: null, mac: null },
+      ],
+      bad: [],
+    });
+  });
+  it('a DHCPv6 line that is not exactly its shape is skipped and named; so is an IPv4 line after the duid line', () => {
+    const lines = [
+      'duid 00:01:00:01:32:a0:f8:e3:52:54:00:7e:27:af',
+      '1796102577 1 fd00:1:2:3::10 ok *',
+      `1796102577 ${A} 192.168.100.10 v4-after-duid *`,
+      '1796102577 4294967296 fd00:1:2:3::11 x *',
+      '1796102577 X1 fd00:1:2:3::12 x *',
+      '1796102577 1 192.168.100.13 x *',
+      '1796102577 1 fd00:1:2:3::14/64 x *',
+      '1796102577 1 fd00:1:2:3::15 ../../etc *',
+      '1796102577 1 fd00:1:2:3::16 x zz:zz',
+      '1796102577 1 fd00:1:2:3::17 x',
+      'soon 1 fd00:1:2:3::18 x *',
+    ];
+    const r = readDnsmasqLeases(lines.join('\n'));
+    expect(r.leases6.map((l) => l.ip)).toEqual(['fd00:1:2:3::10']);
+    expect(r.leases).toEqual([]);
+    expect(r.bad.map((b) => b.line)).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(r.bad[0].why).toBe(`IAID "${A}": expected a 32-bit number (T in front for a temporary address)`);
+    expect(r.bad[3].why).toBe('IP "192.168.100.13": expected an IPv6 address');
+    expect(r.bad[5].why).toMatch(/^hostname "..\/..\/etc"/);
+    expect(r.bad[6].why).toBe('DUID "zz:zz": expected hex octets with colons or *');
+    expect(r.bad[7].why).toBe('expected "EXPIRY IAID IPV6 HOSTNAME CLIENT-DUID" (a DHCPv6 lease, after the duid line), got 4 fields');
+  });
+  it('the MAC of a DUID: only Ethernet DUID-LLT and DUID-LL carry one', () => {
+    expect(macOfDuid(`00:01:00:01:32:a0:f8:e5:${A}`)).toBe(A);
+    expect(macOfDuid(`00:03:00:01:${A}`)).toBe(A);
+    expect(macOfDuid(`00:03:00:06:${A}`)).toBeNull();
+    expect(macOfDuid('00:03:00:01:52:54:00:aa')).toBeNull();
+    expect(macOfDuid('00:02:00:00:ab:11:01:02')).toBeNull();
   });
   it('every line that is not a lease is skipped and named with its line number', () => {
     const lines = [
@@ -94,6 +147,25 @@ describe('joining leases with VM names', () => {
       now,
     );
     expect(rows).toEqual([{ network: 'natnet', vm: 'web1', mac: A, ip: '192.168.100.150', hostname: 'web1', expiry: now + 1, kind: 'pool' }]);
+  });
+  it('DHCPv6 leases after the IPv4 ones: reserved by the ip6 whatever the DUID says; the VM from the DUID\'s MAC otherwise', () => {
+    const withIp6: Reservation[] = [{ ...reservations[0], ip6: 'fd00:1:2:3::10' }];
+    const six = (ip: string, mac: string | null, expiry: number | null = now + 60) => ({ expiry, iaid: 1, temporary: false, ip, hostname: null, duid: null, mac });
+    const rows = joinLeases(
+      'natnet',
+      [{ expiry: now + 60, mac: A, ip: '192.168.100.10', hostname: 'web1' }],
+      withIp6,
+      domains,
+      'virbr10',
+      now,
+      [six('fd00:1:2:3::1001', B), six('fd00:1:2:3::10', null), six('fd00:1:2:3::1000', null), six('fd00:1:2:3::1002', A, now - 1)],
+    );
+    expect(rows.map((r) => [r.ip, r.vm, r.mac, r.kind])).toEqual([
+      ['192.168.100.10', 'web1', A, 'reserved'],
+      ['fd00:1:2:3::10', 'web1', null, 'reserved'],
+      ['fd00:1:2:3::1000', null, null, 'pool'],
+      ['fd00:1:2:3::1001', 'db', B, 'pool'],
+    ]);
   });
 });
 
