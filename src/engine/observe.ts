@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { AppliedFirewall, AppliedRecord } from '../model/applied.js';
 import type { ResolvedForward } from '../model/forward.js';
 import type { Network } from '../model/types.js';
-import { availableIptablesVariants, type IptablesDump, type IptablesVariant, observeIptables } from '../observe/iptables.js';
+import { availableIptablesVariants, type IptablesDump, type IptablesVariant, observeIp6tables, observeIptables } from '../observe/iptables.js';
 import { type LinkState, observeLinks } from '../observe/links.js';
 import { observeNftTable } from '../observe/nft.js';
 import { findOurDnsmasq, readIpForward, scanOurDnsmasq } from '../observe/procfs.js';
@@ -26,6 +26,7 @@ export function readTextOrNull(path: string): string | null {
 export class HostObserver {
   private links?: Promise<Map<string, LinkState>>;
   private dumps = new Map<IptablesVariant, Promise<IptablesDump>>();
+  private dumps6 = new Map<IptablesVariant, Promise<IptablesDump | null>>();
   constructor(private readonly ctx: Context) {}
 
   getLinks() {
@@ -42,15 +43,30 @@ export class HostObserver {
     return d;
   }
 
+  /** ip6tables-save of the variant (null: unreadable); our IPv6 rules are looked for even when IPv6 is off (stale ones go). */
+  ip6tables(variant: IptablesVariant) {
+    let d = this.dumps6.get(variant);
+    if (!d) {
+      d = observeIp6tables(this.ctx.runner, variant);
+      this.dumps6.set(variant, d);
+    }
+    return d;
+  }
+
   /** After changes, facts must be read again. */
   invalidate() {
     this.links = undefined;
     this.dumps.clear();
+    this.dumps6.clear();
   }
 
   async drift(net: Network, choice: BackendChoice, forwards: ResolvedForward[] = []): Promise<FirewallDrift> {
-    if (choice.backend === 'nftables') return nftDrift(net, await observeNftTable(this.ctx.runner, nftTable(net)), forwards);
-    return iptablesDrift(net, await this.iptables(choice.variant!), forwards);
+    if (choice.backend === 'nftables') {
+      const [t4, t6] = await Promise.all([observeNftTable(this.ctx.runner, nftTable(net)), observeNftTable(this.ctx.runner, nftTable(net), 'ip6')]);
+      return nftDrift(net, t4, forwards, t6);
+    }
+    const [d4, d6] = await Promise.all([this.iptables(choice.variant!), this.ip6tables(choice.variant!)]);
+    return iptablesDrift(net, d4, forwards, d6);
   }
 
   /** Our dnsmasq for these paths (pid file as a hint, /proc as the proof), or null. */
@@ -70,6 +86,7 @@ export class HostObserver {
       links,
       forwarding: readIpForward(),
       drift,
+      ...(choice.backend === 'iptables' && choice.variant ? { ip6tablesDump: await this.ip6tables(choice.variant) } : {}),
       confText: readTextOrNull(paths.conf),
       hostsText: readTextOrNull(paths.hosts),
       dnsmasqPid: this.dnsmasqPid(paths),
@@ -82,8 +99,19 @@ export class HostObserver {
     return Promise.all(
       wanted.map(async (w): Promise<FirewallFound> =>
         w.backend === 'nftables' || !w.iptablesVariant
-          ? { backend: 'nftables', bridge: w.bridge, tablePresent: (await observeNftTable(this.ctx.runner, nftTable({ ...net, bridge: w.bridge }))) !== null }
-          : { backend: 'iptables', bridge: w.bridge, variant: w.iptablesVariant, dump: await this.iptables(w.iptablesVariant) },
+          ? {
+              backend: 'nftables',
+              bridge: w.bridge,
+              tablePresent: (await observeNftTable(this.ctx.runner, nftTable({ ...net, bridge: w.bridge }))) !== null,
+              table6Present: (await observeNftTable(this.ctx.runner, nftTable({ ...net, bridge: w.bridge }), 'ip6')) !== null,
+            }
+          : {
+              backend: 'iptables',
+              bridge: w.bridge,
+              variant: w.iptablesVariant,
+              dump: await this.iptables(w.iptablesVariant),
+              dump6: await this.ip6tables(w.iptablesVariant),
+            },
       ),
     );
   }

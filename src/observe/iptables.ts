@@ -68,6 +68,18 @@ export async function observeIptables(runner: Runner, variant: IptablesVariant):
   return parseIptablesSave(r.stdout);
 }
 
+/** The ip6tables binaries of a variant ("save" → ip6tables-nft-save): IPv6 uses the same variant as IPv4. */
+export const ip6tablesTool = (variant: IptablesVariant, tool: 'save' | 'restore') => `ip6tables-${variant}-${tool}`;
+
+/**
+ * `ip6tables-save` of a variant; null when it cannot be read (no ip6tables, a kernel without
+ * IPv6): then there are no IPv6 rules of ours to find, and an apply reports the failure itself.
+ */
+export async function observeIp6tables(runner: Runner, variant: IptablesVariant): Promise<IptablesDump | null> {
+  const r = await runner.run([ip6tablesTool(variant, 'save')], { readOnly: true, allowFailure: true });
+  return r.code === 0 ? parseIptablesSave(r.stdout) : null;
+}
+
 /** Tables iptables-nft created that hold nothing now (no rule, every policy ACCEPT): safe to delete. */
 export function emptyTables(dump: IptablesDump, candidates: string[]): string[] {
   return candidates.filter(

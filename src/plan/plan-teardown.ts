@@ -1,17 +1,18 @@
 import type { AppliedRecord, Backend, HostChanges } from '../model/applied.js';
 import type { Network } from '../model/types.js';
-import { emptyChains, emptyTables, type IptablesDump } from '../observe/iptables.js';
+import { emptyChains, emptyTables, type IptablesDump, ip6tablesTool } from '../observe/iptables.js';
 import type { LinkState } from '../observe/links.js';
 import type { DnsmasqPaths } from '../render/dnsmasq.js';
-import { iptablesJumps, iptablesOurChains, renderIptablesRemoval } from '../render/iptables.js';
+import { ip6tablesJumps, ip6tablesOurChains, iptablesJumps, iptablesOurChains, renderIptablesRemoval } from '../render/iptables.js';
 import { renderNftRemoval } from '../render/nft.js';
 import { notOurLink } from './ownership.js';
 import type { Step } from './steps.js';
 
 /** One firewall backend as found on the host, for our rules of one bridge. */
 export type FirewallFound =
-  | { backend: 'nftables'; bridge: string; tablePresent: boolean }
-  | { backend: 'iptables'; bridge: string; variant: 'nft' | 'legacy'; dump: IptablesDump };
+  | { backend: 'nftables'; bridge: string; tablePresent: boolean; table6Present?: boolean }
+  /** dump6: the same variant's ip6tables-save (null: unreadable or not looked at). */
+  | { backend: 'iptables'; bridge: string; variant: 'nft' | 'legacy'; dump: IptablesDump; dump6?: IptablesDump | null };
 
 export interface TeardownObservation {
   links: Map<string, LinkState>;
@@ -50,24 +51,50 @@ export function planFileRemoval(paths: DnsmasqPaths): Step[] {
   return [paths.conf, paths.hosts, paths.pid].map((path): Step => ({ kind: 'remove-file', why: 'dnsmasq runtime file', path }));
 }
 
-/** Our nft table, or our iptables jumps and chains (all derived from the bridge name f.bridge). */
+/** Our nft tables (ip, ip6), or our iptables and ip6tables jumps and chains (all derived from the bridge name f.bridge). */
 export function planFirewallRemoval(network: Network, f: FirewallFound): Step[] {
   const net = { ...network, bridge: f.bridge };
   if (f.backend === 'nftables') {
-    return f.tablePresent ? [{ kind: 'firewall', why: `remove nft table of ${net.name}`, argv: ['nft', '-f', '-'], input: renderNftRemoval(net) }] : [];
+    const families = { ip: f.tablePresent, ip6: !!f.table6Present };
+    if (!families.ip && !families.ip6) return [];
+    return [{ kind: 'firewall', why: `remove nft ${families.ip6 ? (families.ip ? 'tables' : 'ip6 table') : 'table'} of ${net.name}`, argv: ['nft', '-f', '-'], input: renderNftRemoval(net, families) }];
   }
   const dump = f.dump;
-  const jumps = iptablesJumps(net).flatMap((j) => {
+  const jumps = presentJumps(iptablesJumps(net), dump);
+  const chains = iptablesOurChains(net).filter((x) => dump.chains.get(x.table)?.has(x.chain));
+  const v4: Step[] =
+    jumps.length === 0 && chains.length === 0
+      ? []
+      : [
+          {
+            kind: 'firewall',
+            why: `remove iptables rules of ${net.name}`,
+            argv: [`iptables-${f.variant}-restore`, '-w', '--noflush'],
+            input: renderIptablesRemoval(net, jumps, chains),
+          },
+        ];
+  return [...v4, ...ip6tablesRemoval(net, f.variant, f.dump6 ?? null)];
+}
+
+/** Each of our jumps as often as the dump has it (a duplicate is deleted too). */
+function presentJumps(jumps: { table: string; from: string; to: string }[], dump: IptablesDump) {
+  return jumps.flatMap((j) => {
     const n = (dump.rules.get(j.table) ?? []).filter((l) => l === `-A ${j.from} -j ${j.to}`).length;
     return Array.from({ length: n }, () => j);
   });
-  const chains = iptablesOurChains(net).filter((x) => dump.chains.get(x.table)?.has(x.chain));
+}
+
+/** Our ip6tables jumps and chains of net.bridge that the dump has, removed in one restore (nothing when none). */
+export function ip6tablesRemoval(net: Network, variant: 'nft' | 'legacy', dump6: IptablesDump | null, reason?: string): Step[] {
+  if (!dump6) return [];
+  const jumps = presentJumps(ip6tablesJumps(net), dump6);
+  const chains = ip6tablesOurChains(net).filter((x) => dump6.chains.get(x.table)?.has(x.chain));
   if (jumps.length === 0 && chains.length === 0) return [];
   return [
     {
       kind: 'firewall',
-      why: `remove iptables rules of ${net.name}`,
-      argv: [`iptables-${f.variant}-restore`, '-w', '--noflush'],
+      why: `remove ip6tables rules of ${net.name}${reason ? ` (${reason})` : ''}`,
+      argv: [ip6tablesTool(variant, 'restore'), '-w', '--noflush'],
       input: renderIptablesRemoval(net, jumps, chains),
     },
   ];
