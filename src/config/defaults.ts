@@ -17,6 +17,9 @@ export const DEFAULT_NETWORK = {
 /** Pool default: upper half of the subnet, leaving the lower half for reservations. */
 export const DEFAULT_POOL_FRACTION = 0.5;
 
+/** The [[network]] keys of the IPv6 side (config/network-ipv6.ts); all but `ipv6` need `ipv6`. */
+export const IPV6_KEYS = ['ipv6', 'ipv6_mode', 'dhcpv6', 'dhcpv6_range', 'ipv6_fix_accept_ra'] as const;
+
 export const NETWORK_KEYS = new Set([
   'name',
   'bridge',
@@ -33,6 +36,7 @@ export const NETWORK_KEYS = new Set([
   'autostart',
   'down_when_idle',
   'adopt',
+  ...IPV6_KEYS,
 ]);
 
 export const LEASE_KEYS = new Set(['vm', 'ip', 'mac', 'hostname']);

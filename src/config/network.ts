@@ -3,6 +3,7 @@ import { formatIPv4, inSubnet, parseCidr, parseIPv4 } from '../net/ipv4.js';
 import { macProblem, normaliseMac } from '../net/mac.js';
 import { isValidDomain, isValidIfName, leaseTimeProblem } from '../net/names.js';
 import { DEFAULT_NETWORK, NETWORK_KEYS } from './defaults.js';
+import { normaliseIpv6 } from './network-ipv6.js';
 import type { Problems } from './problems.js';
 
 type Raw = Record<string, unknown>;
@@ -98,6 +99,7 @@ export function normaliseNetwork(raw: Raw, field: string, p: Problems): Network 
     const pool = poolOf(raw.dhcp_range, cidr, `${field}.dhcp_range`, p);
     if (pool) [dhcpStart, dhcpEnd] = pool;
   }
+  const ipv6 = normaliseIpv6(raw, field, p);
   if (p.list.length > before || !cidr || !mac) return null;
   return {
     name,
@@ -118,7 +120,7 @@ export function normaliseNetwork(raw: Raw, field: string, p: Problems): Network 
     autostart,
     downWhenIdle,
     adopt,
-    ipv6: null,
+    ipv6,
   };
 }
 

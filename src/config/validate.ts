@@ -1,6 +1,7 @@
 import type { ConfigProblem } from '../errors.js';
 import type { Lease, Network } from '../model/types.js';
 import { inSubnet, parseIPv4 } from '../net/ipv4.js';
+import { inSubnet6, parseIPv6 } from '../net/ipv6.js';
 import { leaseHostname } from '../net/names.js';
 import { nftTable } from '../render/names.js';
 import { joinField } from './problems.js';
@@ -50,6 +51,19 @@ export function validateNetworks(file: string, networks: Network[]): ConfigProbl
           value: `${n.gateway}/${n.prefix}`,
           expected: `expected a subnet that does not overlap network[${j}] (${m.name}, ${m.subnet}/${m.prefix})`,
         });
+      }
+      // explicit IPv6 prefixes; generated (auto) ones avoid every other network's (engine/ipv6-prefix.ts)
+      if (n.ipv6 && m.ipv6 && !n.ipv6.auto && !m.ipv6.auto) {
+        const a6 = { network: parseIPv6(n.ipv6.subnet)!, prefix: n.ipv6.prefix };
+        const b6 = { network: parseIPv6(m.ipv6.subnet)!, prefix: m.ipv6.prefix };
+        if (inSubnet6(a6.network, b6) || inSubnet6(b6.network, a6)) {
+          out.push({
+            file,
+            field: `${field}.ipv6`,
+            value: `${n.ipv6.gateway}/${n.ipv6.prefix}`,
+            expected: `expected a prefix that does not overlap network[${j}] (${m.name}, ${m.ipv6.subnet}/${m.ipv6.prefix})`,
+          });
+        }
       }
     });
   });

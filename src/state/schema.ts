@@ -9,8 +9,9 @@ import { vmNameProblem } from '../config/lease.js';
 import { NatnetError } from '../errors.js';
 import { fileStem } from './layout.js';
 import type { AppliedBridge, AppliedDummy, AppliedFirewall, AppliedRecord, HostChanges } from '../model/applied.js';
-import { BACKENDS, type DomainNic, type DomainRecord, FIREWALLS, type Network } from '../model/types.js';
+import { BACKENDS, DHCPV6_MODES, type DomainNic, type DomainRecord, FIREWALLS, IPV6_MODES, type Ipv6Network, type Network } from '../model/types.js';
 import { parseIPv4 } from '../net/ipv4.js';
+import { formatIPv6, inSubnet6, parseIPv6 } from '../net/ipv6.js';
 import { macProblem, normaliseMac } from '../net/mac.js';
 import { isValidDomain, isValidIfName, isValidLeaseTime } from '../net/names.js';
 import { JUMP_CHAINS } from '../render/iptables.js';
@@ -180,8 +181,43 @@ export function network(v: unknown, at: string): Network {
     downWhenIdle: boolean(o.downWhenIdle, f('downWhenIdle')),
     // records written before `adopt` existed have none
     adopt: o.adopt === undefined ? false : boolean(o.adopt, f('adopt')),
-    // records written before IPv6 existed have none (validation of a set ipv6 arrives with issue 11)
-    ipv6: null,
+    // records written before IPv6 existed have none
+    ipv6: o.ipv6 === undefined || o.ipv6 === null ? null : ipv6Network(o.ipv6, f('ipv6')),
+  };
+}
+
+/** An IPv6 address exactly as we write them (RFC 5952 text). */
+export function ipv6(v: unknown, at: string): string {
+  const n = typeof v === 'string' ? parseIPv6(v) : null;
+  if (n === null || formatIPv6(n) !== v) fail(at, 'an IPv6 address in RFC 5952 form');
+  return v as string;
+}
+
+/** A network's resolved IPv6 side: a /64 whose gateway and pool lie inside it. */
+export function ipv6Network(v: unknown, at: string): Ipv6Network {
+  const o = object(v, at);
+  const f = (k: string) => `${at}.${k}`;
+  const prefix = integer(o.prefix, f('prefix'), 64, 64);
+  const subnet = ipv6(o.subnet, f('subnet'));
+  const cidr = { network: parseIPv6(subnet)!, prefix };
+  if ((cidr.network & ((1n << 64n) - 1n)) !== 0n) fail(f('subnet'), 'a /64 prefix (no host bits)');
+  const inside = (x: unknown, k: string) => {
+    const text = ipv6(x, f(k));
+    if (!inSubnet6(parseIPv6(text)!, cidr)) fail(f(k), `an address inside ${subnet}/${prefix}`);
+    return text;
+  };
+  const dhcpv6 = oneOf(o.dhcpv6, f('dhcpv6'), DHCPV6_MODES);
+  const pool = dhcpv6 === 'stateful';
+  return {
+    auto: boolean(o.auto, f('auto')),
+    gateway: inside(o.gateway, 'gateway'),
+    prefix,
+    subnet,
+    mode: oneOf(o.mode, f('mode'), IPV6_MODES),
+    dhcpv6,
+    dhcpStart: pool ? inside(o.dhcpStart, 'dhcpStart') : o.dhcpStart === null ? null : fail(f('dhcpStart'), 'null with dhcpv6 stateless'),
+    dhcpEnd: pool ? inside(o.dhcpEnd, 'dhcpEnd') : o.dhcpEnd === null ? null : fail(f('dhcpEnd'), 'null with dhcpv6 stateless'),
+    fixAcceptRa: boolean(o.fixAcceptRa, f('fixAcceptRa')),
   };
 }
 
