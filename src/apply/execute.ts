@@ -52,7 +52,7 @@ async function run(ctx: Context, step: Step): Promise<StepOutcome> {
       if (!ctx.dryRun) writeFileSync('/proc/sys/net/ipv4/ip_forward', '1\n');
       return {};
     case 'firewall':
-      if (step.onlyIfEmpty && !(await stillEmpty(ctx, step.onlyIfEmpty))) {
+      if (step.onlyIfEmpty && !(await stillEmpty(ctx, step.onlyIfEmpty, step.argv[3] === 'ip6' ? 'ip6tables' : 'iptables'))) {
         ctx.log.info({ action: describeStep(step) }, `left iptables-nft ${step.onlyIfEmpty}: it is not empty any more`);
         return {};
       }
@@ -86,11 +86,11 @@ async function run(ctx: Context, step: Step): Promise<StepOutcome> {
   }
 }
 
-/** An iptables-nft table ("nat") or chain ("filter INPUT") holds no rule and no strict policy right now. */
-async function stillEmpty(ctx: Context, what: string): Promise<boolean> {
+/** An iptables-nft (or ip6tables-nft) table ("nat") or chain ("filter INPUT") holds no rule and no strict policy right now. */
+async function stillEmpty(ctx: Context, what: string, tool: 'iptables' | 'ip6tables'): Promise<boolean> {
   if (ctx.dryRun) return true;
   const [table] = what.split(' ');
-  const r = await ctx.runner.run(['iptables-nft-save', '-t', table], { readOnly: true, allowFailure: true });
+  const r = await ctx.runner.run([`${tool}-nft-save`, '-t', table], { readOnly: true, allowFailure: true });
   if (r.code !== 0) return false;
   const dump = parseIptablesSave(r.stdout);
   return what.includes(' ') ? emptyChains(dump, [what]).length === 1 : emptyTables(dump, [table]).length === 1;

@@ -93,5 +93,13 @@ export function mergeHostChanges(a: HostChanges | null, b: HostChanges): HostCha
     enabledForwarding: (a?.enabledForwarding ?? false) || b.enabledForwarding,
     iptablesTablesCreated: uniq([...(a?.iptablesTablesCreated ?? []), ...b.iptablesTablesCreated]),
     iptablesChainsCreated: uniq([...(a?.iptablesChainsCreated ?? []), ...b.iptablesChainsCreated]),
+    ...(a?.ip6tablesCreated || b.ip6tablesCreated
+      ? {
+          ip6tablesCreated: {
+            tables: uniq([...(a?.ip6tablesCreated?.tables ?? []), ...(b.ip6tablesCreated?.tables ?? [])]),
+            chains: uniq([...(a?.ip6tablesCreated?.chains ?? []), ...(b.ip6tablesCreated?.chains ?? [])]),
+          },
+        }
+      : {}),
   };
 }

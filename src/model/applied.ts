@@ -62,6 +62,8 @@ export interface HostChanges {
    */
   iptablesTablesCreated: ('nat' | 'filter')[];
   iptablesChainsCreated: string[];
+  /** The same for ip6tables-nft (family ip6); absent in files written before IPv6. */
+  ip6tablesCreated?: { tables: ('nat' | 'filter')[]; chains: string[] };
 }
 
 export const sameFirewall = (a: AppliedFirewall, b: AppliedFirewall) =>

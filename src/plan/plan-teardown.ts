@@ -171,7 +171,8 @@ export function dumpWithoutOurRules(dump: IptablesDump, bridge: string): Iptable
 }
 
 /**
- * iptables-nft creates the `ip nat`/`ip filter` tables and built-in chains it needs; those that
+ * iptables-nft creates the `ip nat`/`ip filter` tables and built-in chains it needs (ip6tables-nft
+ * the `ip6` ones: family ip6); those that
  * up created are removed again once nothing is in them, so the ruleset ends as it began.
  * Emptiness comes from iptables-save (rules, policies); existence from nft itself, because
  * iptables-nft-save also prints built-in chains that do not exist. Pure.
@@ -180,12 +181,13 @@ export function planIptablesNftLeftovers(
   changes: Pick<HostChanges, 'iptablesTablesCreated' | 'iptablesChainsCreated'>,
   dump: IptablesDump,
   existing: { tables: Set<string>; chains: Set<string> },
+  family: 'ip' | 'ip6' = 'ip',
 ): Step[] {
   const tables = emptyTables(dump, changes.iptablesTablesCreated).filter((t) => existing.tables.has(t));
   const chains = emptyChains(dump, changes.iptablesChainsCreated).filter((c) => existing.chains.has(c) && !tables.includes(c.split(' ')[0]));
   const step = (what: string, argv: string[], onlyIfEmpty: string): Step => ({
     kind: 'firewall',
-    why: `remove empty iptables-nft ${what} that up created`,
+    why: `remove empty ${family === 'ip6' ? 'ip6tables' : 'iptables'}-nft ${what} that up created`,
     argv,
     input: '',
     // someone (firewalld) may remove it first; that is no reason for down to fail
@@ -193,7 +195,7 @@ export function planIptablesNftLeftovers(
     onlyIfEmpty,
   });
   return [
-    ...tables.map((t) => step(`table ${t}`, ['nft', 'delete', 'table', 'ip', t], t)),
-    ...chains.map((c) => step(`chain ${c}`, ['nft', 'delete', 'chain', 'ip', ...c.split(' ')], c)),
+    ...tables.map((t) => step(`table ${t}`, ['nft', 'delete', 'table', family, t], t)),
+    ...chains.map((c) => step(`chain ${c}`, ['nft', 'delete', 'chain', family, ...c.split(' ')], c)),
   ];
 }

@@ -128,6 +128,9 @@ export function renderIptablesRemoval(net: Network, presentJumps: { table: strin
 /** Built-in chains our jumps start from, as "table CHAIN" (the same for every network). */
 export const JUMP_CHAINS = iptablesJumps({ bridge: '' }).map((j) => `${j.table} ${j.from}`);
 
+/** The same for ip6tables. */
+export const IP6_JUMP_CHAINS = ip6tablesJumps({ bridge: '' }).map((j) => `${j.table} ${j.from}`);
+
 /**
  * IPv6 (ip6tables, its own namespace: the chain names are the IPv4 ones). No port forwards, so
  * no DNAT chain; the nat chain exists in both modes (empty when routed) so a mode change is a refill.
