@@ -125,10 +125,18 @@ async function observeUp(ctx: Context, host: HostObserver, d: DesiredNetwork, pr
     const [dump, existing] = await Promise.all([host.iptables('nft'), observeIpChains(ctx.runner)]);
     iptablesNft = { changes, dump, existing };
   }
+  // ip6tables-nft tables up created may empty when an old iptables-nft firewall goes or IPv6 is turned off
+  let iptablesNft6: UpObservation['iptablesNft6'] = null;
+  const six = old.some((f) => f.iptablesVariant === 'nft') || (d.iptablesVariant === 'nft' && !d.net.ipv6) ? readHostChanges(ctx)?.ip6tablesCreated : undefined;
+  if (six && (six.tables.length || six.chains.length) && availableIptablesVariants().includes('nft')) {
+    const [dump, existing] = await Promise.all([host.ip6tables('nft'), observeIpChains(ctx.runner, 'ip6')]);
+    if (dump) iptablesNft6 = { changes: six, dump, existing };
+  }
   return {
     ...base,
     oldFirewalls,
     iptablesNft,
+    iptablesNft6,
     others: others.map((r) => {
       const paths = dnsmasqPaths(ctx, r.network);
       return { name: r.network.name, paths, dnsmasqPids: scanOurDnsmasq(paths.conf) };

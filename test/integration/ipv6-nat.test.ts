@@ -50,6 +50,8 @@ describe.skipIf(!req.ok)(`IPv6 through the firewall (nat66, routed)${req.reason}
           nft: await lab.nftRuleset(),
           ip6nft: await lab.iptablesSave('ip6tables-nft-save'),
           ip6legacy: await lab.iptablesSave('ip6tables-legacy-save'),
+          // the saves above leave out empty tables: ip6tables-nft's must be gone too
+          ip6Tables: (await lab.mustRun(['nft', 'list', 'tables', 'ip6'])).trim(),
         });
 
         beforeAll(async () => {
@@ -118,6 +120,8 @@ describe.skipIf(!req.ok)(`IPv6 through the firewall (nat66, routed)${req.reason}
           const fw = await ipv6Firewall();
           expect(fw.nft).not.toContain('table ip6 natnet_virbr10');
           expect(fw.ip6nft + fw.ip6legacy).not.toContain('NATNET');
+          // ip6tables-nft tables that up created are released with the rules
+          expect(fw.ip6Tables).toBe(before.ip6Tables);
           const st = await lab.cli(['status', '--json'], { env: backend.env });
           expect(JSON.parse(st.stdout).networks[0].firewall, st.all).toMatchObject({ ok: true });
           lab.writeConfig(config(true));

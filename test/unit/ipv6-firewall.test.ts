@@ -7,6 +7,9 @@ import { type IptablesDump, parseIptablesSave } from '../../src/observe/iptables
 import { driftByFamily, iptablesDrift, isClean, nftDrift, ruleChanges } from '../../src/plan/firewall-drift.js';
 import { type DesiredNetwork, type NetworkObservation, planFirewall } from '../../src/plan/plan-network.js';
 import { planFirewallRemoval } from '../../src/plan/plan-teardown.js';
+import { planUp } from '../../src/plan/plan-up.js';
+import { mergeHostChanges } from '../../src/engine/records.js';
+import { hostChanges } from '../../src/state/schema.js';
 import { renderIp6tablesRestore, renderIptablesRestore } from '../../src/render/iptables.js';
 import { nft6Chains, nftChains } from '../../src/render/nft.js';
 
@@ -93,6 +96,20 @@ describe('ip6tables', () => {
     expect(s.kind === 'firewall' && s.input).toContain('-D FORWARD -j NATNET-FWD-virbr10');
   });
 
+  it('IPv6 turned off under iptables-nft: the ip6 tables up created go after our rules, when empty then', () => {
+    const dump6 = dumpAfter(renderIp6tablesRestore(net));
+    const drift = iptablesDrift(base, v4, [], dump6);
+    const existing = { tables: new Set(['nat', 'filter']), chains: new Set<string>() };
+    const up = (changes: { tables: ('nat' | 'filter')[]; chains: string[] }, dump = dump6) =>
+      planUp(desired(base, 'iptables'), { ...obs(drift, dump), oldFirewalls: [], iptablesNft: null, iptablesNft6: { changes, dump, existing }, others: [] })
+        .steps.filter((s) => s.kind === 'firewall')
+        .map((s) => (s.kind === 'firewall' ? s.argv.join(' ') : ''));
+    expect(up({ tables: ['nat', 'filter'], chains: [] })).toEqual(['ip6tables-nft-restore -w --noflush', 'nft delete table ip6 nat', 'nft delete table ip6 filter']);
+    // someone else's rule in ip6 filter: that table stays
+    const shared = dumpAfter(renderIp6tablesRestore(net), '*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -j ACCEPT\nCOMMIT');
+    expect(up({ tables: ['nat', 'filter'], chains: [] }, shared)).toEqual(['ip6tables-nft-restore -w --noflush', 'nft delete table ip6 nat']);
+  });
+
   it('teardown removes both families, only what is there', () => {
     const steps = planFirewallRemoval(net, { backend: 'iptables', bridge: net.bridge, variant: 'legacy', dump: v4, dump6: dumpAfter(renderIp6tablesRestore(net)) });
     expect(steps.map((s) => s.kind === 'firewall' && s.argv[0])).toEqual(['iptables-legacy-restore', 'ip6tables-legacy-restore']);
@@ -134,5 +151,21 @@ describe('nftables', () => {
     ]);
     const only6 = planFirewallRemoval(net, { backend: 'nftables', bridge: net.bridge, tablePresent: false, table6Present: true });
     expect(only6.map((s) => s.kind === 'firewall' && s.input)).toEqual(['table ip6 natnet_virbr10\ndelete table ip6 natnet_virbr10\n']);
+  });
+});
+
+describe('host changes: ip6tables-nft tables up created', () => {
+  const v4only = { enabledForwarding: false, iptablesTablesCreated: ['nat' as const], iptablesChainsCreated: [] };
+  it('are validated, and a file written before IPv6 has none', () => {
+    expect(hostChanges(v4only).ip6tablesCreated).toBeUndefined();
+    expect(hostChanges({ ...v4only, ip6tablesCreated: { tables: ['filter'], chains: ['nat POSTROUTING'] } }).ip6tablesCreated).toEqual({ tables: ['filter'], chains: ['nat POSTROUTING'] });
+    expect(() => hostChanges({ ...v4only, ip6tablesCreated: { tables: ['raw'], chains: [] } })).toThrow('.ip6tablesCreated.tables[0]');
+    // there is no DNAT jump in ip6tables, so no nat PREROUTING chain of ours either
+    expect(() => hostChanges({ ...v4only, ip6tablesCreated: { tables: [], chains: ['nat PREROUTING'] } })).toThrow('.ip6tablesCreated.chains[0]');
+  });
+  it('merge like the IPv4 ones (claims only grow)', () => {
+    const merged = mergeHostChanges({ ...v4only, ip6tablesCreated: { tables: ['nat'], chains: [] } }, { ...v4only, ip6tablesCreated: { tables: ['filter'], chains: [] } });
+    expect(merged.ip6tablesCreated).toEqual({ tables: ['nat', 'filter'], chains: [] });
+    expect(mergeHostChanges(v4only, v4only).ip6tablesCreated).toBeUndefined();
   });
 });
