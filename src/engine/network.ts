@@ -118,7 +118,7 @@ async function observeUp(ctx: Context, host: HostObserver, d: DesiredNetwork, pr
   const choice = { backend: d.backend, variant: d.iptablesVariant, why: '' };
   const base = await host.network(d.net, choice, d.paths, previous, d.forwards ?? []);
   const old = oldFirewallsOf(d, previous);
-  const oldFirewalls = await host.firewalls(d.net, old);
+  const oldFirewalls = await host.firewalls(d.net, old, !!d.net.ipv6 || !!previous?.network.ipv6);
   let iptablesNft: UpObservation['iptablesNft'] = null;
   const changes = old.some((f) => f.iptablesVariant === 'nft') ? readHostChanges(ctx) : null;
   if (changes && (changes.iptablesTablesCreated.length || changes.iptablesChainsCreated.length) && availableIptablesVariants().includes('nft')) {
@@ -127,7 +127,9 @@ async function observeUp(ctx: Context, host: HostObserver, d: DesiredNetwork, pr
   }
   // ip6tables-nft tables up created may empty when an old iptables-nft firewall goes or IPv6 is turned off
   let iptablesNft6: UpObservation['iptablesNft6'] = null;
-  const six = old.some((f) => f.iptablesVariant === 'nft') || (d.iptablesVariant === 'nft' && !d.net.ipv6) ? readHostChanges(ctx)?.ip6tablesCreated : undefined;
+  const six = old.some((f) => f.iptablesVariant === 'nft') || (d.iptablesVariant === 'nft' && !d.net.ipv6 && !!previous?.network.ipv6)
+      ? readHostChanges(ctx)?.ip6tablesCreated
+      : undefined;
   if (six && (six.tables.length || six.chains.length) && availableIptablesVariants().includes('nft')) {
     const [dump, existing] = await Promise.all([host.ip6tables('nft'), observeIpChains(ctx.runner, 'ip6')]);
     if (dump) iptablesNft6 = { changes: six, dump, existing };

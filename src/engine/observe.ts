@@ -43,7 +43,7 @@ export class HostObserver {
     return d;
   }
 
-  /** ip6tables-save of the variant (null: unreadable); our IPv6 rules are looked for even when IPv6 is off (stale ones go). */
+  /** ip6tables-save of the variant (null: unreadable). */
   ip6tables(variant: IptablesVariant) {
     let d = this.dumps6.get(variant);
     if (!d) {
@@ -60,12 +60,17 @@ export class HostObserver {
     this.dumps6.clear();
   }
 
-  async drift(net: Network, choice: BackendChoice, forwards: ResolvedForward[] = []): Promise<FirewallDrift> {
+  /**
+   * Our rules vs the network's. `ipv6`: look at the IPv6 side too — when the network has IPv6, or
+   * its applied record had (our IPv6 rules may remain and must go); an IPv4-only network costs no
+   * extra process.
+   */
+  async drift(net: Network, choice: BackendChoice, forwards: ResolvedForward[] = [], ipv6 = !!net.ipv6): Promise<FirewallDrift> {
     if (choice.backend === 'nftables') {
-      const [t4, t6] = await Promise.all([observeNftTable(this.ctx.runner, nftTable(net)), observeNftTable(this.ctx.runner, nftTable(net), 'ip6')]);
+      const [t4, t6] = await Promise.all([observeNftTable(this.ctx.runner, nftTable(net)), ipv6 ? observeNftTable(this.ctx.runner, nftTable(net), 'ip6') : undefined]);
       return nftDrift(net, t4, forwards, t6);
     }
-    const [d4, d6] = await Promise.all([this.iptables(choice.variant!), this.ip6tables(choice.variant!)]);
+    const [d4, d6] = await Promise.all([this.iptables(choice.variant!), ipv6 ? this.ip6tables(choice.variant!) : undefined]);
     return iptablesDrift(net, d4, forwards, d6);
   }
 
@@ -81,12 +86,13 @@ export class HostObserver {
     record: AppliedRecord | null,
     forwards: ResolvedForward[] = [],
   ): Promise<NetworkObservation> {
-    const [links, drift] = await Promise.all([this.getLinks(), this.drift(net, choice, forwards)]);
+    const ipv6 = !!net.ipv6 || !!record?.network.ipv6;
+    const [links, drift] = await Promise.all([this.getLinks(), this.drift(net, choice, forwards, ipv6)]);
     return {
       links,
       forwarding: readIpForward(),
       drift,
-      ...(choice.backend === 'iptables' && choice.variant ? { ip6tablesDump: await this.ip6tables(choice.variant) } : {}),
+      ...(ipv6 && choice.backend === 'iptables' && choice.variant ? { ip6tablesDump: await this.ip6tables(choice.variant) } : {}),
       confText: readTextOrNull(paths.conf),
       hostsText: readTextOrNull(paths.hosts),
       dnsmasqPid: this.dnsmasqPid(paths),
@@ -94,8 +100,8 @@ export class HostObserver {
     };
   }
 
-  /** Our rules of each firewall (backend, variant, bridge) as found on the host. */
-  firewalls(net: Network, wanted: AppliedFirewall[]): Promise<FirewallFound[]> {
+  /** Our rules of each firewall (backend, variant, bridge) as found on the host; `ipv6`: our IPv6 rules too. */
+  firewalls(net: Network, wanted: AppliedFirewall[], ipv6: boolean): Promise<FirewallFound[]> {
     return Promise.all(
       wanted.map(async (w): Promise<FirewallFound> =>
         w.backend === 'nftables' || !w.iptablesVariant
@@ -103,14 +109,14 @@ export class HostObserver {
               backend: 'nftables',
               bridge: w.bridge,
               tablePresent: (await observeNftTable(this.ctx.runner, nftTable({ ...net, bridge: w.bridge }))) !== null,
-              table6Present: (await observeNftTable(this.ctx.runner, nftTable({ ...net, bridge: w.bridge }), 'ip6')) !== null,
+              table6Present: ipv6 && (await observeNftTable(this.ctx.runner, nftTable({ ...net, bridge: w.bridge }), 'ip6')) !== null,
             }
           : {
               backend: 'iptables',
               bridge: w.bridge,
               variant: w.iptablesVariant,
               dump: await this.iptables(w.iptablesVariant),
-              dump6: await this.ip6tables(w.iptablesVariant),
+              dump6: ipv6 ? await this.ip6tables(w.iptablesVariant) : null,
             },
       ),
     );
@@ -127,7 +133,7 @@ export class HostObserver {
           ...availableIptablesVariants().map((v) => ({ backend: 'iptables' as const, iptablesVariant: v, bridge })),
         ])
       : rec.firewalls;
-    const [links, firewalls] = await Promise.all([this.getLinks(), this.firewalls(rec.network, wanted)]);
+    const [links, firewalls] = await Promise.all([this.getLinks(), this.firewalls(rec.network, wanted, everyBackend || !!rec.network.ipv6)]);
     // a teardown stops every dnsmasq of ours (an orphan of an earlier run included), not just the pid file's
     return { links, firewalls, dnsmasqPids: scanOurDnsmasq(paths.conf) };
   }

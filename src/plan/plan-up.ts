@@ -118,10 +118,13 @@ export function planUp(d: DesiredNetwork, o: UpObservation): UpPlan {
     dummyUnsupported,
     appliedAt: '',
   };
+  const union = prev ? unionRecords(prev, target) : target;
   return {
     steps,
     notes: links.left,
-    intended: prev ? unionRecords(prev, target) : target,
+    // IPv6 turned off: until the removal succeeded the record still says the network had IPv6, so
+    // a later up or down looks for our IPv6 rules (they are looked for only when a record says so)
+    intended: prev?.network.ipv6 && !net.ipv6 ? { ...union, network: { ...union.network, ipv6: prev.network.ipv6 } } : union,
     target,
     appliesFirewall: firewall.length > 0,
   };

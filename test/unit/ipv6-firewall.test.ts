@@ -110,6 +110,14 @@ describe('ip6tables', () => {
     expect(up({ tables: ['nat', 'filter'], chains: [] }, shared)).toEqual(['ip6tables-nft-restore -w --noflush', 'nft delete table ip6 nat']);
   });
 
+  it('IPv6 turned off: the write-ahead record keeps the IPv6 side until the removal succeeded', () => {
+    const rec = { network: net, links: { bridges: [], dummies: [] }, firewalls: [{ backend: 'iptables' as const, iptablesVariant: 'nft' as const, bridge: net.bridge }], dnsmasq: true, dummyUnsupported: null, appliedAt: '' };
+    const dump6 = dumpAfter(renderIp6tablesRestore(net));
+    const plan = planUp(desired(base, 'iptables'), { ...obs(iptablesDrift(base, v4, [], dump6), dump6), record: rec, oldFirewalls: [], iptablesNft: null, others: [] });
+    expect(plan.intended.network.ipv6).toEqual(net.ipv6);
+    expect(plan.target.network.ipv6).toBeNull();
+  });
+
   it('teardown removes both families, only what is there', () => {
     const steps = planFirewallRemoval(net, { backend: 'iptables', bridge: net.bridge, variant: 'legacy', dump: v4, dump6: dumpAfter(renderIp6tablesRestore(net)) });
     expect(steps.map((s) => s.kind === 'firewall' && s.argv[0])).toEqual(['iptables-legacy-restore', 'ip6tables-legacy-restore']);
