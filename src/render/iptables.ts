@@ -1,6 +1,7 @@
 import type { ResolvedForward } from '../model/forward.js';
 import type { Network } from '../model/types.js';
 import { type DnatRule, dnatExceptions, dnatRules } from './forwards.js';
+import { ICMPV6_INPUT } from './icmpv6.js';
 import { iptablesChains } from './names.js';
 
 /** Built-in chain → our chain, one jump each, inserted at the top. */
@@ -144,17 +145,10 @@ export function ip6tablesOurChains(net: Pick<Network, 'bridge'>): { table: 'nat'
 }
 
 /**
- * ICMPv6 accepted from the guests (numbers; see the nft names in render/nft.ts): errors (1-4),
- * echo request, MLD query/report/done and MLDv2 report, router solicitation, neighbour
- * solicitation/advertisement. Not RA or redirect: those come from routers, not from guests.
- */
-export const ICMPV6_INPUT_TYPES = [1, 2, 3, 4, 128, 130, 131, 132, 133, 135, 136, 143] as const;
-
-/**
- * Our IPv6 rules exactly as `ip6tables-save` prints them: ICMPv6 (ND, RA solicitations, MLD,
- * errors), DHCPv6 and DNS accepted on the bridge; the prefix out, established/related in,
- * bridge to bridge, the rest rejected; with nat66 masquerade from the prefix to outside it
- * (not to link-scope multicast ff02::/16). Routed: no NAT, inbound still only established.
+ * Our IPv6 rules exactly as `ip6tables-save` prints them: ICMPv6 (render/icmpv6.ts), DHCPv6 and
+ * DNS accepted on the bridge; the prefix out, established/related in, bridge to bridge, the rest
+ * rejected; with nat66 masquerade from the prefix to outside it (not to link-scope multicast
+ * ff02::/16). Routed: no NAT, inbound still only established. Port forwards are IPv4-only.
  */
 export function ip6tablesRules(net: Network): { nat: string[]; filter: string[] } {
   const v6 = net.ipv6;
@@ -179,7 +173,7 @@ export function ip6tablesRules(net: Network): { nat: string[]; filter: string[] 
       `-A ${c.fwd} -i ${br} -o ${br} -j ACCEPT`,
       `-A ${c.fwd} -o ${br} -j REJECT --reject-with icmp6-port-unreachable`,
       `-A ${c.fwd} -i ${br} -j REJECT --reject-with icmp6-port-unreachable`,
-      ...ICMPV6_INPUT_TYPES.map((t) => `-A ${c.inp} -i ${br} -p ipv6-icmp -m icmp6 --icmpv6-type ${t} -j ACCEPT`),
+      ...ICMPV6_INPUT.map(({ type }) => `-A ${c.inp} -i ${br} -p ipv6-icmp -m icmp6 --icmpv6-type ${type} -j ACCEPT`),
       `-A ${c.inp} -i ${br} -p udp -m udp --dport 547 -j ACCEPT`,
       `-A ${c.inp} -i ${br} -p udp -m udp --dport 53 -j ACCEPT`,
       `-A ${c.inp} -i ${br} -p tcp -m tcp --dport 53 -j ACCEPT`,

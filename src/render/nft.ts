@@ -1,6 +1,7 @@
 import type { ResolvedForward } from '../model/forward.js';
 import type { Network } from '../model/types.js';
 import { type DnatRule, dnatExceptions, dnatRules } from './forwards.js';
+import { ICMPV6_INPUT } from './icmpv6.js';
 import { nftTable } from './names.js';
 
 function dnatLine(r: DnatRule): string {
@@ -79,22 +80,6 @@ export function renderNftTableBody(net: Network, forwards: ResolvedForward[] = [
   return tableText('ip', nftTable(net), nftChains(net, forwards));
 }
 
-/** The ICMPv6 types accepted on the bridge, as nft lists them (render/iptables.ts ICMPV6_INPUT_TYPES, by name). */
-const ICMPV6_INPUT_NAMES = [
-  'destination-unreachable',
-  'packet-too-big',
-  'time-exceeded',
-  'parameter-problem',
-  'echo-request',
-  'mld-listener-query',
-  'mld-listener-report',
-  'mld-listener-done',
-  'nd-router-solicit',
-  'nd-neighbor-solicit',
-  'nd-neighbor-advert',
-  'mld2-listener-report',
-];
-
 /**
  * The chains of our `table ip6` (same name as the ip one), canonical as `nft list table ip6`
  * prints them: the IPv6 side of render/iptables.ts ip6tablesRules. No port forwards; routed
@@ -138,7 +123,7 @@ export function nft6Chains(net: Network): NftChain[] {
       name: 'filter_inp',
       hook: 'type filter hook input priority filter; policy accept;',
       rules: [
-        `iifname ${br} icmpv6 type { ${ICMPV6_INPUT_NAMES.join(', ')} } accept`,
+        `iifname ${br} icmpv6 type { ${ICMPV6_INPUT.map((t) => t.name).join(', ')} } accept`,
         `iifname ${br} udp dport 547 accept`,
         `iifname ${br} udp dport 53 accept`,
         `iifname ${br} tcp dport 53 accept`,
