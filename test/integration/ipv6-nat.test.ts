@@ -3,7 +3,7 @@
  * peer (nat66: the peer sees the router's uplink address; routed: the guest's own address), an
  * inbound connection from the peer is rejected, status finds no drift (the rendered rules are
  * exactly what ip6tables-save / nft list print), turning IPv6 off removes our IPv6 rules, and
- * `down` leaves ip6tables and nft exactly as before.
+ * `down` leaves ip6tables and nft exactly as before (someone else's IPv6 rules included).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatIPv6, parseIPv6 } from '../../src/net/ipv6.js';
@@ -63,6 +63,12 @@ describe.skipIf(!req.ok)(`IPv6 through the firewall (nat66, routed)${req.reason}
           // the peer routes the prefix back via the router: needed for routed replies, and so that an
           // inbound connection reaches our firewall (and is rejected there) in both modes
           await lab.mustRun(['ip', '-6', 'route', 'add', PREFIX, 'via', ROUTER_UP], lab.upstream);
+          if (mode === 'routed') {
+            // someone else's IPv6 rules (both ip6tables variants, an nft ip6 table): up and down leave them
+            for (const v of ['nft', 'legacy']) await lab.mustRun([`ip6tables-${v}`, '-A', 'INPUT', '-s', '2001:db8:aaaa::/48', '-j', 'ACCEPT']);
+            await lab.mustRun(['nft', 'add', 'table', 'ip6', 'foreign']);
+            await lab.mustRun(['nft', 'add', 'chain', 'ip6', 'foreign', 'input', '{ type filter hook input priority 0; policy accept; }']);
+          }
           before = await ipv6Firewall();
           lab.writeConfig(config(true));
           await lab.mustCli(['up'], { env: backend.env });
