@@ -4,6 +4,7 @@ import { isTempFile } from '../state/layout.js';
 import { assertTrustedDirs } from '../state/trust.js';
 import type { Context } from '../engine/context.js';
 import { readDomainRecords } from '../engine/domains.js';
+import { withStoredIpv6Prefixes } from '../engine/ipv6-prefix.js';
 import { ConfigError, describeErrno, isErrnoError } from '../errors.js';
 import { resolveListenerOptions } from '../listen/options.js';
 import type { Forward, ResolvedForward } from '../model/forward.js';
@@ -97,6 +98,8 @@ export function loadConfig(ctx: Context, opts: LoadOptions = {}): LoadedConfig {
   if (p.list.length > 0) throw new ConfigError(p.list);
   const main = parseMainConfig(mainText ?? '', p);
   p.list.push(...validateNetworks(ctx.configPath, main.networks));
+  // `ipv6 = "auto"`: the prefix kept in the state, so every caller plans with the same one
+  main.networks = withStoredIpv6Prefixes(ctx, main.networks);
   try {
     resolveListenerOptions(main.listener, ctx.configPath);
   } catch (e) {

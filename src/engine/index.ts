@@ -11,6 +11,8 @@ import type { DomainRecord, Network } from '../model/types.js';
 import type { Context } from './context.js';
 import { readDomainRecords, writeDomainRecord } from './domains.js';
 import { applyNetwork, releaseHostChanges, teardownFromEvidence, teardownRecord } from './network.js';
+import { ensureIpv6Prefixes } from './ipv6-prefix.js';
+import { isUnresolvedIpv6 } from '../config/network-ipv6.js';
 import { HostObserver } from './observe.js';
 import { describeRunning, runningTapsOn } from '../plan/running-vms.js';
 import { quarantinedNetworks, readRecords } from './records.js';
@@ -86,7 +88,8 @@ export function validateBeforeFirstLock(ctx: Context, opts: LoadOptions = {}): v
 }
 
 /** For callers that already hold the lock and loaded the config (e.g. `lease add`). */
-export async function upLocked(ctx: Context, config: LoadedConfig, opts: UpOptions = {}): Promise<NetworkChange[]> {
+export async function upLocked(ctx: Context, loaded: LoadedConfig, opts: UpOptions = {}): Promise<NetworkChange[]> {
+  let config = loaded;
   for (const w of config.warnings) ctx.log.warn(w);
   for (const d of [...(opts.domain ? [opts.domain] : []), ...(opts.domains ?? [])]) writeDomainRecord(ctx, d);
   let names = opts.networks;
@@ -95,7 +98,11 @@ export async function upLocked(ctx: Context, config: LoadedConfig, opts: UpOptio
     names = [...new Set([...(opts.networks ?? []), ...opts.ifApplied.filter((n) => applied.includes(n))])];
     if (names.length === 0) return [];
   }
-  const nets = selectNetworks(desiredNetworks(config.networks, opts.networksFrom === 'applied' ? readRecords(ctx) : [], opts.networksFrom), names);
+  const records = readRecords(ctx);
+  // a network with `ipv6 = "auto"` and no prefix yet gets one (kept in the state) before planning
+  const wanted = selectNetworks(desiredNetworks(config.networks, opts.networksFrom === 'applied' ? records : [], opts.networksFrom), names);
+  config = { ...config, networks: await ensureIpv6Prefixes(ctx, config.networks, records, new Set(wanted.map((n) => n.name))) };
+  const nets = wanted.map((n) => (n.ipv6 && isUnresolvedIpv6(n.ipv6) ? (config.networks.find((c) => c.name === n.name) ?? n) : n));
   const host = new HostObserver(ctx);
   const changes: NetworkChange[] = [];
   for (const net of nets) {

@@ -1,5 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { executeStep } from '../apply/execute.js';
+import { executeStep, writeSysctl } from '../apply/execute.js';
+import { isUnresolvedIpv6 } from '../config/network-ipv6.js';
+import { FORWARDING6_KEY, ipv6ConfKey, readSysctl } from '../observe/ipv6.js';
 import type { LoadedConfig } from '../config/load.js';
 import { NatnetError } from '../errors.js';
 import { type AppliedRecord, type HostChanges, unionRecords } from '../model/applied.js';
@@ -19,7 +21,7 @@ import { planFileRemoval, planIptablesNftLeftovers, planTeardown, recordFromEvid
 import { boundForwardPorts, describeBound, forwardsOf } from '../plan/forwards.js';
 import { readListeningSockets } from '../observe/listening.js';
 import { reservationsFor } from '../plan/reservations.js';
-import { describeStep, type Step } from '../plan/steps.js';
+import { describeStep, type Step, sysctlName } from '../plan/steps.js';
 import { renderHostsfile } from '../render/dnsmasq.js';
 import { appliedFile, quarantineFile } from '../state/layout.js';
 import { IP6_JUMP_CHAINS, JUMP_CHAINS } from '../render/iptables.js';
@@ -74,10 +76,11 @@ function adoptFromEvidence(net: Network, choice: BackendChoice, links: Map<strin
   const bridgeOurs = !!br && !notOurLink(br, 'bridge', net.mac);
   const dummy = net.dummy ? links.get(net.dummy) : undefined;
   const address = `${net.gateway}/${net.prefix}`;
+  const ours = [address, ...(net.ipv6 ? [`${net.ipv6.gateway}/${net.ipv6.prefix}`] : [])];
   return {
     ...rec,
     links: {
-      bridges: [{ name: net.bridge, created: bridgeOurs, addresses: bridgeOurs && br.addresses.includes(address) ? [address] : [] }],
+      bridges: [{ name: net.bridge, created: bridgeOurs, addresses: bridgeOurs ? ours.filter((a) => br.addresses.includes(a)) : [] }],
       dummies: net.dummy ? [{ name: net.dummy, created: !!dummy && !notOurLink(dummy, 'dummy', net.mac) }] : [],
     },
     appliedAt: new Date().toISOString(),
@@ -86,7 +89,15 @@ function adoptFromEvidence(net: Network, choice: BackendChoice, links: Map<strin
 
 /** Host-wide changes the plan is about to make: ip_forward, and iptables-nft tables/chains its rules create. */
 async function hostIntents(ctx: Context, plan: UpPlan, choice: BackendChoice, net: Network): Promise<HostChanges> {
-  const out: HostChanges = { enabledForwarding: plan.steps.some((s) => s.kind === 'forwarding'), iptablesTablesCreated: [], iptablesChainsCreated: [] };
+  const out: HostChanges = {
+    enabledForwarding: plan.steps.some((s) => s.kind === 'forwarding'),
+    iptablesTablesCreated: [],
+    iptablesChainsCreated: [],
+    enabledForwarding6: plan.steps.some((s) => s.kind === 'sysctl' && s.host === 'forwarding6'),
+    acceptRaFixed: plan.steps.flatMap((s) =>
+      s.kind === 'sysctl' && s.host === 'accept_ra' && s.was !== null ? [{ iface: s.key.split('/')[3], was: s.was }] : [],
+    ),
+  };
   if (choice.variant === 'nft' && plan.appliesFirewall) {
     const before = await observeIpChains(ctx.runner);
     out.iptablesTablesCreated = (['nat', 'filter'] as const).filter((t) => !before.tables.has(t));
@@ -104,7 +115,13 @@ async function hostIntents(ctx: Context, plan: UpPlan, choice: BackendChoice, ne
 }
 
 const claimsSomething = (h: HostChanges) =>
-  h.enabledForwarding || h.iptablesTablesCreated.length > 0 || h.iptablesChainsCreated.length > 0 || !!h.ip6tablesCreated?.tables.length || !!h.ip6tablesCreated?.chains.length;
+  h.enabledForwarding ||
+  h.iptablesTablesCreated.length > 0 ||
+  h.iptablesChainsCreated.length > 0 ||
+  !!h.enabledForwarding6 ||
+  !!h.acceptRaFixed?.length ||
+  !!h.ip6tablesCreated?.tables.length ||
+  !!h.ip6tablesCreated?.chains.length;
 
 export interface NetworkActions {
   /** describeStep() of each step run (or, in a dry run, planned), in order: `plan` prints the same. */
@@ -151,6 +168,7 @@ async function observeUp(ctx: Context, host: HostObserver, d: DesiredNetwork, pr
  * stale components included, see plan/plan-up.ts), records the intents, then runs the plan.
  */
 export async function applyNetwork(ctx: Context, host: HostObserver, config: LoadedConfig, net: Network): Promise<NetworkActions> {
+  if (net.ipv6 && isUnresolvedIpv6(net.ipv6)) throw new NatnetError(`network ${net.name}: its generated IPv6 prefix is not known (internal: ensureIpv6Prefixes was not run)`);
   const choice = chooseBackend(net);
   const records = readRecords(ctx);
   const paths = dnsmasqPaths(ctx, net);
@@ -193,7 +211,16 @@ export async function applyNetwork(ctx: Context, host: HostObserver, config: Loa
   const links = new Map([...observed.links].filter(([name]) => !oldBridges.has(name)));
   // before anything is touched: a missing program or a subnet another interface holds
   const refused = preflightError(
-    preflightProblems({ net, steps, links, missingTools: missingTools(toolsNeeded(steps)), records, previous, libvirtBridges: () => libvirtNetworkOfBridge(ctx.libDir) }),
+    preflightProblems({
+      net,
+      steps,
+      links,
+      missingTools: missingTools(toolsNeeded(steps)),
+      records,
+      previous,
+      libvirtBridges: () => libvirtNetworkOfBridge(ctx.libDir),
+      ...(observed.ipv6 ? { ipv6: observed.ipv6 } : {}),
+    }),
   );
   if (refused) throw refused;
   if (!ctx.dryRun) {
@@ -239,6 +266,20 @@ export async function applyNetwork(ctx: Context, host: HostObserver, config: Loa
   if ((previous || steps.length) && (!written || !sameRecord(written, done))) writeRecord(ctx, stamp(done));
   if (releasedNft && !ctx.dryRun) await forgetReleasedNftTables(ctx);
   return { actions, notes: plan.notes };
+}
+
+/** IPv6 forwarding and the accept_ra of RA interfaces, as they were before our first up (each only while it still has our value). */
+function restoreIpv6HostChanges(ctx: Context, had: HostChanges): string[] {
+  const actions: string[] = [];
+  const put = (key: string, ours: string, was: string, why: string) => {
+    if (readSysctl(key) !== ours) return;
+    if (!ctx.dryRun) writeSysctl(key, was);
+    actions.push(`${why}: ${sysctlName(key)}=${was}`);
+  };
+  // forwarding first: accept_ra=1 on an interface is only honoured again once forwarding is off
+  if (had.enabledForwarding6) put(FORWARDING6_KEY, '1', '0', 'restore IPv6 forwarding (it was off before up)');
+  for (const f of had.acceptRaFixed ?? []) put(ipv6ConfKey(f.iface, 'accept_ra'), '2', f.was, `restore accept_ra of ${f.iface}`);
+  return actions;
 }
 
 /** iptables-nft tables/chains removed (by us, or by someone else) are no longer ours to remove. */
@@ -336,6 +377,7 @@ export async function releaseHostChanges(ctx: Context, host: HostObserver, noneL
       writeFileSync('/proc/sys/net/ipv4/ip_forward', '0\n');
       actions.push('restore net.ipv4.ip_forward=0 (it was 0 before up)');
     }
+    actions.push(...restoreIpv6HostChanges(ctx, had));
     removeHostChanges(ctx);
   } else if (JSON.stringify(kept) !== JSON.stringify(had)) writeHostChanges(ctx, kept);
   return actions;

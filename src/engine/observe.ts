@@ -3,6 +3,7 @@ import type { AppliedFirewall, AppliedRecord } from '../model/applied.js';
 import type { ResolvedForward } from '../model/forward.js';
 import type { Network } from '../model/types.js';
 import { availableIptablesVariants, type IptablesDump, type IptablesVariant, observeIp6tables, observeIptables } from '../observe/iptables.js';
+import { observeIpv6 } from '../observe/ipv6.js';
 import { type LinkState, observeLinks } from '../observe/links.js';
 import { observeNftTable } from '../observe/nft.js';
 import { findOurDnsmasq, readIpForward, scanOurDnsmasq } from '../observe/procfs.js';
@@ -86,13 +87,18 @@ export class HostObserver {
     record: AppliedRecord | null,
     forwards: ResolvedForward[] = [],
   ): Promise<NetworkObservation> {
-    const ipv6 = !!net.ipv6 || !!record?.network.ipv6;
-    const [links, drift] = await Promise.all([this.getLinks(), this.drift(net, choice, forwards, ipv6)]);
+    const wantsV6 = !!net.ipv6 || !!record?.network.ipv6;
+    const [links, drift, ipv6] = await Promise.all([
+      this.getLinks(),
+      this.drift(net, choice, forwards, wantsV6),
+      wantsV6 ? observeIpv6(this.ctx.runner, net.bridge) : undefined,
+    ]);
     return {
+      ...(ipv6 ? { ipv6 } : {}),
       links,
       forwarding: readIpForward(),
       drift,
-      ...(ipv6 && choice.backend === 'iptables' && choice.variant ? { ip6tablesDump: await this.ip6tables(choice.variant) } : {}),
+      ...(wantsV6 && choice.backend === 'iptables' && choice.variant ? { ip6tablesDump: await this.ip6tables(choice.variant) } : {}),
       confText: readTextOrNull(paths.conf),
       hostsText: readTextOrNull(paths.hosts),
       dnsmasqPid: this.dnsmasqPid(paths),

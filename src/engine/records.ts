@@ -93,6 +93,9 @@ export function mergeHostChanges(a: HostChanges | null, b: HostChanges): HostCha
     enabledForwarding: (a?.enabledForwarding ?? false) || b.enabledForwarding,
     iptablesTablesCreated: uniq([...(a?.iptablesTablesCreated ?? []), ...b.iptablesTablesCreated]),
     iptablesChainsCreated: uniq([...(a?.iptablesChainsCreated ?? []), ...b.iptablesChainsCreated]),
+    enabledForwarding6: (a?.enabledForwarding6 ?? false) || (b.enabledForwarding6 ?? false),
+    // the first value seen is the one from before any of our changes
+    acceptRaFixed: [...(a?.acceptRaFixed ?? []), ...(b.acceptRaFixed ?? []).filter((x) => !(a?.acceptRaFixed ?? []).some((y) => y.iface === x.iface))],
     ...(a?.ip6tablesCreated || b.ip6tablesCreated
       ? {
           ip6tablesCreated: {

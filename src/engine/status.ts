@@ -16,6 +16,10 @@ import { configChanges } from '../plan/config-changes.js';
 import { runningTapsOn } from '../plan/running-vms.js';
 import { AUTO_RULE, type BackendChoice, chooseBackend } from './backend.js';
 import { CommandError } from '../errors.js';
+import { isUnresolvedIpv6 } from '../config/network-ipv6.js';
+import { BRIDGE_SYSCTLS6, FORWARDING6_KEY, readBridgeSysctls6, readSysctl } from '../observe/ipv6.js';
+import type { LinkState } from '../observe/links.js';
+import { ipv6PrefixProblem } from './ipv6-prefix.js';
 import type { Context } from './context.js';
 import { selectNetworks } from './index.js';
 import { HostObserver, readTextOrNull } from './observe.js';
@@ -64,7 +68,60 @@ export interface NetworkStatus {
   leases: ActiveLease[];
   /** Port forwards to VMs of this network, each with its drift. */
   forwards?: ForwardStatus[];
+  /** The IPv6 side (README "status --json"), or null when the network has none. */
+  ipv6: Ipv6Status | null;
   problems: string[];
+}
+
+export interface Ipv6Status {
+  /** Generated (`ipv6 = "auto"`) rather than explicit. */
+  auto: boolean;
+  /** Gateway and prefix network; null: an auto prefix not generated yet (the first up does). */
+  gateway: string | null;
+  subnet: string | null;
+  prefix: number;
+  mode: string;
+  dhcpv6: string;
+  /** "FIRST-LAST" with stateful DHCPv6, else null. */
+  dhcpRange: string | null;
+  /** Our address gateway/prefix is on the bridge. */
+  address: boolean;
+  /** The bridge's IPv6 sysctls as found (null: no bridge / no IPv6 there), and what we set. */
+  sysctls: Record<string, string> | null;
+  wantSysctls: Record<string, string>;
+  /** net.ipv6.conf.all.forwarding is 1. */
+  forwarding: boolean;
+}
+
+/** The IPv6 side's status, and its problems (missing address, wrong sysctl, forwarding off). */
+function ipv6Status(net: Network, br: LinkState | undefined, problems: string[]): Ipv6Status | null {
+  const v6 = net.ipv6;
+  if (!v6) return null;
+  const unresolved = isUnresolvedIpv6(v6);
+  const want = `${v6.gateway}/${v6.prefix}`;
+  const sysctls = br ? readBridgeSysctls6(net.bridge) : null;
+  const forwarding = readSysctl(FORWARDING6_KEY) === '1';
+  const address = !unresolved && !!br?.addresses.includes(want);
+  if (br && !unresolved && !address) problems.push(`bridge IPv6 address ${want} missing`);
+  if (br && sysctls) {
+    for (const [k, v] of Object.entries(BRIDGE_SYSCTLS6)) {
+      if (sysctls[k as keyof typeof sysctls] !== v) problems.push(`bridge ${net.bridge}: ${k} is ${sysctls[k as keyof typeof sysctls]}, expected ${v}`);
+    }
+  } else if (br) problems.push(`bridge ${net.bridge} has no IPv6 settings (IPv6 disabled in the kernel?)`);
+  if (!forwarding) problems.push('net.ipv6.conf.all.forwarding is 0');
+  return {
+    auto: v6.auto,
+    gateway: unresolved ? null : v6.gateway,
+    subnet: unresolved ? null : v6.subnet,
+    prefix: v6.prefix,
+    mode: v6.mode,
+    dhcpv6: v6.dhcpv6,
+    dhcpRange: v6.dhcpStart && !unresolved ? `${v6.dhcpStart}-${v6.dhcpEnd}` : null,
+    address,
+    sysctls,
+    wantSysctls: { ...BRIDGE_SYSCTLS6 },
+    forwarding,
+  };
 }
 
 export interface StatusReport {
@@ -146,6 +203,7 @@ async function networkStatus(ctx: Context, host: HostObserver, config: LoadedCon
   }
   const fwd = forwardStatus(net, choice.backend, forwards, drift, readListeningSockets());
   problems.push(...fwd.problems);
+  const ipv6 = ipv6Status(net, br, problems);
   const hostsfileCurrent = readTextOrNull(paths.hosts) === renderHostsfile(reservations);
   if (pid === null) problems.push('dnsmasq not running');
   if (!hostsfileCurrent) problems.push('hostsfile differs from the configured reservations (run `natnet-hook up`)');
@@ -188,6 +246,7 @@ async function networkStatus(ctx: Context, host: HostObserver, config: LoadedCon
     pending: pending.map((p) => ({ vm: p.lease.vm, ip: p.lease.ip, why: p.why })),
     leases: parseLeaseFile(readTextOrNull(paths.leases) ?? ''),
     forwards: fwd.forwards,
+    ipv6,
     // a network that is down has nothing to check: what is missing is missing on purpose
     problems: checked ? problems : [],
   };
@@ -217,6 +276,8 @@ export async function getStatus(ctx: Context, names?: string[]): Promise<StatusR
     if (status.state === 'down' && net.autostart && listener?.running) {
       status.problems.push('autostart = true and the listener is running, but the network is not up (see the listener\'s last repair; `natnet-hook up` brings it up)');
     }
+    const prefixProblem = ipv6PrefixProblem(ctx, net);
+    if (prefixProblem) status.problems.push(prefixProblem);
     if (status.state === 'healthy' && status.problems.length) status.state = 'degraded';
     networks.push(status);
   }

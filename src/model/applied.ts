@@ -1,3 +1,4 @@
+import type { BridgeSysctl6 } from '../observe/ipv6.js';
 import type { Backend, Network } from './types.js';
 
 export type { Backend };
@@ -15,6 +16,11 @@ export interface AppliedBridge {
    * Only ever used to find such VMs' taps, never to delete anything.
    */
   replaced?: string[];
+  /**
+   * IPv6 sysctls of a bridge we did not create, as they were before we changed them (only those
+   * we changed): `down` puts them back. A bridge we created goes, and its settings with it.
+   */
+  sysctls6?: Partial<Record<BridgeSysctl6, string>>;
 }
 
 export interface AppliedDummy {
@@ -62,6 +68,10 @@ export interface HostChanges {
    */
   iptablesTablesCreated: ('nat' | 'filter')[];
   iptablesChainsCreated: string[];
+  /** net.ipv6.conf.all.forwarding was 0 and we set it (absent in records of older versions: false). */
+  enabledForwarding6?: boolean;
+  /** Interfaces with RA-learned routes whose accept_ra we set to 2 (ipv6_fix_accept_ra), with the value before. */
+  acceptRaFixed?: { iface: string; was: string }[];
   /** The same for ip6tables-nft (family ip6); absent in files written before IPv6. */
   ip6tablesCreated?: { tables: ('nat' | 'filter')[]; chains: string[] };
 }
@@ -82,6 +92,7 @@ export function unionRecords(a: AppliedRecord, b: AppliedRecord): AppliedRecord 
         created: bridges[i].created || br.created,
         addresses: [...new Set([...bridges[i].addresses, ...br.addresses])],
         ...(replaced.length ? { replaced } : {}),
+        ...(bridges[i].sysctls6 || br.sysctls6 ? { sysctls6: { ...br.sysctls6, ...bridges[i].sysctls6 } } : {}),
       };
     }
   }

@@ -6,6 +6,7 @@ export interface LinkState {
   mac: string;
   up: boolean;
   master: string | null;
+  /** IPv4 addresses, then global-scope IPv6 ones, with prefix ("192.168.100.1/24", "fd00::1/64"). */
   addresses: string[];
   stp?: boolean;
   /** seconds */
@@ -18,7 +19,7 @@ interface IpJsonLink {
   flags?: string[];
   master?: string;
   linkinfo?: { info_kind?: string; info_data?: { stp_state?: number; forward_delay?: number } };
-  addr_info?: { family: string; local: string; prefixlen: number }[];
+  addr_info?: { family: string; local: string; prefixlen: number; scope?: string }[];
 }
 
 /** `ip -j -d addr show` → links by name. Pure. */
@@ -32,7 +33,11 @@ export function parseIpAddrJson(text: string): Map<string, LinkState> {
       mac: (l.address ?? '').toLowerCase(),
       up: (l.flags ?? []).includes('UP'),
       master: l.master ?? null,
-      addresses: (l.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`),
+      // IPv4, then global IPv6 (a ULA is global scope; link-local fe80:: ones are the kernel's)
+      addresses: [
+        ...(l.addr_info ?? []).filter((a) => a.family === 'inet'),
+        ...(l.addr_info ?? []).filter((a) => a.family === 'inet6' && a.scope === 'global'),
+      ].map((a) => `${a.local}/${a.prefixlen}`),
       ...(l.linkinfo?.info_kind === 'bridge' && info
         ? { stp: (info.stp_state ?? 0) !== 0, forwardDelay: Math.round((info.forward_delay ?? 0) / 100) }
         : {}),

@@ -12,6 +12,7 @@ import { renderNftScript } from '../render/nft.js';
 import { type FirewallDrift, familyClean, isClean, ruleChanges } from './firewall-drift.js';
 import { isTapOf } from './ownership.js';
 import { ip6tablesRemoval, removeLink } from './plan-teardown.js';
+import { BRIDGE_SYSCTL6_KEYS, BRIDGE_SYSCTLS6, type BridgeSysctl6, type Ipv6Observation, ipv6ConfKey } from '../observe/ipv6.js';
 import type { Step } from './steps.js';
 
 export interface NetworkObservation {
@@ -27,6 +28,8 @@ export interface NetworkObservation {
   dnsmasqPid: number | null;
   /** What is applied now, per component (null: nothing). */
   record: AppliedRecord | null;
+  /** IPv6 facts (forwarding, the bridge's sysctls, RA-learned routes); absent: not looked at (no IPv6 side). */
+  ipv6?: Ipv6Observation;
 }
 
 export interface DesiredNetwork {
@@ -60,6 +63,9 @@ export interface LinkPlan {
   createsBridge: boolean;
   addsAddress: boolean;
   createsDummy: boolean;
+  /** Our IPv6 address is added (it is ours to remove), and the IPv6 sysctls of a bridge we did not create, as they were. */
+  addsAddress6: boolean;
+  sysctls6: Partial<Record<BridgeSysctl6, string>>;
 }
 
 /** Adding b while a is there would make b a secondary of a (same prefix and subnet): deleting a would take b along. */
@@ -114,7 +120,7 @@ export function planLinks(d: DesiredNetwork, o: NetworkObservation): LinkPlan {
   // Our address: the new one is added before the old one goes (routes and the gateway stay),
   // except where the kernel would make the new one a secondary that the deletion takes along.
   const hasAddress = !!br?.addresses.includes(address);
-  const stale = (prevHere?.addresses ?? []).filter((a) => a !== address && br?.addresses.includes(a));
+  const stale = (prevHere?.addresses ?? []).filter((a) => !isV6(a) && a !== address && br?.addresses.includes(a));
   const dels = stale.map((a) => `addr del ${a} dev ${net.bridge}`);
   const add = `addr add ${address} dev ${net.bridge}`;
   if (hasAddress) lines.push(...dels);
@@ -127,6 +133,8 @@ export function planLinks(d: DesiredNetwork, o: NetworkObservation): LinkPlan {
 
   const prepare: Step[] = [];
   if (lines.length) prepare.push({ kind: 'ip-batch', why: br ? `repair bridge ${net.bridge}` : `create bridge ${net.bridge}`, lines });
+  const v6 = planBridgeIpv6(d, o, !br);
+  prepare.push(...v6.steps);
   let createsDummy = false;
   if (net.dummy && !prev?.dummyUnsupported) {
     const dummy = o.links.get(net.dummy);
@@ -157,7 +165,45 @@ export function planLinks(d: DesiredNetwork, o: NetworkObservation): LinkPlan {
     left.push(...r.left);
   }
   const remove: Step[] = removeLines.length ? [{ kind: 'ip-batch', why: `remove old links of ${net.name}`, lines: removeLines }] : [];
-  return { prepare, move, remove, left, createsBridge: !br, addsAddress: !hasAddress, createsDummy };
+  return { prepare, move, remove, left, createsBridge: !br, addsAddress: !hasAddress, createsDummy, addsAddress6: v6.addsAddress, sysctls6: v6.sysctls6 };
+}
+
+const isV6 = (cidr: string) => cidr.includes(':');
+
+/**
+ * The bridge's IPv6 side: its sysctls (no RA, no SLAAC, no DAD on the router's own bridge; then
+ * IPv6 on), then our /64 address (nodad: no DAD delay before dnsmasq can send RAs), an old one
+ * of ours going after. With the IPv6 side off: our old address goes, and the sysctls of a bridge
+ * we did not create are put back. Pure.
+ */
+function planBridgeIpv6(d: DesiredNetwork, o: NetworkObservation, creating: boolean): { steps: Step[]; addsAddress: boolean; sysctls6: Partial<Record<BridgeSysctl6, string>> } {
+  const { net } = d;
+  const br = o.links.get(net.bridge);
+  const prevHere = o.record?.links.bridges.find((b) => b.name === net.bridge);
+  const adopted = !creating && !prevHere?.created;
+  const had = prevHere?.sysctls6 ?? {};
+  const address6 = net.ipv6 ? `${net.ipv6.gateway}/${net.ipv6.prefix}` : null;
+  const stale6 = (prevHere?.addresses ?? []).filter((a) => isV6(a) && a !== address6 && br?.addresses.includes(a));
+  const steps: Step[] = [];
+  const sysctls6: Partial<Record<BridgeSysctl6, string>> = adopted ? { ...had } : {};
+  const current = o.ipv6?.bridge ?? null;
+  if (net.ipv6) {
+    for (const key of BRIDGE_SYSCTL6_KEYS) {
+      const want = BRIDGE_SYSCTLS6[key];
+      const now = current?.[key] ?? null;
+      if (now === want) continue;
+      steps.push({ kind: 'sysctl', why: `IPv6 setting of bridge ${net.bridge}`, key: ipv6ConfKey(net.bridge, key), value: want, was: now });
+      if (adopted && now !== null && sysctls6[key] === undefined) sysctls6[key] = now;
+    }
+  } else if (adopted && br) {
+    for (const [key, was] of Object.entries(had) as [BridgeSysctl6, string][]) {
+      if (current?.[key] !== was) steps.push({ kind: 'sysctl', why: `put back IPv6 setting of bridge ${net.bridge}`, key: ipv6ConfKey(net.bridge, key), value: was, was: current?.[key] ?? null });
+    }
+  }
+  const hasAddress6 = address6 !== null && !!br?.addresses.includes(address6);
+  const lines = [...(address6 && !hasAddress6 ? [`addr add ${address6} dev ${net.bridge} nodad`] : []), ...stale6.map((a) => `addr del ${a} dev ${net.bridge}`)];
+  if (lines.length) steps.push({ kind: 'ip-batch', why: `IPv6 address of bridge ${net.bridge}`, lines });
+  return { steps, addsAddress: address6 !== null && !hasAddress6, sysctls6: net.ipv6 ? sysctls6 : {} };
 }
 
 /**

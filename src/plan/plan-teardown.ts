@@ -7,6 +7,7 @@ import { ip6tablesJumps, ip6tablesOurChains, iptablesJumps, iptablesOurChains, r
 import { renderNftRemoval } from '../render/nft.js';
 import { notOurLink } from './ownership.js';
 import type { Step } from './steps.js';
+import { ipv6ConfKey } from '../observe/ipv6.js';
 
 /** One firewall backend as found on the host, for our rules of one bridge. */
 export type FirewallFound =
@@ -108,12 +109,19 @@ function planLinkRemoval(rec: AppliedRecord, links: Map<string, LinkState>): Tea
     lines.push(...r.lines);
     left.push(...r.left);
   }
+  const restore: Step[] = [];
   for (const b of rec.links.bridges) {
     const r = removeLink(b.name, 'bridge', b.created, b.addresses, rec.network.mac, links);
     lines.push(...r.lines);
     left.push(...r.left);
+    // a bridge that stays (not ours to delete) gets its IPv6 settings back
+    if (links.get(b.name)?.kind === 'bridge' && !r.lines.includes(`link del ${b.name}`)) {
+      for (const [key, was] of Object.entries(b.sysctls6 ?? {})) {
+        restore.push({ kind: 'sysctl', why: `put back IPv6 setting of bridge ${b.name}`, key: ipv6ConfKey(b.name, key), value: was, was: null });
+      }
+    }
   }
-  return { steps: lines.length ? [{ kind: 'ip-batch', why: `remove links of ${rec.network.name}`, lines }] : [], left };
+  return { steps: [...(lines.length ? [{ kind: 'ip-batch', why: `remove links of ${rec.network.name}`, lines } as Step] : []), ...restore], left };
 }
 
 /**
@@ -146,7 +154,7 @@ export function recordFromEvidence(net: Network, backend: Backend, iptablesVaria
   return {
     network: net,
     links: {
-      bridges: [{ name: net.bridge, created: true, addresses: [`${net.gateway}/${net.prefix}`] }],
+      bridges: [{ name: net.bridge, created: true, addresses: [`${net.gateway}/${net.prefix}`, ...(net.ipv6 ? [`${net.ipv6.gateway}/${net.ipv6.prefix}`] : [])] }],
       dummies: net.dummy ? [{ name: net.dummy, created: true }] : [],
     },
     firewalls: [{ backend, iptablesVariant, bridge: net.bridge }],

@@ -4,6 +4,7 @@ import type { DnsmasqPaths } from '../render/dnsmasq.js';
 import { type DesiredNetwork, type NetworkObservation, planDnsmasq, planFirewall, planLinks } from './plan-network.js';
 import { dumpWithoutOurRules, type FirewallFound, planFileRemoval, planFirewallRemoval, planIptablesNftLeftovers } from './plan-teardown.js';
 import type { Step } from './steps.js';
+import { FORWARDING6_KEY, type Ipv6Observation, ipv6ConfKey } from '../observe/ipv6.js';
 
 export interface UpObservation extends NetworkObservation {
   /** Each firewall of the record that is not the desired one (other backend, variant or bridge), as found. */
@@ -30,6 +31,33 @@ export interface UpPlan {
   target: AppliedRecord;
   /** The plan applies or repairs the desired backend's rules (iptables-nft may then create tables). */
   appliesFirewall: boolean;
+}
+
+/**
+ * Host-wide IPv6 forwarding for a network with an IPv6 side, when it is off. Enabling it makes
+ * the kernel ignore router advertisements on interfaces with accept_ra=1: with
+ * ipv6_fix_accept_ra, those with RA-learned routes get accept_ra=2 first (else preflight refuses,
+ * naming them). Both are recorded as host changes and put back by the last down. Pure.
+ */
+export function planForwarding6(d: DesiredNetwork, o: NetworkObservation): Step[] {
+  if (!d.net.ipv6 || !o.ipv6 || o.ipv6.forwarding) return [];
+  const fixes = d.net.ipv6.fixAcceptRa ? raInterfacesToFix(d.net.bridge, o.ipv6) : [];
+  return [
+    ...fixes.map((r): Step => ({
+      kind: 'sysctl',
+      why: `keep router advertisements on ${r.name} with forwarding on (ipv6_fix_accept_ra)`,
+      key: ipv6ConfKey(r.name, 'accept_ra'),
+      value: '2',
+      was: r.acceptRa,
+      host: 'accept_ra',
+    })),
+    { kind: 'sysctl', why: 'enable IPv6 forwarding', key: FORWARDING6_KEY, value: '1', was: '0', host: 'forwarding6' },
+  ];
+}
+
+/** Interfaces (not our bridge) with RA-learned routes whose accept_ra is not 2: enabling forwarding would drop those routes. */
+export function raInterfacesToFix(bridge: string, v6: Ipv6Observation): Ipv6Observation['raInterfaces'] {
+  return v6.raInterfaces.filter((r) => r.name !== bridge && r.acceptRa !== '2' && r.acceptRa !== null);
 }
 
 export function desiredFirewall(d: DesiredNetwork): AppliedFirewall {
@@ -79,6 +107,7 @@ export function planUp(d: DesiredNetwork, o: UpObservation): UpPlan {
   const steps = [
     ...links.prepare,
     ...(o.forwarding ? [] : [{ kind: 'forwarding', why: 'enable IPv4 forwarding' } as Step]),
+    ...planForwarding6(d, o),
     ...firewall,
     ...links.move,
     ...othersGo,
@@ -89,6 +118,7 @@ export function planUp(d: DesiredNetwork, o: UpObservation): UpPlan {
   ];
   const { net } = d;
   const address = `${net.gateway}/${net.prefix}`;
+  const address6 = net.ipv6 ? `${net.ipv6.gateway}/${net.ipv6.prefix}` : null;
   const prev = o.record;
   const prevHere = prev?.links.bridges.find((b) => b.name === net.bridge);
   const prevDummy = prev?.links.dummies.find((x) => x.name === net.dummy);
@@ -107,8 +137,12 @@ export function planUp(d: DesiredNetwork, o: UpObservation): UpPlan {
           name: net.bridge,
           created: (prevHere?.created ?? false) || links.createsBridge,
           // ours only if we add it; an address the admin had on the bridge stays on down
-          addresses: links.addsAddress || prevHere?.addresses.includes(address) ? [address] : [],
+          addresses: [
+            ...(links.addsAddress || prevHere?.addresses.includes(address) ? [address] : []),
+            ...(address6 && (links.addsAddress6 || prevHere?.addresses.includes(address6)) ? [address6] : []),
+          ],
           ...(replaced.length ? { replaced } : {}),
+          ...(Object.keys(links.sysctls6).length ? { sysctls6: links.sysctls6 } : {}),
         },
       ],
       dummies: net.dummy && !dummyUnsupported ? [{ name: net.dummy, created: links.createsDummy || (prevDummy?.created ?? false) }] : [],

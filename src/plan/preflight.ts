@@ -5,6 +5,9 @@ import { parseCidr } from '../net/ipv4.js';
 import type { LinkState } from '../observe/links.js';
 import { installHint } from '../observe/tools.js';
 import type { Step } from './steps.js';
+import type { Ipv6Observation } from '../observe/ipv6.js';
+import { inSubnet6, parseCidr6, parseIPv6 } from '../net/ipv6.js';
+import { raInterfacesToFix } from './plan-up.js';
 
 /** The programs a plan's steps run (argv[0] of each), so a missing one is named before anything is touched. */
 export function toolsNeeded(steps: Step[]): string[] {
@@ -29,6 +32,8 @@ export interface PreflightInput {
   previous: AppliedRecord | null;
   /** bridge -> libvirt network name (observe/libvirt-bridges.ts), to say whose bridge is in the way; read only then. */
   libvirtBridges: () => Map<string, string>;
+  /** IPv6 facts, for a network with an IPv6 side. */
+  ipv6?: Ipv6Observation;
 }
 
 /** What preflight found: conflicts with the host (exit 3) and what the host lacks (exit 1). */
@@ -70,7 +75,8 @@ export function preflightProblems(i: PreflightInput): PreflightProblems {
         'give the network another bridge, remove that one, or set adopt = true to take it over (its MAC, STP and state are rewritten; down leaves it)',
     );
   }
-  if (!steps.some((s) => s.kind === 'ip-batch' && s.lines.some((l) => l.startsWith('addr add ')))) return { conflicts, failures };
+  if (net.ipv6) ipv6Problems(i, describe, conflicts, failures);
+  if (!steps.some((s) => s.kind === 'ip-batch' && s.lines.some((l) => l.startsWith('addr add ') && !l.includes(':')))) return { conflicts, failures };
   const ours = parseCidr(`${net.subnet}/${net.prefix}`)!;
   for (const link of links.values()) {
     if (link.name === net.bridge) continue;
@@ -85,6 +91,43 @@ export function preflightProblems(i: PreflightInput): PreflightProblems {
     }
   }
   return { conflicts, failures };
+}
+
+/**
+ * The IPv6 side, as libvirt checks it (src/util/virnetdevip.c virNetDevIPCheckIPv6Forwarding):
+ * a kernel without IPv6; enabling forwarding while an interface learns routes from router
+ * advertisements with accept_ra != 2 (the kernel would drop them: the host loses its IPv6
+ * default route) unless ipv6_fix_accept_ra; another interface holding an address in our prefix.
+ */
+function ipv6Problems(i: PreflightInput, describe: (name: string) => string, conflicts: string[], failures: string[]): void {
+  const { net, steps, links } = i;
+  const v6 = net.ipv6!;
+  if (i.ipv6 && !i.ipv6.kernel) {
+    failures.push(`network ${net.name}: this kernel has IPv6 disabled (no /proc/sys/net/ipv6); remove ipv6 from the network or boot without ipv6.disable=1`);
+    return;
+  }
+  const enables = steps.some((s) => s.kind === 'sysctl' && s.host === 'forwarding6');
+  if (enables && i.ipv6 && !v6.fixAcceptRa) {
+    for (const r of raInterfacesToFix(net.bridge, i.ipv6)) {
+      conflicts.push(
+        `network ${net.name}: ${r.name} has routes learned from router advertisements and accept_ra=${r.acceptRa}; enabling IPv6 forwarding would drop them. ` +
+          `Run sysctl net.ipv6.conf.${r.name.replace(/\./g, '/')}.accept_ra=2 (and make it persistent), or set ipv6_fix_accept_ra = true in the network`,
+      );
+    }
+  }
+  if (!steps.some((s) => s.kind === 'ip-batch' && s.lines.some((l) => l.startsWith('addr add ') && l.includes(':')))) return;
+  const ours = { network: parseIPv6(v6.subnet)!, prefix: v6.prefix };
+  for (const link of links.values()) {
+    if (link.name === net.bridge) continue;
+    for (const a of link.addresses.filter((x) => x.includes(':'))) {
+      const c = parseCidr6(a);
+      if (c && (inSubnet6(c.address, ours) || inSubnet6(ours.network, c))) {
+        conflicts.push(
+          `network ${net.name}: ${describe(link.name)} already has ${a}, which overlaps ${v6.subnet}/${v6.prefix}; remove that address or give the network another prefix (ipv6 = ...)`,
+        );
+      }
+    }
+  }
 }
 
 /**

@@ -14,7 +14,16 @@ export type Step =
   | { kind: 'dnsmasq-stop'; why: string; pid: number; conf: string }
   | { kind: 'dnsmasq-start'; why: string; conf: string; pidFile: string }
   | { kind: 'dnsmasq-reload'; why: string; pid: number; conf: string; pidFile: string }
-  | { kind: 'remove-file'; why: string; path: string };
+  | { kind: 'remove-file'; why: string; path: string }
+  /**
+   * A write to /proc/sys/<key> (e.g. "net/ipv6/conf/virbr10/accept_ra"); key parts are validated
+   * names. was: the value seen when planning (null: not readable then, e.g. a bridge this plan
+   * creates). host: a host-wide change recorded in host-changes.json and put back by the last down.
+   */
+  | { kind: 'sysctl'; why: string; key: string; value: string; was: string | null; host?: 'forwarding6' | 'accept_ra' };
+
+/** A /proc/sys path as sysctl(8) names it: "/" between parts, a "." inside an interface name as "/". */
+export const sysctlName = (key: string) => key.split('/').map((part) => part.replace(/\./g, '/')).join('.');
 
 export function describeStep(s: Step): string {
   switch (s.kind) {
@@ -35,5 +44,7 @@ export function describeStep(s: Step): string {
       return `${s.why}: dnsmasq --conf-file=${s.conf}`;
     case 'forwarding':
       return `${s.why}: net.ipv4.ip_forward=1`;
+    case 'sysctl':
+      return `${s.why}: ${sysctlName(s.key)}=${s.value}`;
   }
 }

@@ -30,8 +30,24 @@ export function renderDnsmasqConf(net: Network, paths: DnsmasqPaths): string {
     'dhcp-no-override',
     `dhcp-hostsfile=${paths.hosts}`,
     `dhcp-leasefile=${paths.leases}`,
+    ...(net.ipv6 ? dnsmasqIpv6Lines(net) : []),
     '',
   ].join('\n');
+}
+
+/**
+ * The IPv6 side: router advertisements on the bridge, and either SLAAC with DNS via RA
+ * (ra-stateless; ra-names gives a VM with a DHCPv4 lease an AAAA record for its SLAAC address)
+ * or DHCPv6 addresses from the pool (RA then sets the managed flag; names come with the leases
+ * and the hostsfile). The gateway is the DNS server in both.
+ */
+function dnsmasqIpv6Lines(net: Network): string[] {
+  const v6 = net.ipv6!;
+  const range =
+    v6.dhcpv6 === 'stateful'
+      ? `dhcp-range=${v6.dhcpStart},${v6.dhcpEnd},${v6.prefix},${net.leaseTime}`
+      : `dhcp-range=::,constructor:${net.bridge},ra-stateless,ra-names,${v6.prefix},${net.leaseTime}`;
+  return ['enable-ra', range, `dhcp-option=option6:dns-server,[${v6.gateway}]`];
 }
 
 /** One line per reservation: `MAC[,MAC],id:*,IP[,NAME]`. id:* ignores client-ids so MAC always wins. */

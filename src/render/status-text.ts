@@ -1,5 +1,5 @@
 import { forwardLines } from './forward-lines.js';
-import type { NetworkStatus, StatusReport } from '../engine/status.js';
+import type { Ipv6Status, NetworkStatus, StatusReport } from '../engine/status.js';
 import { displayArgv } from '../errors.js';
 import type { ListenerStatusView } from '../listen/status-file.js';
 
@@ -24,6 +24,19 @@ function headline(n: NetworkStatus): string {
   }
 }
 
+/** The IPv6 side: prefix and mode, our address and the bridge's sysctls, forwarding. */
+function ipv6Lines(v: Ipv6Status): string[] {
+  const wrong = Object.entries(v.wantSysctls).filter(([k, want]) => v.sysctls?.[k] !== want);
+  const sysctlsOk = v.sysctls !== null && wrong.length === 0;
+  const what = `${v.mode}, ${v.dhcpv6}${v.dhcpRange ? ` ${v.dhcpRange}` : ''}${v.auto ? ', auto prefix' : ''}`;
+  if (v.gateway === null) return [`  ??   ipv6      prefix not generated yet (${what}; up generates and keeps it)`];
+  return [
+    `  ${mark(v.address && sysctlsOk)} ipv6      ${v.gateway}/${v.prefix} ${v.address ? 'on the bridge' : 'MISSING on the bridge'} (${what})` +
+      (v.sysctls === null ? ', no IPv6 settings on the bridge' : wrong.length ? `, ${wrong.map(([k, want]) => `${k}=${v.sysctls?.[k]} (want ${want})`).join(' ')}` : ''),
+    `  ${mark(v.forwarding)} forward6  net.ipv6.conf.all.forwarding=${v.forwarding ? 1 : 0}`,
+  ];
+}
+
 function networkLines(n: NetworkStatus): string[] {
   // a network that is down is one line: there is nothing of it to check
   if (n.state === 'down') return [headline(n)];
@@ -41,6 +54,7 @@ function networkLines(n: NetworkStatus): string[] {
   const dummyOk = d.state === 'ok' || d.state === 'unsupported' || d.state === 'disabled';
   out.push(`  ${mark(dummyOk)} dummy     ${d.name ?? '-'}: ${d.state}${d.why ? ` (${d.why})` : ''}`);
   out.push(`  ${mark(n.forwarding)} forward   net.ipv4.ip_forward=${n.forwarding ? 1 : 0}`);
+  if (n.ipv6) out.push(...ipv6Lines(n.ipv6));
   const fw = n.firewall.unchecked ? 'not checked' : n.firewall.ok ? 'all rules present, nothing unexpected' : 'drift';
   out.push(`  ${n.firewall.unchecked ? '??  ' : mark(n.firewall.ok)} firewall  ${n.backend}: ${fw}   [${n.backendWhy}]`);
   for (const m of n.firewall.missing) out.push(`              missing: ${m}`);

@@ -137,6 +137,9 @@ export function dnsmasqPaths(l: RunDir & LibDir, network: string): DnsmasqPaths 
 export const domainsDir = (l: LibDir) => join(l.libDir, 'domains');
 /** What the hooks learned about one VM (engine/domains.ts). */
 export const domainFile = (l: LibDir, vm: string) => join(domainsDir(l), `${fileStem(vm)}.json`);
+/** The generated prefix of a network with `ipv6 = "auto"`, kept so it never changes (engine/ipv6-prefix.ts). */
+export const ipv6PrefixDir = (l: LibDir) => join(l.libDir, 'ipv6-prefix');
+export const ipv6PrefixFile = (l: LibDir, network: string) => join(ipv6PrefixDir(l), `${network}.json`);
 /** libvirt network name → bridge, learned by the network hook. */
 export const libvirtNetworksFile = (l: LibDir) => join(l.libDir, 'libvirt-networks.json');
 /** libvirt's status files of its active networks (<networkstatus><network>...), read-only for us. */

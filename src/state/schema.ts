@@ -15,6 +15,7 @@ import { formatIPv6, inSubnet6, parseIPv6 } from '../net/ipv6.js';
 import { macProblem, normaliseMac } from '../net/mac.js';
 import { isValidDomain, isValidIfName, isValidLeaseTime } from '../net/names.js';
 import { IP6_JUMP_CHAINS, JUMP_CHAINS } from '../render/iptables.js';
+import { BRIDGE_SYSCTL6_KEYS, type BridgeSysctl6 } from '../observe/ipv6.js';
 
 /** Why a value read back from disk is not what we wrote; `at` is the field path. */
 export class SchemaError extends NatnetError {
@@ -222,11 +223,30 @@ export function ipv6Network(v: unknown, at: string): Ipv6Network {
 }
 
 
-/** An address with its prefix as `ip` prints it (192.168.100.1/24). */
+/** An address with its prefix as `ip` prints it (192.168.100.1/24, or an IPv6 /64 like fd00:1:2:3::1/64). */
 function cidr(v: unknown, at: string): string {
   const m = typeof v === 'string' ? /^([0-9.]+)\/(\d{1,2})$/.exec(v) : null;
-  if (!m || parseIPv4(m[1]) === null || Number(m[2]) < 8 || Number(m[2]) > 30) fail(at, 'an IPv4 address with a prefix from /8 to /30');
-  return v as string;
+  if (m && parseIPv4(m[1]) !== null && Number(m[2]) >= 8 && Number(m[2]) <= 30) return v as string;
+  const m6 = typeof v === 'string' ? /^([0-9a-f:]+)\/64$/.exec(v) : null;
+  if (m6 && ipv6OrNull(m6[1])) return v as string;
+  fail(at, 'an IPv4 address with a prefix from /8 to /30, or an IPv6 address with /64');
+}
+
+const ipv6OrNull = (text: string) => {
+  const n = parseIPv6(text);
+  return n !== null && formatIPv6(n) === text;
+};
+
+/** Values a bridge's IPv6 sysctls had before we changed them: known keys, small integers only. */
+function sysctls6(v: unknown, at: string): Partial<Record<BridgeSysctl6, string>> {
+  const o = object(v, at);
+  const out: Partial<Record<BridgeSysctl6, string>> = {};
+  for (const [k, val] of Object.entries(o)) {
+    if (!(BRIDGE_SYSCTL6_KEYS as string[]).includes(k)) fail(`${at}.${k}`, `one of ${BRIDGE_SYSCTL6_KEYS.join(', ')}`);
+    if (typeof val !== 'string' || !/^-?[0-9]{1,3}$/.test(val)) fail(`${at}.${k}`, 'a small integer as text');
+    out[k as BridgeSysctl6] = val;
+  }
+  return out;
 }
 
 /** A list read back from disk: an array of at most `max` items (a record never needs more). */
@@ -267,6 +287,7 @@ export function appliedRecord(v: unknown, networkName: string, at = ''): Applied
     const x = object(b, f);
     const bridge: AppliedBridge = { name: ifName(x.name, `${f}.name`), created: boolean(x.created, `${f}.created`), addresses: list(x.addresses, `${f}.addresses`, 4, cidr) };
     if (x.replaced !== undefined) bridge.replaced = list(x.replaced, `${f}.replaced`, 4, ifName);
+    if (x.sysctls6 !== undefined) bridge.sysctls6 = sysctls6(x.sysctls6, `${f}.sysctls6`);
     return bridge;
   });
   const dummies = list(links.dummies, `${at}.links.dummies`, 4, dummyOf);
@@ -306,6 +327,17 @@ export function hostChanges(v: unknown, at = ''): HostChanges {
     iptablesChainsCreated: array(o.iptablesChainsCreated, `${at}.iptablesChainsCreated`).map((c, i) =>
       oneOf(c, `${at}.iptablesChainsCreated[${i}]`, JUMP_CHAINS),
     ),
+    // absent in records of versions without IPv6
+    enabledForwarding6: o.enabledForwarding6 === undefined ? false : boolean(o.enabledForwarding6, `${at}.enabledForwarding6`),
+    acceptRaFixed:
+      o.acceptRaFixed === undefined
+        ? []
+        : list(o.acceptRaFixed, `${at}.acceptRaFixed`, 64, (x, f) => {
+            const e = object(x, f);
+            const was = string(e.was, `${f}.was`);
+            if (!/^-?[0-9]{1,3}$/.test(was)) fail(`${f}.was`, 'a small integer as text');
+            return { iface: ifName(e.iface, `${f}.iface`), was };
+          }),
     ...(o.ip6tablesCreated === undefined ? {} : { ip6tablesCreated: ip6tablesCreated(o.ip6tablesCreated, `${at}.ip6tablesCreated`) }),
   };
 }
@@ -315,6 +347,21 @@ function ip6tablesCreated(v: unknown, at: string): NonNullable<HostChanges['ip6t
   return {
     tables: array(o.tables, `${at}.tables`).map((t, i) => oneOf(t, `${at}.tables[${i}]`, ['nat', 'filter'] as const)),
     chains: array(o.chains, `${at}.chains`).map((c, i) => oneOf(c, `${at}.chains[${i}]`, IP6_JUMP_CHAINS)),
+  };
+}
+
+/** <libDir>/ipv6-prefix/<network>.json: the generated `ipv6 = "auto"` prefix of the network it is named after. */
+export function ipv6PrefixRecord(networkName: string): (v: unknown) => { network: string; prefix: string; created: string } {
+  return (v) => {
+    const o = object(v, '');
+    const network = string(o.network, '.network');
+    if (network !== networkName) fail('.network', JSON.stringify(networkName));
+    const prefix = string(o.prefix, '.prefix');
+    const c = parseIPv6(prefix.replace(/\/64$/, ''));
+    if (!prefix.endsWith('/64') || c === null || formatIPv6(c) !== prefix.slice(0, -3) || (c & ((1n << 64n) - 1n)) !== 0n || c >> 121n !== 0x7en) {
+      fail('.prefix', 'a unique local /64 like fd12:3456:789a:1::/64');
+    }
+    return { network, prefix, created: string(o.created, '.created') };
   };
 }
 

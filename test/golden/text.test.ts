@@ -67,6 +67,21 @@ function report(degraded: boolean): StatusReport {
         reservations: [{ vm: 'web', macs: ['52:54:00:aa:bb:01'], ip: '192.168.100.10', ip6: null, hostname: 'web' }],
         pending: degraded ? [{ vm: 'db', ip: '192.168.100.11', why: 'no MAC known yet' }] : [],
         leases: [{ expires: '2026-11-27T22:00:00.000Z', mac: '52:54:00:aa:bb:01', ip: '192.168.100.10', hostname: 'web' }],
+        ipv6: degraded
+          ? {
+              auto: true,
+              gateway: 'fd12:3456:789a:1::1',
+              subnet: 'fd12:3456:789a:1::',
+              prefix: 64,
+              mode: 'nat66',
+              dhcpv6: 'stateless',
+              dhcpRange: null,
+              address: false,
+              sysctls: { accept_dad: '0', accept_ra: '1', autoconf: '0', disable_ipv6: '0' },
+              wantSysctls: { accept_dad: '0', accept_ra: '0', autoconf: '0', disable_ipv6: '0' },
+              forwarding: true,
+            }
+          : null,
         problems: degraded ? ['bridge MAC 52:54:00:00:00:99, expected 52:54:00:7e:27:af', 'net.ipv4.ip_forward is 0', 'rule missing: ...'] : [],
       },
     ],

@@ -213,12 +213,28 @@ export class Lab {
     };
   }
 
-  /** snapshot() plus ip_forward and the router's dnsmasq processes: "the host as it began". */
+  /** snapshot() plus ip_forward, the IPv6 side and the router's dnsmasq processes: "the host as it began". */
   async hostState() {
     return {
       ...(await this.snapshot()),
       ipForward: (await this.mustRun(['cat', '/proc/sys/net/ipv4/ip_forward'])).trim(),
+      ipv6: await this.ipv6State(),
       dnsmasq: await this.dnsmasqPids(),
+    };
+  }
+
+  /** The router's IPv6 addresses and routes, and every IPv6 sysctl of every interface (all/default included). */
+  async ipv6State(): Promise<{ addresses: string; routes: string; sysctls: Record<string, string> }> {
+    const sysctls: Record<string, string> = {};
+    const conf = await this.mustRun(['sysctl', '-a', '-r', '^net\\.ipv6\\.conf\\.']);
+    for (const line of conf.split('\n')) {
+      const m = /^(\S+) = (.*)$/.exec(line);
+      if (m) sysctls[m[1]] = m[2];
+    }
+    return {
+      addresses: (await this.mustRun(['ip', '-6', '-o', 'addr', 'show'])).replace(/valid_lft.*$/gm, '').trim(),
+      routes: (await this.mustRun(['ip', '-6', 'route', 'show', 'table', 'all'])).replace(/expires \S+/g, '').trim(),
+      sysctls,
     };
   }
 

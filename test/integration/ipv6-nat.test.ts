@@ -1,5 +1,6 @@
 /**
- * IPv6 data path through our firewall, per backend and mode: a guest reaches an upstream IPv6
+ * IPv6 data path through our firewall, per backend and mode (`up` gives the bridge its address and
+ * turns IPv6 forwarding on; the guest has a static address in the prefix besides its SLAAC one): a guest reaches an upstream IPv6
  * peer (nat66: the peer sees the router's uplink address; routed: the guest's own address), an
  * inbound connection from the peer is rejected, status finds no drift (the rendered rules are
  * exactly what ip6tables-save / nft list print), turning IPv6 off removes our IPv6 rules, and
@@ -24,11 +25,14 @@ const PEER = '2001:db8:ffff::2';
 /** socat's "AF=10 [0000:...:0001]:port" → RFC 5952 text. */
 const PEER_LINE = /accepting connection from AF=10 \[([0-9a-f:]+)\]:\d+/;
 
-/** One TCP connection over IPv6 from clientNs to [ip]:port; the listener in serverNs reports the source it saw. */
-async function roundTrip6(serverNs: string, clientNs: string, ip: string, port: number) {
+/**
+ * One TCP connection over IPv6 from clientNs (from address `from`: a guest also has its SLAAC
+ * address) to [ip]:port; the listener in serverNs reports the source it saw.
+ */
+async function roundTrip6(serverNs: string, clientNs: string, ip: string, port: number, from: string) {
   const server = exec(inNs(serverNs, ['timeout', '15', 'socat', '-d', '-d', `TCP6-LISTEN:${port},reuseaddr`, '-']));
   if (!(await waitListening(exec, serverNs, 'tcp', port))) throw new Error(`no listener on tcp/${port} in ${serverNs}`);
-  const client = await exec(inNs(clientNs, ['socat', '-T', '2', '-', `TCP6:[${ip}]:${port},connect-timeout=3`]), { input: 'natnet-ipv6\n' });
+  const client = await exec(inNs(clientNs, ['socat', '-T', '2', '-', `TCP6:[${ip}]:${port},connect-timeout=3,bind=[${from}]`]), { input: 'natnet-ipv6\n' });
   const settled = await Promise.race([server.then(() => true), sleep(1500).then(() => false)]);
   if (!settled) await killInNamespace(exec, serverNs, 'socat');
   const seen = PEER_LINE.exec((await server).stderr);
@@ -72,10 +76,6 @@ describe.skipIf(!req.ok)(`IPv6 through the firewall (nat66, routed)${req.reason}
           before = await ipv6Firewall();
           lab.writeConfig(config(true));
           await lab.mustCli(['up'], { env: backend.env });
-          // TODO(v6-net): `up` sets the bridge's IPv6 address and net.ipv6.conf.all.forwarding once
-          // v6-net's bridge part is merged; until then the test does it (replace: idempotent then)
-          await lab.mustRun(['ip', 'addr', 'replace', `${GATEWAY}/64`, 'dev', 'virbr10', 'nodad']);
-          await lab.mustRun(['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
           guest = await lab.addGuest();
           await lab.mustRun(['ip', 'addr', 'add', `${GUEST}/64`, 'dev', 'eth0', 'nodad'], guest.ns);
           await lab.mustRun(['ip', '-6', 'route', 'replace', 'default', 'via', GATEWAY], guest.ns);
@@ -85,13 +85,13 @@ describe.skipIf(!req.ok)(`IPv6 through the firewall (nat66, routed)${req.reason}
         });
 
         it(`the guest reaches the upstream peer; the peer sees ${mode === 'nat66' ? "the router's uplink address" : "the guest's own address"}`, async () => {
-          const rt = await roundTrip6(lab.upstream, guest.ns, PEER, 8080);
+          const rt = await roundTrip6(lab.upstream, guest.ns, PEER, 8080, GUEST);
           expect(rt.connected, rt.clientError).toBe(true);
           expect(rt.peerSaw).toBe(mode === 'nat66' ? ROUTER_UP : GUEST);
         });
 
         it('an inbound connection from the peer to the guest is rejected', async () => {
-          const rt = await roundTrip6(guest.ns, lab.upstream, GUEST, 9000);
+          const rt = await roundTrip6(guest.ns, lab.upstream, GUEST, 9000, PEER);
           expect(rt.connected).toBe(false);
           expect(rt.peerSaw).toBeNull();
           expect(rt.clientError).toMatch(/refused/i);

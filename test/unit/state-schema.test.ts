@@ -109,7 +109,12 @@ describe('applied record schema', () => {
 describe('host changes schema', () => {
   it('accepts claims of ip_forward and iptables-nft tables/chains, nothing else', () => {
     const h = { enabledForwarding: true, iptablesTablesCreated: ['nat'], iptablesChainsCreated: ['filter INPUT'] };
-    expect(hostChanges(h)).toEqual(h);
+    // records of versions without IPv6 read as claiming nothing IPv6
+    expect(hostChanges(h)).toEqual({ ...h, enabledForwarding6: false, acceptRaFixed: [] });
+    const v6 = { ...h, enabledForwarding6: true, acceptRaFixed: [{ iface: 'eth0', was: '1' }] };
+    expect(hostChanges(v6)).toEqual(v6);
+    expect(() => hostChanges({ ...v6, acceptRaFixed: [{ iface: '../x', was: '1' }] })).toThrow('.acceptRaFixed[0].iface');
+    expect(() => hostChanges({ ...v6, acceptRaFixed: [{ iface: 'eth0', was: '1\n2' }] })).toThrow('.acceptRaFixed[0].was');
     expect(() => hostChanges({ ...h, iptablesTablesCreated: ['raw'] })).toThrow('.iptablesTablesCreated[0]');
     expect(() => hostChanges({ ...h, iptablesChainsCreated: ['filter OUTPUT'] })).toThrow('.iptablesChainsCreated[0]');
     expect(() => hostChanges(null)).toThrow(SchemaError);
