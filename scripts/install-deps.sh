@@ -12,6 +12,8 @@ PACKAGES=(
   iproute2 iptables nftables dnsmasq-base procps
   # integration tests: guests doing DHCP, peers reporting source addresses, namespaces
   busybox udhcpc socat netcat-openbsd util-linux strace
+  # IPv6 tests: a guest doing DHCPv6 (dhclient -6)
+  isc-dhcp-client
   # end-to-end: a real libvirtd starting a TCG VM
   libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
   # the e2e guest boots this kernel (virtio drivers as modules) with a busybox initramfs and does real DHCP

@@ -28,7 +28,8 @@ describe.skipIf(!req.ok)(`IPv6: RA, SLAAC, DHCPv6, DNS, down${req.reason}`, () =
   let prefix = '';
   const dhclients: (number | null)[] = [];
   const sysctl = async (key: string) => (await lab.mustRun(['sysctl', '-n', key])).trim();
-  const status = async () => JSON.parse((await lab.mustCli(['status', '--json'])).stdout);
+  // status exits non-zero when degraded: its JSON is what is checked
+  const status = async () => JSON.parse((await lab.cli(['status', '--json'])).stdout);
 
   beforeAll(async () => {
     assertBuilt();

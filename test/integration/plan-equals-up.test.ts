@@ -122,6 +122,28 @@ describe.skipIf(!req.ok)(`plan prints exactly the steps up then runs${req.reason
     }, { expectSteps: /start dnsmasq/ });
   });
 
+  describe('the IPv6 side', () => {
+    const v4 = { bridge: 'virbr11', address: '192.168.100.2/16', dhcpRange: '192.168.100.100-192.168.100.200' };
+    it('ipv6 on (auto: plan shows the prefix up then generates and keeps)', async () => {
+      await planThenUp(config({ ...v4, extra: ['ipv6 = "auto"'] }, lease), { expectSteps: /addr add fd[0-9a-f:]+:1::1\/64 dev virbr11 nodad[\s\S]*enable IPv6 forwarding/ });
+    });
+
+    it('stateless -> stateful: dnsmasq restarts, nothing else', async () => {
+      const steps = await planThenUp(config({ ...v4, extra: ['ipv6 = "auto"', 'dhcpv6 = "stateful"'] }, lease), { expectSteps: /restart dnsmasq/ });
+      expect(steps.join('\n')).not.toMatch(/addr|sysctl|IPv6 setting/);
+    });
+
+    it('prefix change: the new address is added and the old one goes', async () => {
+      await planThenUp(config({ ...v4, extra: ['ipv6 = "fd00:1:2:3::1/64"'] }, lease), {
+        expectSteps: /addr add fd00:1:2:3::1\/64 dev virbr11 nodad; addr del fd[0-9a-f:]+:1::1\/64 dev virbr11/,
+      });
+    });
+
+    it('ipv6 off: our address goes (forwarding stays until the last down, like IPv4)', async () => {
+      await planThenUp(config(v4, lease), { expectSteps: /addr del fd00:1:2:3::1\/64 dev virbr11/ });
+    });
+  });
+
   it('down, then up', async () => {
     await planThenUp(() => lab.mustCli(['down']).then(() => {}), { expectSteps: /create bridge virbr11/ });
   });
