@@ -97,9 +97,9 @@ export function loadConfig(ctx: Context, opts: LoadOptions = {}): LoadedConfig {
   // an unreadable config is reported alone, not followed by problems of the default network
   if (p.list.length > 0) throw new ConfigError(p.list);
   const main = parseMainConfig(mainText ?? '', p);
-  p.list.push(...validateNetworks(ctx.configPath, main.networks));
   // `ipv6 = "auto"`: the prefix kept in the state, so every caller plans with the same one
   main.networks = withStoredIpv6Prefixes(ctx, main.networks);
+  p.list.push(...validateNetworks(ctx.configPath, main.networks));
   try {
     resolveListenerOptions(main.listener, ctx.configPath);
   } catch (e) {

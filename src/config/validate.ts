@@ -4,6 +4,7 @@ import { inSubnet, parseIPv4 } from '../net/ipv4.js';
 import { inSubnet6, parseIPv6 } from '../net/ipv6.js';
 import { leaseHostname } from '../net/names.js';
 import { nftTable } from '../render/names.js';
+import { isUnresolvedIpv6 } from './network-ipv6.js';
 import { joinField } from './problems.js';
 
 export interface LeaseProblem extends ConfigProblem {
@@ -52,8 +53,8 @@ export function validateNetworks(file: string, networks: Network[]): ConfigProbl
           expected: `expected a subnet that does not overlap network[${j}] (${m.name}, ${m.subnet}/${m.prefix})`,
         });
       }
-      // explicit IPv6 prefixes; generated (auto) ones avoid every other network's (engine/ipv6-prefix.ts)
-      if (n.ipv6 && m.ipv6 && !n.ipv6.auto && !m.ipv6.auto) {
+      // IPv6 prefixes, explicit or kept from an earlier `auto` (one not generated yet avoids the others: engine/ipv6-prefix.ts)
+      if (n.ipv6 && m.ipv6 && !isUnresolvedIpv6(n.ipv6) && !isUnresolvedIpv6(m.ipv6)) {
         const a6 = { network: parseIPv6(n.ipv6.subnet)!, prefix: n.ipv6.prefix };
         const b6 = { network: parseIPv6(m.ipv6.subnet)!, prefix: m.ipv6.prefix };
         if (inSubnet6(a6.network, b6) || inSubnet6(b6.network, a6)) {

@@ -112,6 +112,11 @@ function transcript(d: DesiredNetwork, o: UpObservation): string {
   return out.join('\n');
 }
 
+const [v6] = parseMainConfig(
+  '[[network]]\nname = "natnet"\nfirewall = "nftables"\nipv6 = "fd12:3456:789a:1::1/64"\nipv6_fix_accept_ra = true\n',
+  new Problems('f'),
+).networks;
+
 describe('golden plan transcripts', () => {
   const renamed = { ...base, bridge: 'virbr11', dummy: 'virbr11-nic' };
   const wide = { ...base, prefix: 16, subnet: '192.168.0.0' };
@@ -122,6 +127,12 @@ describe('golden plan transcripts', () => {
     ['switch-nftables-to-iptables', desired(base, IPT), applied(base, NFT, base, IPT)],
     ['bridge-rename', desired(renamed, IPT), applied(base, IPT, renamed, IPT)],
     ['prefix-24-to-16', desired(wide, IPT), applied(base, IPT, wide, IPT)],
+    // IPv6 on a new network, an uplink with RA-learned routes fixed (ipv6_fix_accept_ra), forwarding off so far
+    [
+      'first-up-ipv6',
+      desired(v6, NFT),
+      { ...nothing(v6, NFT), ipv6: { kernel: true, forwarding: false, bridge: null, raInterfaces: [{ name: 'eth0', acceptRa: '1' }] } },
+    ],
   ];
   for (const [name, d, o] of cases) it(name, () => golden(`plans/${name}.txt`, transcript(d, o)));
 });

@@ -46,14 +46,6 @@ export async function defaultRoute6(lab: Lab, g: Guest): Promise<{ gateway: stri
   return hop ?? null;
 }
 
-/** Waits until no address of namespace ns is tentative (DAD done), so snapshots compare stable state. */
-export async function settleDad(lab: Lab, ns = lab.router): Promise<void> {
-  for (let i = 0; i < 50; i++) {
-    if ((await lab.mustRun(['ip', '-6', 'addr', 'show', 'tentative'], ns)).trim() === '') return;
-    await sleep(100);
-  }
-}
-
 /** The router bridge's link-local address (the RA's source: the guests' default gateway). */
 export async function linkLocalOf(lab: Lab, dev: string): Promise<string | null> {
   const out = await lab.mustRun(['ip', '-j', '-6', 'addr', 'show', 'dev', dev]);

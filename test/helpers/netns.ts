@@ -225,6 +225,7 @@ export class Lab {
 
   /** The router's IPv6 addresses and routes, and every IPv6 sysctl of every interface (all/default included). */
   async ipv6State(): Promise<{ addresses: string; routes: string; sysctls: Record<string, string> }> {
+    await this.settleDad();
     const sysctls: Record<string, string> = {};
     const conf = await this.mustRun(['sysctl', '-a', '-r', '^net\\.ipv6\\.conf\\.']);
     for (const line of conf.split('\n')) {
@@ -236,6 +237,14 @@ export class Lab {
       routes: (await this.mustRun(['ip', '-6', 'route', 'show', 'table', 'all'])).replace(/expires \S+/g, '').trim(),
       sysctls,
     };
+  }
+
+  /** Waits (up to 5 s) until no IPv6 address of namespace ns is tentative: a new link's DAD must not read as a change. */
+  async settleDad(ns = this.router): Promise<void> {
+    for (let i = 0; i < 50; i++) {
+      if ((await this.mustRun(['ip', '-6', 'addr', 'show', 'tentative'], ns)).trim() === '') return;
+      await sleep(100);
+    }
   }
 
   /** Every file under the state dir with its content (or null when the dir is absent). */

@@ -6,13 +6,13 @@
  * to its IPv6 address through the gateway, the accept_ra pre-check and its fix, and `down`
  * putting the namespace back exactly (IPv6 sysctls, addresses and routes included).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseIPv6, inSubnet6 } from '../../src/net/ipv6.js';
 import { sleep } from '../../src/selftest/exec.js';
 import { ipv6PrefixFile } from '../../src/state/layout.js';
-import { defaultRoute6, dhclient6, enableSlaac, linkLocalOf, resolveAaaa, settleDad, stopDhclient6, waitForAddress6 } from '../helpers/ipv6-guest.js';
+import { defaultRoute6, dhclient6, enableSlaac, linkLocalOf, resolveAaaa, stopDhclient6, waitForAddress6 } from '../helpers/ipv6-guest.js';
 import { assertBuilt, LAB_BINS, networkToml } from '../helpers/lab-config.js';
 import { Lab } from '../helpers/netns.js';
 import { needs } from '../helpers/requirements.js';
@@ -34,7 +34,7 @@ describe.skipIf(!req.ok)(`IPv6: RA, SLAAC, DHCPv6, DNS, down${req.reason}`, () =
   beforeAll(async () => {
     assertBuilt();
     lab = await Lab.create();
-    await settleDad(lab);
+    await lab.settleDad();
     before = await lab.hostState();
   });
   afterAll(async () => {
@@ -134,7 +134,7 @@ describe.skipIf(!req.ok)(`IPv6: RA, SLAAC, DHCPv6, DNS, down${req.reason}`, () =
 
   it('an uplink with RA-learned routes and accept_ra=1: up refuses naming it and the fix; ipv6_fix_accept_ra sets 2 and down puts 1 back', async () => {
     await lab.mustRun(['ip', '-6', 'route', 'add', 'fd99:1::/64', 'dev', 'wan0', 'proto', 'ra']);
-    await settleDad(lab);
+    await lab.settleDad();
     const baseline = await lab.hostState();
     expect(await sysctl('net.ipv6.conf.wan0.accept_ra')).toBe('1');
     lab.writeConfig(config(['ipv6 = "auto"']));
@@ -152,5 +152,23 @@ describe.skipIf(!req.ok)(`IPv6: RA, SLAAC, DHCPv6, DNS, down${req.reason}`, () =
     expect(down.code, down.all).toBe(0);
     expect(down.stdout).toMatch(/restore accept_ra of wan0/);
     expect(await lab.hostState()).toEqual(baseline);
+  });
+
+  it('a bad kept prefix is reported and never silently replaced; removing it derives the same prefix again', async () => {
+    const file = ipv6PrefixFile({ libDir: join(lab.stateDir, 'lib') }, 'natnet');
+    const good = readFileSync(file, 'utf8');
+    writeFileSync(file, '{"network": "natnet", "prefix": "2001:db8::/64", "created": "x"}\n');
+    lab.writeConfig(config(['ipv6 = "auto"', 'ipv6_fix_accept_ra = true']));
+    const refused = await lab.cli(['up']);
+    expect(refused.code, refused.all).toBe(1);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toContain(`${file} is bad (.prefix: expected a unique local /64`);
+    expect(readFileSync(file, 'utf8')).toContain('2001:db8::/64');
+    expect((await status()).networks[0].problems.join('\n')).toContain(`${file} is bad`);
+    rmSync(file);
+    const up = await lab.cli(['up']);
+    expect(up.code, up.all).toBe(0);
+    expect(JSON.parse(readFileSync(file, 'utf8')).prefix).toBe(JSON.parse(good).prefix);
+    expect((await lab.cli(['down'])).code).toBe(0);
   });
 });
