@@ -1,3 +1,4 @@
+import { type Family, xtablesTool } from '../model/family.js';
 import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { Context } from '../engine/context.js';
 import { NatnetError } from '../errors.js';
@@ -55,7 +56,7 @@ async function run(ctx: Context, step: Step): Promise<StepOutcome> {
       if (!ctx.dryRun) writeSysctl(step.key, step.value);
       return {};
     case 'firewall':
-      if (step.onlyIfEmpty && !(await stillEmpty(ctx, step.onlyIfEmpty))) {
+      if (step.onlyIfEmpty && !(await stillEmpty(ctx, step.onlyIfEmpty, step.argv[3] === 'ip6' ? 'ipv6' : 'ipv4'))) {
         ctx.log.info({ action: describeStep(step) }, `left iptables-nft ${step.onlyIfEmpty}: it is not empty any more`);
         return {};
       }
@@ -99,11 +100,11 @@ export function writeSysctl(key: string, value: string): void {
   }
 }
 
-/** An iptables-nft table ("nat") or chain ("filter INPUT") holds no rule and no strict policy right now. */
-async function stillEmpty(ctx: Context, what: string): Promise<boolean> {
+/** An iptables-nft (or ip6tables-nft) table ("nat") or chain ("filter INPUT") holds no rule and no strict policy right now. */
+async function stillEmpty(ctx: Context, what: string, family: Family): Promise<boolean> {
   if (ctx.dryRun) return true;
   const [table] = what.split(' ');
-  const r = await ctx.runner.run(['iptables-nft-save', '-t', table], { readOnly: true, allowFailure: true });
+  const r = await ctx.runner.run([xtablesTool(family, 'nft', 'save'), '-t', table], { readOnly: true, allowFailure: true });
   if (r.code !== 0) return false;
   const dump = parseIptablesSave(r.stdout);
   return what.includes(' ') ? emptyChains(dump, [what]).length === 1 : emptyTables(dump, [table]).length === 1;

@@ -26,7 +26,7 @@ import { reservationsFor } from '../plan/reservations.js';
 import { describeStep, type Step, sysctlName } from '../plan/steps.js';
 import { renderHostsfile } from '../render/dnsmasq.js';
 import { appliedFile, quarantineFile } from '../state/layout.js';
-import { JUMP_CHAINS } from '../render/iptables.js';
+import { IP6_JUMP_CHAINS, JUMP_CHAINS } from '../render/iptables.js';
 import { type BackendChoice, chooseBackend } from './backend.js';
 import type { Context } from './context.js';
 import type { HostObserver } from './observe.js';
@@ -90,7 +90,7 @@ function adoptFromEvidence(net: Network, choice: BackendChoice, links: Map<strin
 }
 
 /** Host-wide changes the plan is about to make: ip_forward, and iptables-nft tables/chains its rules create. */
-async function hostIntents(ctx: Context, plan: UpPlan, choice: BackendChoice): Promise<HostChanges> {
+async function hostIntents(ctx: Context, plan: UpPlan, choice: BackendChoice, net: Network): Promise<HostChanges> {
   const out: HostChanges = {
     enabledForwarding: plan.steps.some((s) => s.kind === 'forwarding'),
     iptablesTablesCreated: [],
@@ -104,12 +104,26 @@ async function hostIntents(ctx: Context, plan: UpPlan, choice: BackendChoice): P
     const before = await observeIpChains(ctx.runner);
     out.iptablesTablesCreated = (['nat', 'filter'] as const).filter((t) => !before.tables.has(t));
     out.iptablesChainsCreated = JUMP_CHAINS.filter((c) => before.tables.has(c.split(' ')[0]) && !before.chains.has(c));
+    if (net.ipv6) {
+      const before6 = await observeIpChains(ctx.runner, 'ip6');
+      const created = {
+        tables: (['nat', 'filter'] as const).filter((t) => !before6.tables.has(t)),
+        chains: IP6_JUMP_CHAINS.filter((c) => before6.tables.has(c.split(' ')[0]) && !before6.chains.has(c)),
+      };
+      if (created.tables.length || created.chains.length) out.ip6tablesCreated = created;
+    }
   }
   return out;
 }
 
 const claimsSomething = (h: HostChanges) =>
-  h.enabledForwarding || h.iptablesTablesCreated.length > 0 || h.iptablesChainsCreated.length > 0 || !!h.enabledForwarding6 || !!h.acceptRaFixed?.length;
+  h.enabledForwarding ||
+  h.iptablesTablesCreated.length > 0 ||
+  h.iptablesChainsCreated.length > 0 ||
+  !!h.enabledForwarding6 ||
+  !!h.acceptRaFixed?.length ||
+  !!h.ip6tablesCreated?.tables.length ||
+  !!h.ip6tablesCreated?.chains.length;
 
 export interface NetworkActions {
   /** describeStep() of each step run (or, in a dry run, planned), in order: `plan` prints the same. */
@@ -123,7 +137,7 @@ async function observeUp(ctx: Context, host: HostObserver, d: DesiredNetwork, pr
   const choice = { backend: d.backend, variant: d.iptablesVariant, why: '' };
   const base = await host.network(d.net, choice, d.paths, previous, d.forwards ?? []);
   const old = oldFirewallsOf(d, previous);
-  const oldFirewalls = await host.firewalls(d.net, old);
+  const oldFirewalls = await host.firewalls(d.net, old, !!d.net.ipv6 || !!previous?.network.ipv6);
   let iptablesNft: UpObservation['iptablesNft'] = null;
   const changes = old.some((f) => f.iptablesVariant === 'nft') ? readHostChanges(ctx) : null;
   if (changes && (changes.iptablesTablesCreated.length || changes.iptablesChainsCreated.length) && availableIptablesVariants().includes('nft')) {
@@ -133,12 +147,22 @@ async function observeUp(ctx: Context, host: HostObserver, d: DesiredNetwork, pr
   // Docker's DOCKER-USER (read from the dump our own iptables rules came from, when that is the backend)
   const docker = await host.docker(familiesOf(d.net));
   const oldDockerUser = await host.dockerUserFound(staleDockerUser(previous?.dockerUser ?? [], wantedDockerUser(d.net, docker)));
+  // ip6tables-nft tables up created may empty when an old iptables-nft firewall goes or IPv6 is turned off
+  let iptablesNft6: UpObservation['iptablesNft6'] = null;
+  const six = old.some((f) => f.iptablesVariant === 'nft') || (d.iptablesVariant === 'nft' && !d.net.ipv6 && !!previous?.network.ipv6)
+      ? readHostChanges(ctx)?.ip6tablesCreated
+      : undefined;
+  if (six && (six.tables.length || six.chains.length) && availableIptablesVariants().includes('nft')) {
+    const [dump, existing] = await Promise.all([host.ip6tables('nft'), observeIpChains(ctx.runner, 'ip6')]);
+    if (dump) iptablesNft6 = { changes: six, dump, existing };
+  }
   return {
     ...base,
     oldFirewalls,
     iptablesNft,
     docker,
     oldDockerUser,
+    iptablesNft6,
     others: others.map((r) => {
       const paths = dnsmasqPaths(ctx, r.network);
       return { name: r.network.name, paths, dnsmasqPids: scanOurDnsmasq(paths.conf) };
@@ -216,7 +240,7 @@ export async function applyNetwork(ctx: Context, host: HostObserver, config: Loa
   const stamp = (r: AppliedRecord): AppliedRecord => ({ ...r, appliedAt: new Date().toISOString() });
   let written = own;
   if (steps.length || previous) {
-    const host0 = await hostIntents(ctx, plan, choice);
+    const host0 = await hostIntents(ctx, plan, choice, net);
     if (claimsSomething(host0)) {
       const had = readHostChanges(ctx);
       const merged = mergeHostChanges(had, host0);
@@ -274,8 +298,14 @@ async function forgetReleasedNftTables(ctx: Context): Promise<void> {
     ...had,
     iptablesTablesCreated: had.iptablesTablesCreated.filter((t) => now.tables.has(t)),
     iptablesChainsCreated: had.iptablesChainsCreated.filter((c) => now.chains.has(c)),
+    ...(had.ip6tablesCreated ? { ip6tablesCreated: stillThere(had.ip6tablesCreated, await observeIpChains(ctx.runner, 'ip6')) } : {}),
   };
   if (JSON.stringify(kept) !== JSON.stringify(had)) writeHostChanges(ctx, kept);
+}
+
+/** The ip6tables-nft tables/chains of a claim that still exist. */
+function stillThere(c: NonNullable<HostChanges['ip6tablesCreated']>, now: { tables: Set<string>; chains: Set<string> }) {
+  return { tables: c.tables.filter((t) => now.tables.has(t)), chains: c.chains.filter((x) => now.chains.has(x)) };
 }
 
 /** Runs a teardown's steps; returns what was done, then what was left and why. */
@@ -335,10 +365,19 @@ export async function releaseHostChanges(ctx: Context, host: HostObserver, noneL
     // what is gone (removed now, or by someone else) is no longer ours to remove
     const now = steps.length && !ctx.dryRun ? await observeIpChains(ctx.runner) : existing;
     kept = {
-      ...had,
+      ...kept,
       iptablesTablesCreated: had.iptablesTablesCreated.filter((t) => now.tables.has(t)),
       iptablesChainsCreated: had.iptablesChainsCreated.filter((c) => now.chains.has(c)),
     };
+  }
+  const six = had.ip6tablesCreated;
+  if (six && (six.tables.length || six.chains.length) && availableIptablesVariants().includes('nft')) {
+    const [dump6, existing6] = await Promise.all([host.ip6tables('nft'), observeIpChains(ctx.runner, 'ip6')]);
+    const steps = dump6 ? planIptablesNftLeftovers({ iptablesTablesCreated: six.tables, iptablesChainsCreated: six.chains }, dump6, existing6, 'ip6') : [];
+    actions.push(...(await runTeardown(ctx, steps, [])));
+    host.invalidate();
+    const now6 = steps.length && !ctx.dryRun ? await observeIpChains(ctx.runner, 'ip6') : existing6;
+    kept = { ...kept, ip6tablesCreated: stillThere(six, now6) };
   }
   if (noneLeft) {
     if (had.enabledForwarding && readIpForward() && !ctx.dryRun) {

@@ -86,15 +86,32 @@ export class HostObserver {
     return Promise.all(entries.map(async (entry) => ({ entry, view: await this.dockerUserView(entry.family, entry.iptablesVariant) })));
   }
 
+  /** ip6tables-save of the variant, or null when it cannot be read (no ip6tables, a kernel without IPv6). */
+  ip6tables(variant: IptablesVariant): Promise<IptablesDump | null> {
+    return this.iptables(variant, 'ipv6').then(
+      (d) => d,
+      () => null,
+    );
+  }
+
   /** After changes, facts must be read again. */
   invalidate() {
     this.links = undefined;
     this.dumps.clear();
   }
 
-  async drift(net: Network, choice: BackendChoice, forwards: ResolvedForward[] = []): Promise<FirewallDrift> {
-    if (choice.backend === 'nftables') return nftDrift(net, await observeNftTable(this.ctx.runner, nftTable(net)), forwards);
-    return iptablesDrift(net, await this.iptables(choice.variant!), forwards);
+  /**
+   * Our rules vs the network's. `ipv6`: look at the IPv6 side too — when the network has IPv6, or
+   * its applied record had (our IPv6 rules may remain and must go); an IPv4-only network costs no
+   * extra process.
+   */
+  async drift(net: Network, choice: BackendChoice, forwards: ResolvedForward[] = [], ipv6 = !!net.ipv6): Promise<FirewallDrift> {
+    if (choice.backend === 'nftables') {
+      const [t4, t6] = await Promise.all([observeNftTable(this.ctx.runner, nftTable(net)), ipv6 ? observeNftTable(this.ctx.runner, nftTable(net), 'ip6') : undefined]);
+      return nftDrift(net, t4, forwards, t6);
+    }
+    const [d4, d6] = await Promise.all([this.iptables(choice.variant!), ipv6 ? this.ip6tables(choice.variant!) : undefined]);
+    return iptablesDrift(net, d4, forwards, d6);
   }
 
   /** Our dnsmasq for these paths (pid file as a hint, /proc as the proof), or null. */
@@ -112,7 +129,7 @@ export class HostObserver {
     const wantsV6 = !!net.ipv6 || !!record?.network.ipv6;
     const [links, drift, ipv6] = await Promise.all([
       this.getLinks(),
-      this.drift(net, choice, forwards),
+      this.drift(net, choice, forwards, wantsV6),
       wantsV6 ? observeIpv6(this.ctx.runner, net.bridge) : undefined,
     ]);
     return {
@@ -120,6 +137,7 @@ export class HostObserver {
       links,
       forwarding: readIpForward(),
       drift,
+      ...(wantsV6 && choice.backend === 'iptables' && choice.variant ? { ip6tablesDump: await this.ip6tables(choice.variant) } : {}),
       confText: readTextOrNull(paths.conf),
       hostsText: readTextOrNull(paths.hosts),
       dnsmasqPid: this.dnsmasqPid(paths),
@@ -127,13 +145,24 @@ export class HostObserver {
     };
   }
 
-  /** Our rules of each firewall (backend, variant, bridge) as found on the host. */
-  firewalls(net: Network, wanted: AppliedFirewall[]): Promise<FirewallFound[]> {
+  /** Our rules of each firewall (backend, variant, bridge) as found on the host; `ipv6`: our IPv6 rules too. */
+  firewalls(net: Network, wanted: AppliedFirewall[], ipv6: boolean): Promise<FirewallFound[]> {
     return Promise.all(
       wanted.map(async (w): Promise<FirewallFound> =>
         w.backend === 'nftables' || !w.iptablesVariant
-          ? { backend: 'nftables', bridge: w.bridge, tablePresent: (await observeNftTable(this.ctx.runner, nftTable({ ...net, bridge: w.bridge }))) !== null }
-          : { backend: 'iptables', bridge: w.bridge, variant: w.iptablesVariant, dump: await this.iptables(w.iptablesVariant) },
+          ? {
+              backend: 'nftables',
+              bridge: w.bridge,
+              tablePresent: (await observeNftTable(this.ctx.runner, nftTable({ ...net, bridge: w.bridge }))) !== null,
+              table6Present: ipv6 && (await observeNftTable(this.ctx.runner, nftTable({ ...net, bridge: w.bridge }), 'ip6')) !== null,
+            }
+          : {
+              backend: 'iptables',
+              bridge: w.bridge,
+              variant: w.iptablesVariant,
+              dump: await this.iptables(w.iptablesVariant),
+              dump6: ipv6 ? await this.ip6tables(w.iptablesVariant) : null,
+            },
       ),
     );
   }
@@ -153,7 +182,11 @@ export class HostObserver {
     const dockerWanted: AppliedDockerUser[] = everyBackend
       ? bridges.flatMap((bridge) => availableIptablesVariants().flatMap((iptablesVariant) => FAMILIES.map((family) => ({ family, iptablesVariant, bridge }))))
       : (rec.dockerUser ?? []);
-    const [links, firewalls, dockerUser] = await Promise.all([this.getLinks(), this.firewalls(rec.network, wanted), this.dockerUserFound(dockerWanted)]);
+    const [links, firewalls, dockerUser] = await Promise.all([
+      this.getLinks(),
+      this.firewalls(rec.network, wanted, everyBackend || !!rec.network.ipv6),
+      this.dockerUserFound(dockerWanted),
+    ]);
     // a teardown stops every dnsmasq of ours (an orphan of an earlier run included), not just the pid file's
     return { links, firewalls, dnsmasqPids: scanOurDnsmasq(paths.conf), dockerUser };
   }

@@ -96,5 +96,13 @@ export function mergeHostChanges(a: HostChanges | null, b: HostChanges): HostCha
     enabledForwarding6: (a?.enabledForwarding6 ?? false) || (b.enabledForwarding6 ?? false),
     // the first value seen is the one from before any of our changes
     acceptRaFixed: [...(a?.acceptRaFixed ?? []), ...(b.acceptRaFixed ?? []).filter((x) => !(a?.acceptRaFixed ?? []).some((y) => y.iface === x.iface))],
+    ...(a?.ip6tablesCreated || b.ip6tablesCreated
+      ? {
+          ip6tablesCreated: {
+            tables: uniq([...(a?.ip6tablesCreated?.tables ?? []), ...(b.ip6tablesCreated?.tables ?? [])]),
+            chains: uniq([...(a?.ip6tablesCreated?.chains ?? []), ...(b.ip6tablesCreated?.chains ?? [])]),
+          },
+        }
+      : {}),
   };
 }

@@ -5,7 +5,7 @@ import type { AppliedRecord } from '../model/applied.js';
 import type { Network, Reservation } from '../model/types.js';
 import { type ActiveLease, parseLeaseFile, parseSsListening } from '../observe/dnsmasq-leases.js';
 import { readIpForward } from '../observe/procfs.js';
-import { type FirewallDrift, isClean } from '../plan/firewall-drift.js';
+import { driftByFamily, type FirewallDrift, isClean } from '../plan/firewall-drift.js';
 import { forwardsOf } from '../plan/forwards.js';
 import type { ResolvedForward } from '../model/forward.js';
 import { readListeningSockets } from '../observe/listening.js';
@@ -211,10 +211,12 @@ async function networkStatus(
   const forwarding = readIpForward();
   if (!forwarding) problems.push('net.ipv4.ip_forward is 0');
   if (unchecked) problems.push(`firewall not checked: ${unchecked}`);
-  for (const m of drift.missing) problems.push(`rule missing: ${m}`);
-  for (const m of drift.extra) problems.push(`unexpected rule: ${m}`);
-  for (const j of drift.missingJumps) problems.push(`jump missing: ${j.table} ${j.from} -j ${j.to}`);
-  for (const j of drift.duplicateJumps) problems.push(`duplicate jump: ${j.table} ${j.from} -j ${j.to}`);
+  for (const { label, drift: d } of driftByFamily(drift)) {
+    for (const m of d.missing) problems.push(`rule missing: ${label}${m}`);
+    for (const m of d.extra) problems.push(`unexpected rule: ${label}${m}`);
+    for (const j of d.missingJumps) problems.push(`jump missing: ${label}${j.table} ${j.from} -j ${j.to}`);
+    for (const j of d.duplicateJumps) problems.push(`duplicate jump: ${label}${j.table} ${j.from} -j ${j.to}`);
+  }
   const docker = checked ? networkDockerStatus(net, dockerFw) : { docker: [], problems: [] };
   problems.push(...docker.problems);
   const fwd = forwardStatus(net, choice.backend, forwards, drift, readListeningSockets());

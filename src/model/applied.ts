@@ -82,6 +82,8 @@ export interface HostChanges {
   enabledForwarding6?: boolean;
   /** Interfaces with RA-learned routes whose accept_ra we set to 2 (ipv6_fix_accept_ra), with the value before. */
   acceptRaFixed?: { iface: string; was: string }[];
+  /** The same for ip6tables-nft (family ip6); absent in files written before IPv6. */
+  ip6tablesCreated?: { tables: ('nat' | 'filter')[]; chains: string[] };
 }
 
 export const sameFirewall = (a: AppliedFirewall, b: AppliedFirewall) =>

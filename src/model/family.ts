@@ -12,3 +12,6 @@ export function familiesOf(net: Pick<Network, 'ipv6'>): Family[] {
 
 /** `iptables` or `ip6tables`: the binary prefix of a family. */
 export const xtablesOf = (family: Family) => (family === 'ipv6' ? 'ip6tables' : 'iptables');
+
+/** A family's binary of one iptables variant: `ip6tables-nft-restore`, `iptables-legacy-save`. */
+export const xtablesTool = (family: Family, variant: 'nft' | 'legacy', tool: 'save' | 'restore') => `${xtablesOf(family)}-${variant}-${tool}`;

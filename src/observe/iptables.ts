@@ -1,5 +1,5 @@
 import { existsSync, realpathSync } from 'node:fs';
-import { type Family, xtablesOf } from '../model/family.js';
+import { type Family, xtablesTool } from '../model/family.js';
 import type { Runner } from '../sys/runner.js';
 
 const SBIN = ['/usr/sbin', '/sbin', '/usr/bin', '/bin'];
@@ -65,7 +65,7 @@ export function parseIptablesSave(text: string): IptablesDump {
 }
 
 export async function observeIptables(runner: Runner, variant: IptablesVariant, family: Family = 'ipv4'): Promise<IptablesDump> {
-  const r = await runner.run([`${xtablesOf(family)}-${variant}-save`], { readOnly: true });
+  const r = await runner.run([xtablesTool(family, variant, 'save')], { readOnly: true });
   return parseIptablesSave(r.stdout);
 }
 

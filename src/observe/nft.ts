@@ -17,15 +17,15 @@ export function parseNftTable(text: string): Map<string, { hook: string; rules: 
   return chains;
 }
 
-/** Our table's chains, or null when the table does not exist. */
-export async function observeNftTable(runner: Runner, table: string) {
-  const r = await runner.run(['nft', 'list', 'table', 'ip', table], { readOnly: true, allowFailure: true });
+/** Our table's chains (family ip, or ip6 for the IPv6 side), or null when the table does not exist. */
+export async function observeNftTable(runner: Runner, table: string, family: 'ip' | 'ip6' = 'ip') {
+  const r = await runner.run(['nft', 'list', 'table', family, table], { readOnly: true, allowFailure: true });
   return r.code === 0 ? parseNftTable(r.stdout) : null;
 }
 
-/** Tables and "table CHAIN" names of family ip that exist in the kernel (iptables-nft-save shows built-in chains that do not). */
-export async function observeIpChains(runner: Runner): Promise<{ tables: Set<string>; chains: Set<string> }> {
-  const r = await runner.run(['nft', '-j', 'list', 'chains', 'ip'], { readOnly: true, allowFailure: true });
+/** Tables and "table CHAIN" names of family ip (or ip6) that exist in the kernel (iptables-nft-save shows built-in chains that do not). */
+export async function observeIpChains(runner: Runner, family: 'ip' | 'ip6' = 'ip'): Promise<{ tables: Set<string>; chains: Set<string> }> {
+  const r = await runner.run(['nft', '-j', 'list', 'chains', family], { readOnly: true, allowFailure: true });
   const tables = new Set<string>();
   const chains = new Set<string>();
   if (r.code !== 0) return { tables, chains };

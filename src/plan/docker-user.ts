@@ -1,5 +1,5 @@
 import { type AppliedDockerUser, sameDockerUser } from '../model/applied.js';
-import { type Family, familiesOf, xtablesOf } from '../model/family.js';
+import { type Family, familiesOf, xtablesOf, xtablesTool } from '../model/family.js';
 import type { Network } from '../model/types.js';
 import type { DockerFirewall, DockerUserView } from '../observe/docker.js';
 import { dockerUserRules, renderDockerUserRestore, taggedBridge } from '../render/docker-user.js';
@@ -50,7 +50,7 @@ export function dockerUserDrifts(net: Network, docker: DockerFirewall): DockerUs
   );
 }
 
-const restore = (e: Pick<AppliedDockerUser, 'family' | 'iptablesVariant'>) => [`${xtablesOf(e.family)}-${e.iptablesVariant}-restore`, '-w', '--noflush'];
+const restore = (e: Pick<AppliedDockerUser, 'family' | 'iptablesVariant'>) => [xtablesTool(e.family, e.iptablesVariant, 'restore'), '-w', '--noflush'];
 
 /** Our accepts put (back) at the top of DOCKER-USER, in one atomic restore per family. Pure. */
 export function planDockerUser(net: Network, docker: DockerFirewall): Step[] {

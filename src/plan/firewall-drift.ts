@@ -1,8 +1,9 @@
 import type { ResolvedForward } from '../model/forward.js';
 import type { Network } from '../model/types.js';
 import type { IptablesDump } from '../observe/iptables.js';
-import { iptablesJumps, iptablesOurChains, iptablesRules } from '../render/iptables.js';
-import { nftChains } from '../render/nft.js';
+import { ip6tablesJumps, ip6tablesOurChains, ip6tablesRules, iptablesJumps, iptablesOurChains, iptablesRules } from '../render/iptables.js';
+import { nft6Chains, nftChains } from '../render/nft.js';
+import { nftTable } from '../render/names.js';
 
 export interface Jump {
   table: string;
@@ -17,10 +18,25 @@ export interface FirewallDrift {
   extra: string[];
   missingJumps: Jump[];
   duplicateJumps: Jump[];
+  /**
+   * The IPv6 side (ip6tables, or our nft ip6 table), when it differs: what the network's IPv6
+   * needs, or our IPv6 rules that remain although the network has no IPv6 (any more).
+   */
+  ipv6?: FirewallDrift;
+}
+
+/** This family's rules are as they should be (the IPv6 side not considered). */
+export function familyClean(d: FirewallDrift): boolean {
+  return d.missing.length === 0 && d.extra.length === 0 && d.missingJumps.length === 0 && d.duplicateJumps.length === 0;
 }
 
 export function isClean(d: FirewallDrift): boolean {
-  return d.missing.length === 0 && d.extra.length === 0 && d.missingJumps.length === 0 && d.duplicateJumps.length === 0;
+  return familyClean(d) && (!d.ipv6 || familyClean(d.ipv6));
+}
+
+/** Each family's drift with the prefix status shows its lines with ('' for IPv4, 'ip6 ' for IPv6). */
+export function driftByFamily(d: FirewallDrift): { label: string; drift: FirewallDrift }[] {
+  return [{ label: '', drift: d }, ...(d.ipv6 ? [{ label: 'ip6 ', drift: d.ipv6 }] : [])];
 }
 
 function diffLines(want: string[], got: string[]): { missing: string[]; extra: string[] } {
@@ -33,10 +49,8 @@ function diffLines(want: string[], got: string[]): { missing: string[]; extra: s
   return { missing, extra };
 }
 
-/** Our chains and jumps in an iptables-save dump vs what the network needs. Pure. */
-export function iptablesDrift(net: Network, dump: IptablesDump, forwards: ResolvedForward[] = []): FirewallDrift {
-  const ours = iptablesOurChains(net);
-  const want = iptablesRules(net, forwards);
+/** Our chains, their rules and our jumps in one family's dump vs what they should be. Pure. */
+function chainsDrift(ours: { table: string; chain: string }[], want: { nat: string[]; filter: string[] }, jumps: Jump[], dump: IptablesDump): FirewallDrift {
   const out: FirewallDrift = { missing: [], extra: [], missingJumps: [], duplicateJumps: [] };
   for (const table of ['nat', 'filter'] as const) {
     const chains = ours.filter((c) => c.table === table).map((c) => c.chain);
@@ -48,7 +62,7 @@ export function iptablesDrift(net: Network, dump: IptablesDump, forwards: Resolv
     out.missing.push(...d.missing.map((l) => `${table} ${l}`));
     out.extra.push(...d.extra.map((l) => `${table} ${l}`));
   }
-  for (const j of iptablesJumps(net)) {
+  for (const j of jumps) {
     const line = `-A ${j.from} -j ${j.to}`;
     const n = (dump.rules.get(j.table) ?? []).filter((l) => l === line).length;
     if (n === 0) out.missingJumps.push(j);
@@ -57,10 +71,34 @@ export function iptablesDrift(net: Network, dump: IptablesDump, forwards: Resolv
   return out;
 }
 
-/** Our nft table (parsed `nft list table`) vs what the network needs; null table = all missing. Pure. */
-export function nftDrift(net: Network, table: Map<string, { hook: string; rules: string[] }> | null, forwards: ResolvedForward[] = []): FirewallDrift {
+/** Our IPv6 jumps and chains still in an ip6tables dump although the network has no IPv6. */
+function staleIp6tables(net: Pick<Network, 'bridge'>, dump: IptablesDump): FirewallDrift {
+  const chains = ip6tablesOurChains(net).filter((c) => dump.chains.get(c.table)?.has(c.chain));
+  const jumps = ip6tablesJumps(net).filter((j) => (dump.rules.get(j.table) ?? []).includes(`-A ${j.from} -j ${j.to}`));
+  return {
+    missing: [],
+    extra: [...jumps.map((j) => `${j.table} -A ${j.from} -j ${j.to}`), ...chains.map((c) => `${c.table} chain ${c.chain}`)].map((l) => `${l} (the network has no IPv6)`),
+    missingJumps: [],
+    duplicateJumps: [],
+  };
+}
+
+/**
+ * Our chains and jumps in an iptables-save dump vs what the network needs. Pure. `dump6`: the
+ * ip6tables-save dump (undefined: not looked at; null: unreadable, so nothing of ours in it).
+ */
+export function iptablesDrift(net: Network, dump: IptablesDump, forwards: ResolvedForward[] = [], dump6?: IptablesDump | null): FirewallDrift {
+  const out = chainsDrift(iptablesOurChains(net), iptablesRules(net, forwards), iptablesJumps(net), dump);
+  let v6: FirewallDrift | null = null;
+  if (net.ipv6) v6 = chainsDrift(ip6tablesOurChains(net), ip6tablesRules(net), ip6tablesJumps(net), dump6 ?? { chains: new Map(), rules: new Map(), strictPolicies: new Map() });
+  else if (dump6) v6 = staleIp6tables(net, dump6);
+  return v6 && !familyClean(v6) ? { ...out, ipv6: v6 } : out;
+}
+
+type NftTableView = Map<string, { hook: string; rules: string[] }>;
+
+function nftFamilyDrift(want: { name: string; hook: string; rules: string[] }[], table: NftTableView | null): FirewallDrift {
   const out: FirewallDrift = { missing: [], extra: [], missingJumps: [], duplicateJumps: [] };
-  const want = nftChains(net, forwards);
   if (!table) {
     out.missing.push('table (absent)');
     return out;
@@ -80,8 +118,21 @@ export function nftDrift(net: Network, table: Map<string, { hook: string; rules:
   return out;
 }
 
+/**
+ * Our nft table (parsed `nft list table`) vs what the network needs; null table = all missing.
+ * `table6`: our ip6 table (undefined: not looked at; null: absent). Pure.
+ */
+export function nftDrift(net: Network, table: NftTableView | null, forwards: ResolvedForward[] = [], table6?: NftTableView | null): FirewallDrift {
+  const out = nftFamilyDrift(nftChains(net, forwards), table);
+  let v6: FirewallDrift | null = null;
+  if (net.ipv6) v6 = nftFamilyDrift(nft6Chains(net), table6 ?? null);
+  else if (table6) v6 = { missing: [], extra: [`table ip6 ${nftTable(net)} (the network has no IPv6)`], missingJumps: [], duplicateJumps: [] };
+  return v6 && !familyClean(v6) ? { ...out, ipv6: v6 } : out;
+}
+
 /** Up to `max` rule changes a refill makes ("+ rule", "- rule"), for plan/up to show; null when there are more (a first apply). */
 export function ruleChanges(d: FirewallDrift, max = 12): string | null {
-  const lines = [...d.missing.map((l) => `+ ${l}`), ...d.extra.map((l) => `- ${l}`)];
-  return lines.length === 0 || lines.length > max || d.missing.includes('table (absent)') ? null : lines.join('; ');
+  const fams = driftByFamily(d);
+  const lines = fams.flatMap(({ label, drift }) => [...drift.missing.map((l) => `+ ${label}${l}`), ...drift.extra.map((l) => `- ${label}${l}`)]);
+  return lines.length === 0 || lines.length > max || fams.some((f) => f.drift.missing.includes('table (absent)')) ? null : lines.join('; ');
 }

@@ -3,13 +3,15 @@ import type { AppliedRecord, Backend } from '../model/applied.js';
 import type { ResolvedForward } from '../model/forward.js';
 import type { Network } from '../model/types.js';
 import { parseCidr } from '../net/ipv4.js';
+import type { IptablesDump } from '../observe/iptables.js';
 import type { LinkState } from '../observe/links.js';
 import { type DnsmasqPaths, renderDnsmasqConf } from '../render/dnsmasq.js';
-import { renderIptablesRestore } from '../render/iptables.js';
+import { xtablesTool } from '../model/family.js';
+import { renderIp6tablesRestore, renderIptablesRestore } from '../render/iptables.js';
 import { renderNftScript } from '../render/nft.js';
-import { type FirewallDrift, isClean, ruleChanges } from './firewall-drift.js';
+import { type FirewallDrift, familyClean, isClean, ruleChanges } from './firewall-drift.js';
 import { isTapOf } from './ownership.js';
-import { removeLink } from './plan-teardown.js';
+import { ip6tablesRemoval, removeLink } from './plan-teardown.js';
 import { BRIDGE_SYSCTL6_KEYS, BRIDGE_SYSCTLS6, type BridgeSysctl6, type Ipv6Observation, ipv6ConfKey } from '../observe/ipv6.js';
 import type { Step } from './steps.js';
 
@@ -18,6 +20,8 @@ export interface NetworkObservation {
   forwarding: boolean;
   /** Our rules in the desired backend, for the desired bridge and subnet. */
   drift: FirewallDrift;
+  /** The ip6tables dump of the desired variant (iptables backend), which says what a removal of our IPv6 rules deletes. */
+  ip6tablesDump?: IptablesDump | null;
   confText: string | null;
   hostsText: string | null;
   /** Pid of our live dnsmasq for this network, or null. */
@@ -209,22 +213,46 @@ function planBridgeIpv6(d: DesiredNetwork, o: NetworkObservation, creating: bool
   return { steps, addsAddress: address6 !== null && !hasAddress6, sysctls6: net.ipv6 ? sysctls6 : {} };
 }
 
-/** Our rules in the desired backend for the desired bridge and subnet: one atomic apply or repair. */
+/**
+ * Our rules in the desired backend for the desired bridge and subnet: one atomic apply or repair
+ * (nftables: both tables in one transaction; iptables: one restore per family). The IPv6 side
+ * follows net.ipv6: applied, refilled, or removed when IPv6 was turned off.
+ */
 export function planFirewall(d: DesiredNetwork, o: NetworkObservation): Step[] {
   if (isClean(o.drift)) return [];
-  const changes = ruleChanges(o.drift);
-  const why = `${o.drift.missing.length || o.drift.missingJumps.length ? 'apply' : 'repair'} ${d.backend} rules of ${d.net.name}${changes ? ` [${changes}]` : ''}`;
+  const verb = (x: FirewallDrift) => (x.missing.length || x.missingJumps.length ? 'apply' : 'repair');
+  const why = (x: FirewallDrift, what: string) => {
+    const changes = ruleChanges(x);
+    return `${verb(x)} ${what} rules of ${d.net.name}${changes ? ` [${changes}]` : ''}`;
+  };
+  const v6 = o.drift.ipv6;
   if (d.backend === 'nftables') {
-    return [{ kind: 'firewall', why, argv: ['nft', '-f', '-'], input: renderNftScript(d.net, d.forwards) }];
+    return [{ kind: 'firewall', why: why(o.drift, d.backend), argv: ['nft', '-f', '-'], input: renderNftScript(d.net, d.forwards, { dropIp6: !!v6 && !d.net.ipv6 }) }];
   }
-  return [
-    {
+  const steps: Step[] = [];
+  const v4 = { ...o.drift, ipv6: undefined };
+  if (!familyClean(v4)) {
+    steps.push({
       kind: 'firewall',
-      why,
-      argv: [`iptables-${d.iptablesVariant}-restore`, '-w', '--noflush'],
-      input: renderIptablesRestore(d.net, d.forwards, { missing: o.drift.missingJumps, duplicate: o.drift.duplicateJumps }),
-    },
-  ];
+      why: why(v4, d.backend),
+      argv: [xtablesTool('ipv4', d.iptablesVariant!, 'restore'), '-w', '--noflush'],
+      input: renderIptablesRestore(d.net, d.forwards, { missing: v4.missingJumps, duplicate: v4.duplicateJumps }),
+    });
+  }
+  if (v6 && !familyClean(v6)) {
+    const restore = [xtablesTool('ipv6', d.iptablesVariant!, 'restore'), '-w', '--noflush'];
+    if (d.net.ipv6) {
+      steps.push({
+        kind: 'firewall',
+        why: why(v6, 'ip6tables'),
+        argv: restore,
+        input: renderIp6tablesRestore(d.net, { missing: v6.missingJumps, duplicate: v6.duplicateJumps }),
+      });
+    } else {
+      steps.push(...ip6tablesRemoval(d.net, d.iptablesVariant!, o.ip6tablesDump ?? null, 'the network has no IPv6'));
+    }
+  }
+  return steps;
 }
 
 export function planDnsmasq(d: DesiredNetwork, o: NetworkObservation): Step[] {

@@ -1,9 +1,10 @@
 import type { AppliedRecord, Backend, HostChanges } from '../model/applied.js';
 import type { Network } from '../model/types.js';
+import { xtablesTool } from '../model/family.js';
 import { emptyChains, emptyTables, type IptablesDump } from '../observe/iptables.js';
 import type { LinkState } from '../observe/links.js';
 import type { DnsmasqPaths } from '../render/dnsmasq.js';
-import { iptablesJumps, iptablesOurChains, renderIptablesRemoval } from '../render/iptables.js';
+import { ip6tablesJumps, ip6tablesOurChains, iptablesJumps, iptablesOurChains, renderIptablesRemoval } from '../render/iptables.js';
 import { renderNftRemoval } from '../render/nft.js';
 import { type DockerUserFound, planDockerUserRemoval } from './docker-user.js';
 import { notOurLink } from './ownership.js';
@@ -12,8 +13,9 @@ import { ipv6ConfKey } from '../observe/ipv6.js';
 
 /** One firewall backend as found on the host, for our rules of one bridge. */
 export type FirewallFound =
-  | { backend: 'nftables'; bridge: string; tablePresent: boolean }
-  | { backend: 'iptables'; bridge: string; variant: 'nft' | 'legacy'; dump: IptablesDump };
+  | { backend: 'nftables'; bridge: string; tablePresent: boolean; table6Present?: boolean }
+  /** dump6: the same variant's ip6tables-save (null: unreadable or not looked at). */
+  | { backend: 'iptables'; bridge: string; variant: 'nft' | 'legacy'; dump: IptablesDump; dump6?: IptablesDump | null };
 
 export interface TeardownObservation {
   links: Map<string, LinkState>;
@@ -55,24 +57,50 @@ export function planFileRemoval(paths: DnsmasqPaths): Step[] {
   return [paths.conf, paths.hosts, paths.pid].map((path): Step => ({ kind: 'remove-file', why: 'dnsmasq runtime file', path }));
 }
 
-/** Our nft table, or our iptables jumps and chains (all derived from the bridge name f.bridge). */
+/** Our nft tables (ip, ip6), or our iptables and ip6tables jumps and chains (all derived from the bridge name f.bridge). */
 export function planFirewallRemoval(network: Network, f: FirewallFound): Step[] {
   const net = { ...network, bridge: f.bridge };
   if (f.backend === 'nftables') {
-    return f.tablePresent ? [{ kind: 'firewall', why: `remove nft table of ${net.name}`, argv: ['nft', '-f', '-'], input: renderNftRemoval(net) }] : [];
+    const families = { ip: f.tablePresent, ip6: !!f.table6Present };
+    if (!families.ip && !families.ip6) return [];
+    return [{ kind: 'firewall', why: `remove nft ${families.ip6 ? (families.ip ? 'tables' : 'ip6 table') : 'table'} of ${net.name}`, argv: ['nft', '-f', '-'], input: renderNftRemoval(net, families) }];
   }
   const dump = f.dump;
-  const jumps = iptablesJumps(net).flatMap((j) => {
+  const jumps = presentJumps(iptablesJumps(net), dump);
+  const chains = iptablesOurChains(net).filter((x) => dump.chains.get(x.table)?.has(x.chain));
+  const v4: Step[] =
+    jumps.length === 0 && chains.length === 0
+      ? []
+      : [
+          {
+            kind: 'firewall',
+            why: `remove iptables rules of ${net.name}`,
+            argv: [xtablesTool('ipv4', f.variant, 'restore'), '-w', '--noflush'],
+            input: renderIptablesRemoval(net, jumps, chains),
+          },
+        ];
+  return [...v4, ...ip6tablesRemoval(net, f.variant, f.dump6 ?? null)];
+}
+
+/** Each of our jumps as often as the dump has it (a duplicate is deleted too). */
+function presentJumps(jumps: { table: string; from: string; to: string }[], dump: IptablesDump) {
+  return jumps.flatMap((j) => {
     const n = (dump.rules.get(j.table) ?? []).filter((l) => l === `-A ${j.from} -j ${j.to}`).length;
     return Array.from({ length: n }, () => j);
   });
-  const chains = iptablesOurChains(net).filter((x) => dump.chains.get(x.table)?.has(x.chain));
+}
+
+/** Our ip6tables jumps and chains of net.bridge that the dump has, removed in one restore (nothing when none). */
+export function ip6tablesRemoval(net: Network, variant: 'nft' | 'legacy', dump6: IptablesDump | null, reason?: string): Step[] {
+  if (!dump6) return [];
+  const jumps = presentJumps(ip6tablesJumps(net), dump6);
+  const chains = ip6tablesOurChains(net).filter((x) => dump6.chains.get(x.table)?.has(x.chain));
   if (jumps.length === 0 && chains.length === 0) return [];
   return [
     {
       kind: 'firewall',
-      why: `remove iptables rules of ${net.name}`,
-      argv: [`iptables-${f.variant}-restore`, '-w', '--noflush'],
+      why: `remove ip6tables rules of ${net.name}${reason ? ` (${reason})` : ''}`,
+      argv: [xtablesTool('ipv6', variant, 'restore'), '-w', '--noflush'],
       input: renderIptablesRemoval(net, jumps, chains),
     },
   ];
@@ -156,7 +184,8 @@ export function dumpWithoutOurRules(dump: IptablesDump, bridge: string): Iptable
 }
 
 /**
- * iptables-nft creates the `ip nat`/`ip filter` tables and built-in chains it needs; those that
+ * iptables-nft creates the `ip nat`/`ip filter` tables and built-in chains it needs (ip6tables-nft
+ * the `ip6` ones: family ip6); those that
  * up created are removed again once nothing is in them, so the ruleset ends as it began.
  * Emptiness comes from iptables-save (rules, policies); existence from nft itself, because
  * iptables-nft-save also prints built-in chains that do not exist. Pure.
@@ -165,12 +194,13 @@ export function planIptablesNftLeftovers(
   changes: Pick<HostChanges, 'iptablesTablesCreated' | 'iptablesChainsCreated'>,
   dump: IptablesDump,
   existing: { tables: Set<string>; chains: Set<string> },
+  family: 'ip' | 'ip6' = 'ip',
 ): Step[] {
   const tables = emptyTables(dump, changes.iptablesTablesCreated).filter((t) => existing.tables.has(t));
   const chains = emptyChains(dump, changes.iptablesChainsCreated).filter((c) => existing.chains.has(c) && !tables.includes(c.split(' ')[0]));
   const step = (what: string, argv: string[], onlyIfEmpty: string): Step => ({
     kind: 'firewall',
-    why: `remove empty iptables-nft ${what} that up created`,
+    why: `remove empty ${family === 'ip6' ? 'ip6tables' : 'iptables'}-nft ${what} that up created`,
     argv,
     input: '',
     // someone (firewalld) may remove it first; that is no reason for down to fail
@@ -178,7 +208,7 @@ export function planIptablesNftLeftovers(
     onlyIfEmpty,
   });
   return [
-    ...tables.map((t) => step(`table ${t}`, ['nft', 'delete', 'table', 'ip', t], t)),
-    ...chains.map((c) => step(`chain ${c}`, ['nft', 'delete', 'chain', 'ip', ...c.split(' ')], c)),
+    ...tables.map((t) => step(`table ${t}`, ['nft', 'delete', 'table', family, t], t)),
+    ...chains.map((c) => step(`chain ${c}`, ['nft', 'delete', 'chain', family, ...c.split(' ')], c)),
   ];
 }

@@ -16,6 +16,8 @@ export interface UpObservation extends NetworkObservation {
    * (host-changes.json), the iptables-nft dump and what exists in nft, to remove what is empty then.
    */
   iptablesNft: { changes: HostChanges; dump: IptablesDump; existing: { tables: Set<string>; chains: Set<string> } } | null;
+  /** The same for ip6tables-nft (family ip6), when an old iptables-nft firewall goes or IPv6 was turned off. */
+  iptablesNft6?: { changes: NonNullable<HostChanges['ip6tablesCreated']>; dump: IptablesDump; existing: { tables: Set<string>; chains: Set<string> } } | null;
   /** Networks of another name whose record claims our bridge (the network was renamed): their dnsmasq goes. */
   others: { name: string; paths: DnsmasqPaths; dnsmasqPids: number[] }[];
   /** Docker's firewall (absent: not looked at, as if there were none). */
@@ -103,6 +105,14 @@ export function planUp(d: DesiredNetwork, o: UpObservation): UpPlan {
     const after = nftGoes.reduce((dump, f) => dumpWithoutOurRules(dump, f.bridge), o.iptablesNft.dump);
     leftovers = planIptablesNftLeftovers(o.iptablesNft.changes, after, o.iptablesNft.existing);
   }
+  // the same for ip6tables-nft; also when our IPv6 rules go because IPv6 was turned off
+  const desiredNft = d.backend === 'iptables' && d.iptablesVariant === 'nft';
+  const v6Goes = [...nftGoes.map((f) => f.bridge), ...(desiredNft && !d.net.ipv6 && o.drift.ipv6 ? [d.net.bridge] : [])];
+  if (o.iptablesNft6 && v6Goes.length && !(desiredNft && d.net.ipv6)) {
+    const six = o.iptablesNft6;
+    const after = v6Goes.reduce((dump, bridge) => dumpWithoutOurRules(dump, bridge), six.dump);
+    leftovers.push(...planIptablesNftLeftovers({ iptablesTablesCreated: six.changes.tables, iptablesChainsCreated: six.changes.chains }, after, six.existing, 'ip6'));
+  }
   const steps = [
     ...links.prepare,
     ...(o.forwarding ? [] : [{ kind: 'forwarding', why: 'enable IPv4 forwarding' } as Step]),
@@ -155,10 +165,13 @@ export function planUp(d: DesiredNetwork, o: UpObservation): UpPlan {
     dummyUnsupported,
     appliedAt: '',
   };
+  const union = prev ? unionRecords(prev, target) : target;
   return {
     steps,
     notes: links.left,
-    intended: prev ? unionRecords(prev, target) : target,
+    // IPv6 turned off: until the removal succeeded the record still says the network had IPv6, so
+    // a later up or down looks for our IPv6 rules (they are looked for only when a record says so)
+    intended: prev?.network.ipv6 && !net.ipv6 ? { ...union, network: { ...union.network, ipv6: prev.network.ipv6 } } : union,
     target,
     appliesFirewall: firewall.length > 0,
   };

@@ -1,6 +1,7 @@
 import type { ResolvedForward } from '../model/forward.js';
 import type { Network } from '../model/types.js';
 import { type DnatRule, dnatExceptions, dnatRules } from './forwards.js';
+import { ICMPV6_INPUT } from './icmpv6.js';
 import { iptablesChains } from './names.js';
 
 /** Built-in chain → our chain, one jump each, inserted at the top. */
@@ -78,6 +79,24 @@ export function iptablesRules(net: Network, forwards: ResolvedForward[] = []): {
   };
 }
 
+type JumpList = { table: string; from: string; to: string }[];
+
+/** restore input: declare and flush our chains, refill them, delete duplicate jumps, add missing ones. */
+function restoreText(title: string, chains: { table: 'nat' | 'filter'; chain: string }[], rules: { nat: string[]; filter: string[] }, jumps: { missing: JumpList; duplicate: JumpList }): string {
+  const lines: string[] = [title];
+  for (const table of ['nat', 'filter'] as const) {
+    const ours = chains.filter((c) => c.table === table).map((c) => c.chain);
+    lines.push(`*${table}`);
+    for (const ch of ours) lines.push(`:${ch} - [0:0]`);
+    for (const ch of ours) lines.push(`-F ${ch}`);
+    lines.push(...rules[table]);
+    for (const j of jumps.duplicate.filter((j) => j.table === table)) lines.push(`-D ${j.from} -j ${j.to}`);
+    for (const j of jumps.missing.filter((j) => j.table === table)) lines.push(`-I ${j.from} 1 -j ${j.to}`);
+    lines.push('COMMIT');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 /**
  * Input for `iptables-restore --noflush`: declares and flushes our chains, refills them, and
  * adds the jumps the caller found missing / deletes duplicate jumps. Never touches other chains.
@@ -85,27 +104,10 @@ export function iptablesRules(net: Network, forwards: ResolvedForward[] = []): {
 export function renderIptablesRestore(
   net: Network,
   forwards: ResolvedForward[] = [],
-  jumps: { missing: { table: string; from: string; to: string }[]; duplicate: { table: string; from: string; to: string }[] } = {
-    missing: iptablesJumps(net),
-    duplicate: [],
-  },
+  jumps: { missing: JumpList; duplicate: JumpList } = { missing: iptablesJumps(net), duplicate: [] },
 ): string {
-  const rules = iptablesRules(net, forwards);
-  const chains = iptablesOurChains(net);
-  const of = (table: string) => chains.filter((c) => c.table === table).map((c) => c.chain);
-  const lines: string[] = [`# natnet-hook: network ${net.name} (${net.bridge}, ${net.subnet}/${net.prefix})`];
-  const section = (table: 'nat' | 'filter', chains: string[], body: string[]) => {
-    lines.push(`*${table}`);
-    for (const ch of chains) lines.push(`:${ch} - [0:0]`);
-    for (const ch of chains) lines.push(`-F ${ch}`);
-    lines.push(...body);
-    for (const j of jumps.duplicate.filter((j) => j.table === table)) lines.push(`-D ${j.from} -j ${j.to}`);
-    for (const j of jumps.missing.filter((j) => j.table === table)) lines.push(`-I ${j.from} 1 -j ${j.to}`);
-    lines.push('COMMIT');
-  };
-  section('nat', of('nat'), rules.nat);
-  section('filter', of('filter'), rules.filter);
-  return `${lines.join('\n')}\n`;
+  const title = `# natnet-hook: network ${net.name} (${net.bridge}, ${net.subnet}/${net.prefix})`;
+  return restoreText(title, iptablesOurChains(net), iptablesRules(net, forwards), jumps);
 }
 
 /** Input for `iptables-restore --noflush` that removes our jumps (each occurrence) and chains. */
@@ -126,3 +128,65 @@ export function renderIptablesRemoval(net: Network, presentJumps: { table: strin
 
 /** Built-in chains our jumps start from, as "table CHAIN" (the same for every network). */
 export const JUMP_CHAINS = iptablesJumps({ bridge: '' }).map((j) => `${j.table} ${j.from}`);
+
+/** The same for ip6tables. */
+export const IP6_JUMP_CHAINS = ip6tablesJumps({ bridge: '' }).map((j) => `${j.table} ${j.from}`);
+
+/**
+ * IPv6 (ip6tables, its own namespace: the chain names are the IPv4 ones). No port forwards, so
+ * no DNAT chain; the nat chain exists in both modes (empty when routed) so a mode change is a refill.
+ */
+export function ip6tablesJumps(net: Pick<Network, 'bridge'>): { table: 'nat' | 'filter'; from: string; to: string }[] {
+  return iptablesJumps(net).filter((j) => j.to !== iptablesChains(net).dnat);
+}
+
+export function ip6tablesOurChains(net: Pick<Network, 'bridge'>): { table: 'nat' | 'filter'; chain: string }[] {
+  return iptablesOurChains(net).filter((c) => c.chain !== iptablesChains(net).dnat);
+}
+
+/**
+ * Our IPv6 rules exactly as `ip6tables-save` prints them: ICMPv6 (render/icmpv6.ts), DHCPv6 and
+ * DNS accepted on the bridge; the prefix out, established/related in, bridge to bridge, the rest
+ * rejected; with nat66 masquerade from the prefix to outside it (not to link-scope multicast
+ * ff02::/16). Routed: no NAT, inbound still only established. Port forwards are IPv4-only.
+ */
+export function ip6tablesRules(net: Network): { nat: string[]; filter: string[] } {
+  const v6 = net.ipv6;
+  if (!v6) return { nat: [], filter: [] };
+  const c = iptablesChains(net);
+  const s = `${v6.subnet}/${v6.prefix}`;
+  const br = net.bridge;
+  const out = net.outbound ? ` -o ${net.outbound}` : '';
+  return {
+    nat:
+      v6.mode === 'nat66'
+        ? [
+            `-A ${c.post} -s ${s} -d ff02::/16 -j RETURN`,
+            `-A ${c.post} -s ${s} ! -d ${s}${out} -p tcp -j MASQUERADE --to-ports 1024-65535`,
+            `-A ${c.post} -s ${s} ! -d ${s}${out} -p udp -j MASQUERADE --to-ports 1024-65535`,
+            `-A ${c.post} -s ${s} ! -d ${s}${out} -j MASQUERADE`,
+          ]
+        : [],
+    filter: [
+      `-A ${c.fwd} -d ${s} -o ${br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
+      `-A ${c.fwd} -s ${s} -i ${br}${out} -j ACCEPT`,
+      `-A ${c.fwd} -i ${br} -o ${br} -j ACCEPT`,
+      `-A ${c.fwd} -o ${br} -j REJECT --reject-with icmp6-port-unreachable`,
+      `-A ${c.fwd} -i ${br} -j REJECT --reject-with icmp6-port-unreachable`,
+      ...ICMPV6_INPUT.map(({ type }) => `-A ${c.inp} -i ${br} -p ipv6-icmp -m icmp6 --icmpv6-type ${type} -j ACCEPT`),
+      `-A ${c.inp} -i ${br} -p udp -m udp --dport 547 -j ACCEPT`,
+      `-A ${c.inp} -i ${br} -p udp -m udp --dport 53 -j ACCEPT`,
+      `-A ${c.inp} -i ${br} -p tcp -m tcp --dport 53 -j ACCEPT`,
+    ],
+  };
+}
+
+/** Input for `ip6tables-restore --noflush`, like renderIptablesRestore. */
+export function renderIp6tablesRestore(
+  net: Network,
+  jumps: { missing: JumpList; duplicate: JumpList } = { missing: ip6tablesJumps(net), duplicate: [] },
+): string {
+  const v6 = net.ipv6;
+  const title = `# natnet-hook: network ${net.name} (${net.bridge}, ${v6 ? `${v6.subnet}/${v6.prefix} ${v6.mode}` : 'no IPv6'})`;
+  return restoreText(title, ip6tablesOurChains(net), ip6tablesRules(net), jumps);
+}

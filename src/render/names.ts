@@ -11,7 +11,7 @@ export function iptablesChains(net: Pick<Network, 'bridge'>) {
   };
 }
 
-/** Our nft table (family ip) for a network. */
+/** Our nft table for a network: the same name in family ip and (with IPv6) family ip6. */
 export function nftTable(net: Pick<Network, 'bridge'>): string {
   return `natnet_${net.bridge.replace(/[^A-Za-z0-9_]/g, '_')}`;
 }

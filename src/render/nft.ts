@@ -1,6 +1,7 @@
 import type { ResolvedForward } from '../model/forward.js';
 import type { Network } from '../model/types.js';
 import { type DnatRule, dnatExceptions, dnatRules } from './forwards.js';
+import { ICMPV6_INPUT } from './icmpv6.js';
 import { nftTable } from './names.js';
 
 function dnatLine(r: DnatRule): string {
@@ -22,7 +23,7 @@ export function nftForwardLines(f: ResolvedForward): string[] {
  * them). A regular chain (no hook) has hook ''. Port forwards: chain `forwards`, jumped to from
  * prerouting and output; `ct status dnat` accepted before the reject; hairpin masquerade.
  */
-export function nftChains(net: Network, forwards: ResolvedForward[] = []): { name: string; hook: string; rules: string[] }[] {
+export function nftChains(net: Network, forwards: ResolvedForward[] = []): NftChain[] {
   const s = `${net.subnet}/${net.prefix}`;
   const br = `"${net.bridge}"`;
   const out = net.outbound ? ` oifname "${net.outbound}"` : '';
@@ -67,19 +68,92 @@ export function nftChains(net: Network, forwards: ResolvedForward[] = []): { nam
   ];
 }
 
+type NftChain = { name: string; hook: string; rules: string[] };
+
+function tableText(family: 'ip' | 'ip6', name: string, chains: NftChain[]): string {
+  const body = chains.map((c) => [`\tchain ${c.name} {`, ...(c.hook ? [`\t\t${c.hook}`] : []), ...c.rules.map((r) => `\t\t${r}`), '\t}'].join('\n'));
+  return `table ${family} ${name} {\n${body.join('\n\n')}\n}\n`;
+}
+
 /** Body of `table ip NAME { ... }` as nft lists it. */
 export function renderNftTableBody(net: Network, forwards: ResolvedForward[] = []): string {
-  const chains = nftChains(net, forwards).map((c) => [`\tchain ${c.name} {`, ...(c.hook ? [`\t\t${c.hook}`] : []), ...c.rules.map((r) => `\t\t${r}`), '\t}'].join('\n'));
-  return `table ip ${nftTable(net)} {\n${chains.join('\n\n')}\n}\n`;
+  return tableText('ip', nftTable(net), nftChains(net, forwards));
 }
 
-/** One `nft -f` transaction that creates-or-replaces our table atomically (nft 1.0.6 has no `destroy`). */
-export function renderNftScript(net: Network, forwards: ResolvedForward[] = []): string {
-  const t = nftTable(net);
-  return `# natnet-hook: network ${net.name} (${net.bridge}, ${net.subnet}/${net.prefix})\ntable ip ${t}\ndelete table ip ${t}\n${renderNftTableBody(net, forwards)}`;
+/**
+ * The chains of our `table ip6` (same name as the ip one), canonical as `nft list table ip6`
+ * prints them: the IPv6 side of render/iptables.ts ip6tablesRules. No port forwards; routed
+ * mode has no nat chain. Empty when the network has no IPv6.
+ */
+export function nft6Chains(net: Network): NftChain[] {
+  const v6 = net.ipv6;
+  if (!v6) return [];
+  const s = `${v6.subnet}/${v6.prefix}`;
+  const br = `"${net.bridge}"`;
+  const out = net.outbound ? ` oifname "${net.outbound}"` : '';
+  const nat: NftChain[] =
+    v6.mode === 'nat66'
+      ? [
+          {
+            name: 'nat_post',
+            hook: 'type nat hook postrouting priority srcnat; policy accept;',
+            rules: [
+              `ip6 saddr ${s} ip6 daddr ff02::/16 return`,
+              `ip6 saddr ${s} ip6 daddr != ${s}${out} meta l4proto tcp masquerade to :1024-65535`,
+              `ip6 saddr ${s} ip6 daddr != ${s}${out} meta l4proto udp masquerade to :1024-65535`,
+              `ip6 saddr ${s} ip6 daddr != ${s}${out} masquerade`,
+            ],
+          },
+        ]
+      : [];
+  return [
+    ...nat,
+    {
+      name: 'filter_fwd',
+      hook: 'type filter hook forward priority filter; policy accept;',
+      rules: [
+        `ip6 daddr ${s} oifname ${br} ct state established,related accept`,
+        `ip6 saddr ${s} iifname ${br}${out} accept`,
+        `iifname ${br} oifname ${br} accept`,
+        `oifname ${br} reject`,
+        `iifname ${br} reject`,
+      ],
+    },
+    {
+      name: 'filter_inp',
+      hook: 'type filter hook input priority filter; policy accept;',
+      rules: [
+        `iifname ${br} icmpv6 type { ${ICMPV6_INPUT.map((t) => t.name).join(', ')} } accept`,
+        `iifname ${br} udp dport 547 accept`,
+        `iifname ${br} udp dport 53 accept`,
+        `iifname ${br} tcp dport 53 accept`,
+      ],
+    },
+  ];
 }
 
-export function renderNftRemoval(net: Pick<Network, 'bridge'>): string {
+/** `table ip6 NAME { ... }` as nft lists it. */
+export function renderNft6TableBody(net: Network): string {
+  return tableText('ip6', nftTable(net), nft6Chains(net));
+}
+
+/**
+ * One `nft -f` transaction that creates-or-replaces our tables atomically (nft 1.0.6 has no
+ * `destroy`): the ip table, and the ip6 one when the network has IPv6. `dropIp6`: the network
+ * has no IPv6 (any more) but our ip6 table exists: it goes in the same transaction.
+ */
+export function renderNftScript(net: Network, forwards: ResolvedForward[] = [], opts: { dropIp6?: boolean } = {}): string {
   const t = nftTable(net);
-  return `table ip ${t}\ndelete table ip ${t}\n`;
+  const v4 = `# natnet-hook: network ${net.name} (${net.bridge}, ${net.subnet}/${net.prefix})\ntable ip ${t}\ndelete table ip ${t}\n${renderNftTableBody(net, forwards)}`;
+  if (net.ipv6) return `${v4}table ip6 ${t}\ndelete table ip6 ${t}\n${renderNft6TableBody(net)}`;
+  return opts.dropIp6 ? `${v4}table ip6 ${t}\ndelete table ip6 ${t}\n` : v4;
+}
+
+/** Removes our tables: the ip one, the ip6 one, or both (those that exist). */
+export function renderNftRemoval(net: Pick<Network, 'bridge'>, families: { ip: boolean; ip6: boolean } = { ip: true, ip6: false }): string {
+  const t = nftTable(net);
+  return (['ip', 'ip6'] as const)
+    .filter((f) => families[f])
+    .map((f) => `table ${f} ${t}\ndelete table ${f} ${t}\n`)
+    .join('');
 }

@@ -15,7 +15,7 @@ import { parseIPv4 } from '../net/ipv4.js';
 import { formatIPv6, inSubnet6, parseIPv6 } from '../net/ipv6.js';
 import { macProblem, normaliseMac } from '../net/mac.js';
 import { isValidDomain, isValidIfName, isValidLeaseTime } from '../net/names.js';
-import { JUMP_CHAINS } from '../render/iptables.js';
+import { IP6_JUMP_CHAINS, JUMP_CHAINS } from '../render/iptables.js';
 import { BRIDGE_SYSCTL6_KEYS, type BridgeSysctl6 } from '../observe/ipv6.js';
 
 /** Why a value read back from disk is not what we wrote; `at` is the field path. */
@@ -365,6 +365,15 @@ export function hostChanges(v: unknown, at = ''): HostChanges {
             if (!/^-?[0-9]{1,3}$/.test(was)) fail(`${f}.was`, 'a small integer as text');
             return { iface: ifName(e.iface, `${f}.iface`), was };
           }),
+    ...(o.ip6tablesCreated === undefined ? {} : { ip6tablesCreated: ip6tablesCreated(o.ip6tablesCreated, `${at}.ip6tablesCreated`) }),
+  };
+}
+
+function ip6tablesCreated(v: unknown, at: string): NonNullable<HostChanges['ip6tablesCreated']> {
+  const o = object(v, at);
+  return {
+    tables: array(o.tables, `${at}.tables`).map((t, i) => oneOf(t, `${at}.tables[${i}]`, ['nat', 'filter'] as const)),
+    chains: array(o.chains, `${at}.chains`).map((c, i) => oneOf(c, `${at}.chains[${i}]`, IP6_JUMP_CHAINS)),
   };
 }
 

@@ -5,25 +5,13 @@
  * it began, and so does another `up` followed by `down`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inNs } from '../../src/selftest/exec.js';
-import { spawnBackground } from '../../src/sys/spawn.js';
 import { assertBuilt, LAB_BINS, type NetworkOptions, networkToml } from '../helpers/lab-config.js';
-import { BIN, Lab } from '../helpers/netns.js';
+import { upKilledAfter } from '../helpers/crash.js';
+import { Lab } from '../helpers/netns.js';
 import { needs } from '../helpers/requirements.js';
 
 const req = needs({ root: true, bins: LAB_BINS });
 const KILLS = Number(process.env.NATNET_CRASH_KILLS ?? 8);
-
-async function upKilledAfter(lab: Lab, delayMs: number): Promise<boolean> {
-  const argv = inNs(lab.router, [process.execPath, BIN, '--config', lab.configPath, '--state-dir', lab.stateDir, 'up']);
-  const { pid, child, exited, signal } = await spawnBackground(argv, { detached: true });
-  const timer = setTimeout(() => {
-    if (child.exitCode === null && child.signalCode === null) process.kill(-pid, 'SIGKILL');
-  }, delayMs);
-  await exited;
-  clearTimeout(timer);
-  return (await signal) === 'SIGKILL';
-}
 
 describe.skipIf(!req.ok)(`up killed in the middle of a live change, then down: the host is as it began${req.reason}`, () => {
   let lab: Lab;

@@ -8,7 +8,7 @@ import { reservationsFor } from '../../src/plan/reservations.js';
 import { renderDnsmasqConf, renderHostsfile } from '../../src/render/dnsmasq.js';
 import { resolveForwards } from '../../src/config/forward.js';
 import { forwardsOf } from '../../src/plan/forwards.js';
-import { renderIptablesRestore, renderIptablesRemoval, iptablesJumps, iptablesOurChains } from '../../src/render/iptables.js';
+import { renderIp6tablesRestore, renderIptablesRestore, renderIptablesRemoval, iptablesJumps, iptablesOurChains } from '../../src/render/iptables.js';
 import { renderNftScript } from '../../src/render/nft.js';
 
 const here = new URL('.', import.meta.url).pathname;
@@ -33,6 +33,7 @@ describe('golden renderings', () => {
       it(`${id}: iptables-restore input`, () => golden(`${id}.ipt`, renderIptablesRestore(net, forwards)));
       it(`${id}: iptables removal`, () => golden(`${id}.remove.ipt`, renderIptablesRemoval(net, iptablesJumps(net), iptablesOurChains(net))));
       it(`${id}: nft script`, () => golden(`${id}.nft`, renderNftScript(net, forwards)));
+      if (net.ipv6) it(`${id}: ip6tables-restore input`, () => golden(`${id}.ip6t`, renderIp6tablesRestore(net)));
       it(`${id}: dnsmasq config`, () => golden(`${id}.dnsmasq.conf`, renderDnsmasqConf(net, paths(net.name))));
       it(`${id}: hostsfile`, () => {
         const { reservations } = reservationsFor(net, cfg.leases, []);
