@@ -5,7 +5,9 @@
  */
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatIPv6, parseIPv6 } from '../../src/net/ipv6.js';
 import { inNs, sleep } from '../../src/selftest/exec.js';
+import { killInNamespace, waitListening } from '../../src/selftest/topology.js';
 import { exec } from './exec.js';
 import type { Guest, Lab } from './netns.js';
 
@@ -114,4 +116,22 @@ export async function resolveAaaa(lab: Lab, g: Guest, name: string, server: stri
   const r = await lab.run(['busybox', 'nslookup', '-type=aaaa', name, server], g.ns);
   const after = r.stdout.split(/^Name:/m).slice(1).join('\n');
   return [...after.matchAll(/^Address(?: \d+)?:\s*([0-9a-f:]+)\s*$/gm)].map((m) => m[1]);
+}
+
+/** socat's "AF=10 [0000:...:0001]:port" → RFC 5952 text. */
+const PEER_LINE = /accepting connection from AF=10 \[([0-9a-f:]+)\]:\d+/;
+
+/**
+ * One TCP connection over IPv6 from clientNs (from address `from`: a guest also has its SLAAC
+ * address) to [ip]:port; the listener in serverNs reports the source it saw.
+ */
+export async function roundTrip6(serverNs: string, clientNs: string, ip: string, port: number, from: string) {
+  const server = exec(inNs(serverNs, ['timeout', '15', 'socat', '-d', '-d', `TCP6-LISTEN:${port},reuseaddr`, '-']));
+  if (!(await waitListening(exec, serverNs, 'tcp', port))) throw new Error(`no listener on tcp/${port} in ${serverNs}`);
+  const client = await exec(inNs(clientNs, ['socat', '-T', '2', '-', `TCP6:[${ip}]:${port},connect-timeout=3,bind=[${from}]`]), { input: 'natnet-ipv6\n' });
+  const settled = await Promise.race([server.then(() => true), sleep(1500).then(() => false)]);
+  if (!settled) await killInNamespace(exec, serverNs, 'socat');
+  const seen = PEER_LINE.exec((await server).stderr);
+  const n = seen ? parseIPv6(seen[1]) : null;
+  return { connected: client.code === 0, peerSaw: n === null ? null : formatIPv6(n), clientError: client.stderr.trim().split('\n').pop() ?? '' };
 }

@@ -7,11 +7,9 @@
  * `down` leaves ip6tables and nft exactly as before (someone else's IPv6 rules included).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatIPv6, parseIPv6 } from '../../src/net/ipv6.js';
-import { inNs, sleep } from '../../src/selftest/exec.js';
-import { killInNamespace, waitListening } from '../../src/selftest/topology.js';
 import { assertBuilt, backendCases, LAB_BINS, networkToml } from '../helpers/lab-config.js';
-import { exec, type Guest, Lab, UPSTREAM } from '../helpers/netns.js';
+import { roundTrip6 } from '../helpers/ipv6-guest.js';
+import { type Guest, Lab, UPSTREAM } from '../helpers/netns.js';
 import { needs } from '../helpers/requirements.js';
 
 const req = needs({ root: true, bins: [...LAB_BINS, 'ip6tables-nft', 'ip6tables-legacy'] });
@@ -21,24 +19,6 @@ const GATEWAY = 'fd00:1:2:3::1';
 const GUEST = 'fd00:1:2:3::10';
 const ROUTER_UP = '2001:db8:ffff::1';
 const PEER = '2001:db8:ffff::2';
-
-/** socat's "AF=10 [0000:...:0001]:port" → RFC 5952 text. */
-const PEER_LINE = /accepting connection from AF=10 \[([0-9a-f:]+)\]:\d+/;
-
-/**
- * One TCP connection over IPv6 from clientNs (from address `from`: a guest also has its SLAAC
- * address) to [ip]:port; the listener in serverNs reports the source it saw.
- */
-async function roundTrip6(serverNs: string, clientNs: string, ip: string, port: number, from: string) {
-  const server = exec(inNs(serverNs, ['timeout', '15', 'socat', '-d', '-d', `TCP6-LISTEN:${port},reuseaddr`, '-']));
-  if (!(await waitListening(exec, serverNs, 'tcp', port))) throw new Error(`no listener on tcp/${port} in ${serverNs}`);
-  const client = await exec(inNs(clientNs, ['socat', '-T', '2', '-', `TCP6:[${ip}]:${port},connect-timeout=3,bind=[${from}]`]), { input: 'natnet-ipv6\n' });
-  const settled = await Promise.race([server.then(() => true), sleep(1500).then(() => false)]);
-  if (!settled) await killInNamespace(exec, serverNs, 'socat');
-  const seen = PEER_LINE.exec((await server).stderr);
-  const n = seen ? parseIPv6(seen[1]) : null;
-  return { connected: client.code === 0, peerSaw: n === null ? null : formatIPv6(n), clientError: client.stderr.trim().split('\n').pop() ?? '' };
-}
 
 describe.skipIf(!req.ok)(`IPv6 through the firewall (nat66, routed)${req.reason}`, () => {
   for (const backend of backendCases()) {
