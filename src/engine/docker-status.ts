@@ -1,6 +1,6 @@
 import { type Family, xtablesOf } from '../model/family.js';
 import type { Network } from '../model/types.js';
-import type { DockerFirewall } from '../observe/docker.js';
+import { type DockerFirewall, dockerFirewallFound } from '../observe/docker.js';
 import { type DockerUserDrift, dockerUserClean, dockerUserDrifts } from '../plan/docker-user.js';
 
 /** Docker's firewall on this host (README "status --json": `docker`). */
@@ -32,7 +32,7 @@ export function dockerStatus(d: DockerFirewall): DockerStatus {
     bridgeNfCall: d.bridgeNfCall[family],
   }));
   return {
-    found: families.some((f) => f.dockerUser) || d.nftDockerBridges,
+    found: dockerFirewallFound(d),
     iptablesVariant: d.variant,
     families,
     nftDockerBridges: d.nftDockerBridges,

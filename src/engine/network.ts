@@ -11,7 +11,8 @@ import type { LinkState } from '../observe/links.js';
 import { observeIpChains } from '../observe/nft.js';
 import { readIpForward, scanOurDnsmasq } from '../observe/procfs.js';
 import { firstUnsearchableDir } from '../observe/searchable.js';
-import { familiesOf } from '../model/family.js';
+import { FAMILIES, familiesOf } from '../model/family.js';
+import { dockerFirewallFound } from '../observe/docker.js';
 import { staleDockerUser, wantedDockerUser } from '../plan/docker-user.js';
 import { notOurLink } from '../plan/ownership.js';
 import { type DesiredNetwork, PlanConflict } from '../plan/plan-network.js';
@@ -276,7 +277,7 @@ export async function applyNetwork(ctx: Context, host: HostObserver, config: Loa
 }
 
 /** IPv6 forwarding and the accept_ra of RA interfaces, as they were before our first up (each only while it still has our value). */
-function restoreIpv6HostChanges(ctx: Context, had: HostChanges): string[] {
+function restoreIpv6HostChanges(ctx: Context, had: HostChanges, keepForwarding: boolean): string[] {
   const actions: string[] = [];
   const put = (key: string, ours: string, was: string, why: string) => {
     if (readSysctl(key) !== ours) return;
@@ -284,7 +285,7 @@ function restoreIpv6HostChanges(ctx: Context, had: HostChanges): string[] {
     actions.push(`${why}: ${sysctlName(key)}=${was}`);
   };
   // forwarding first: accept_ra=1 on an interface is only honoured again once forwarding is off
-  if (had.enabledForwarding6) put(FORWARDING6_KEY, '1', '0', 'restore IPv6 forwarding (it was off before up)');
+  if (had.enabledForwarding6 && !keepForwarding) put(FORWARDING6_KEY, '1', '0', 'restore IPv6 forwarding (it was off before up)');
   for (const f of had.acceptRaFixed ?? []) put(ipv6ConfKey(f.iface, 'accept_ra'), '2', f.was, `restore accept_ra of ${f.iface}`);
   return actions;
 }
@@ -380,11 +381,14 @@ export async function releaseHostChanges(ctx: Context, host: HostObserver, noneL
     kept = { ...kept, ip6tablesCreated: stillThere(six, now6) };
   }
   if (noneLeft) {
-    if (had.enabledForwarding && readIpForward() && !ctx.dryRun) {
+    // Docker, started after our up, found forwarding on and relies on it: turning it off would cut its containers
+    const keepForwarding = (had.enabledForwarding || !!had.enabledForwarding6) && dockerFirewallFound(await host.docker(FAMILIES, true));
+    if (keepForwarding) actions.push("left forwarding on although it was off before up: Docker's firewall is on this host and relies on it");
+    if (had.enabledForwarding && readIpForward() && !ctx.dryRun && !keepForwarding) {
       writeFileSync('/proc/sys/net/ipv4/ip_forward', '0\n');
       actions.push('restore net.ipv4.ip_forward=0 (it was 0 before up)');
     }
-    actions.push(...restoreIpv6HostChanges(ctx, had));
+    actions.push(...restoreIpv6HostChanges(ctx, had, keepForwarding));
     removeHostChanges(ctx);
   } else if (JSON.stringify(kept) !== JSON.stringify(had)) writeHostChanges(ctx, kept);
   return actions;

@@ -43,6 +43,11 @@ export function bridgeNfCall(family: Family, read: (path: string) => string | nu
 }
 
 /** Docker's firewall on this host as natnet-hook sees it (host-wide, read once per run). */
+/** Docker's firewall is on this host: a DOCKER-USER chain in some family, or its nftables table. */
+export function dockerFirewallFound(d: DockerFirewall): boolean {
+  return Object.values(d.views).some((v) => v?.present) || d.nftDockerBridges;
+}
+
 export interface DockerFirewall {
   /** The iptables variant DOCKER-USER was read with (the host's); null: no iptables binary. */
   variant: 'nft' | 'legacy' | null;

@@ -128,10 +128,13 @@ for (const firewall of ['iptables', 'nftables'] as const) {
       });
     }
 
-    it('down leaves Docker\'s rules exactly as they were', async () => {
-      await lab.mustCli(['down']);
+    it('down leaves Docker\'s rules exactly as they were, and forwarding on (Docker relies on it)', async () => {
+      const down = await lab.mustCli(['down']);
       expect(await save()).toBe(before.v4);
       expect(await save6()).toBe(before.v6);
+      // up turned forwarding on (it was off in the fresh namespace); with Docker's firewall present the last down leaves it
+      expect(down.stdout + down.stderr).toMatch(/left forwarding on although it was off before up: Docker's firewall/);
+      expect((await lab.mustRun(['cat', '/proc/sys/net/ipv4/ip_forward'])).trim()).toBe('1');
     });
   });
 }
