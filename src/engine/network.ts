@@ -147,7 +147,7 @@ async function observeUp(ctx: Context, host: HostObserver, d: DesiredNetwork, pr
   }
   // Docker's DOCKER-USER (read from the dump our own iptables rules came from, when that is the backend)
   const docker = await host.docker(familiesOf(d.net));
-  const oldDockerUser = await host.dockerUserFound(staleDockerUser(previous?.dockerUser ?? [], wantedDockerUser(d.net, docker)));
+  const oldDockerUser = await host.dockerUserFound(staleDockerUser(previous?.dockerUser ?? [], wantedDockerUser(d.net, docker), docker.unread));
   // ip6tables-nft tables up created may empty when an old iptables-nft firewall goes or IPv6 is turned off
   let iptablesNft6: UpObservation['iptablesNft6'] = null;
   const six = old.some((f) => f.iptablesVariant === 'nft') || (d.iptablesVariant === 'nft' && !d.net.ipv6 && !!previous?.network.ipv6)

@@ -83,7 +83,16 @@ export function planDockerUserRemoval(networkName: string, found: DockerUserFoun
   ];
 }
 
-/** Entries of the record an up no longer wants (another bridge, variant or family; Docker gone). Pure. */
-export function staleDockerUser(record: AppliedDockerUser[], wanted: AppliedDockerUser[]): AppliedDockerUser[] {
-  return record.filter((e) => !wanted.some((w) => sameDockerUser(e, w)));
+/**
+ * Entries of the record an up no longer wants (another bridge, variant or family; Docker gone).
+ * An entry of a family that could not be read now is neither wanted nor stale: it stays recorded
+ * until it can be checked. Pure.
+ */
+export function staleDockerUser(record: AppliedDockerUser[], wanted: AppliedDockerUser[], unread: readonly Family[] = []): AppliedDockerUser[] {
+  return record.filter((e) => !unread.includes(e.family) && !wanted.some((w) => sameDockerUser(e, w)));
+}
+
+/** What the record keeps after an up: the wanted entries, and the recorded ones of families that could not be read. Pure. */
+export function keptDockerUser(record: AppliedDockerUser[], wanted: AppliedDockerUser[], unread: readonly Family[]): AppliedDockerUser[] {
+  return [...wanted, ...record.filter((e) => unread.includes(e.family) && !wanted.some((w) => sameDockerUser(e, w)))];
 }

@@ -1,7 +1,7 @@
 import { type AppliedFirewall, type AppliedRecord, type HostChanges, sameFirewall, unionRecords } from '../model/applied.js';
 import type { DockerFirewall } from '../observe/docker.js';
 import type { IptablesDump } from '../observe/iptables.js';
-import { type DockerUserFound, planDockerUser, planDockerUserRemoval, wantedDockerUser } from './docker-user.js';
+import { type DockerUserFound, keptDockerUser, planDockerUser, planDockerUserRemoval, wantedDockerUser } from './docker-user.js';
 import type { DnsmasqPaths } from '../render/dnsmasq.js';
 import { type DesiredNetwork, type NetworkObservation, planDnsmasq, planFirewall, planLinks } from './plan-network.js';
 import { dumpWithoutOurRules, type FirewallFound, planFileRemoval, planFirewallRemoval, planIptablesNftLeftovers } from './plan-teardown.js';
@@ -128,7 +128,7 @@ export function planUp(d: DesiredNetwork, o: UpObservation): UpPlan {
     ...links.remove,
   ];
   const { net } = d;
-  const wanted = o.docker ? wantedDockerUser(net, o.docker) : [];
+  const wanted = o.docker ? keptDockerUser(o.record?.dockerUser ?? [], wantedDockerUser(net, o.docker), o.docker.unread) : [];
   const address = `${net.gateway}/${net.prefix}`;
   const address6 = net.ipv6 ? `${net.ipv6.gateway}/${net.ipv6.prefix}` : null;
   const prev = o.record;

@@ -5,7 +5,7 @@ import { dockerStatus, dockerStatusLine, networkDockerStatus } from '../../src/e
 import { unionRecords, type AppliedRecord } from '../../src/model/applied.js';
 import { bridgeNfCall, type DockerFirewall, dockerUserOf, hasDockerBridgesTable } from '../../src/observe/docker.js';
 import { parseIptablesSave } from '../../src/observe/iptables.js';
-import { dockerUserDrift, planDockerUser, planDockerUserRemoval, staleDockerUser, wantedDockerUser } from '../../src/plan/docker-user.js';
+import { dockerUserDrift, keptDockerUser, planDockerUser, planDockerUserRemoval, staleDockerUser, wantedDockerUser } from '../../src/plan/docker-user.js';
 import { dockerUserRules, taggedBridge } from '../../src/render/docker-user.js';
 import { appliedRecord, SchemaError } from '../../src/state/schema.js';
 
@@ -84,6 +84,13 @@ describe('our accepts in DOCKER-USER', () => {
     const now = [{ family: 'ipv4' as const, iptablesVariant: 'nft' as const, bridge: 'virbr11' }];
     const rec = [{ family: 'ipv4' as const, iptablesVariant: 'nft' as const, bridge: 'virbr10' }, now[0]];
     expect(staleDockerUser(rec, now)).toEqual([rec[0]]);
+  });
+  it('a family that could not be read (no ip6tables now): its recorded entry is neither stale nor dropped from the record', () => {
+    const v6 = { family: 'ipv6' as const, iptablesVariant: 'nft' as const, bridge: 'virbr10' };
+    const v4 = { family: 'ipv4' as const, iptablesVariant: 'nft' as const, bridge: 'virbr10' };
+    expect(staleDockerUser([v4, v6], [v4], ['ipv6'])).toEqual([]);
+    expect(keptDockerUser([v4, v6], [v4], ['ipv6'])).toEqual([v4, v6]);
+    expect(keptDockerUser([v4, v6], [v4], [])).toEqual([v4]);
   });
 });
 
