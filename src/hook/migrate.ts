@@ -72,13 +72,22 @@ export function incomingConflict(arriving: DomainRecord, config: LoadedConfig, h
   return null;
 }
 
-/** The running host: its links (`ip`), lease files where the layout puts them (one that cannot be read holds nothing). */
-export async function hostNow(ctx: Pick<Context, 'runDir' | 'libDir' | 'runner'>): Promise<HostNow> {
+/**
+ * The running host: its links (`ip`; only when `links` says a record's taps must be looked at),
+ * lease files where the layout puts them (one that cannot be read holds nothing).
+ */
+export async function hostNow(ctx: Pick<Context, 'runDir' | 'libDir' | 'runner'>, links = true): Promise<HostNow> {
   return {
     now: Math.floor(Date.now() / 1000),
-    links: await observeLinks(ctx.runner),
+    links: links ? await observeLinks(ctx.runner) : new Map(),
     leasesOf: (network) => readDnsmasqLeases(leaseFileText(dnsmasqPaths(ctx, network).leases)),
   };
+}
+
+/** Does incomingConflict need this host's links: a running record with one of the VM's MACs and a tap to confirm? Pure. */
+export function needsLinks(incoming: DomainRecord, config: Pick<LoadedConfig, 'domains'>): boolean {
+  const macs = new Set(incoming.nics.map((n) => n.mac));
+  return config.domains.some((d) => d.running && !d.migratedAt && d.nics.some((n) => macs.has(n.mac)) && d.nics.some((n) => n.tap));
 }
 
 /**
@@ -88,7 +97,7 @@ export async function hostNow(ctx: Pick<Context, 'runDir' | 'libDir' | 'runner'>
 export async function refuseIncoming(
   incoming: DomainRecord,
   ctx: Parameters<typeof loadConfig>[0] & Pick<Context, 'runner'>,
-  host: () => Promise<HostNow> = () => hostNow(ctx),
+  host: (links: boolean) => Promise<HostNow> = (links) => hostNow(ctx, links),
 ): Promise<string | null> {
   const refused = (why: string) => `incoming migration of VM ${JSON.stringify(incoming.vm)} refused: ${why}`;
   let config: LoadedConfig;
@@ -100,7 +109,7 @@ export async function refuseIncoming(
   }
   let here: HostNow;
   try {
-    here = await host();
+    here = await host(needsLinks(incoming, config));
   } catch (e) {
     return refused(`cannot see this host's interfaces to check for a VM running with its MACs: ${oneLine(e)}`);
   }

@@ -10,7 +10,7 @@ import { silentLogger } from '../../src/log.js';
 import { type DownOptions, type NetworkChange, type UpOptions, up } from '../../src/engine/index.js';
 import { applyDomainEvent, qemuDomainEvent } from '../../src/hook/domain-record.js';
 import { runHook } from '../../src/hook/main.js';
-import { type HostNow, incomingConflict } from '../../src/hook/migrate.js';
+import { type HostNow, incomingConflict, refuseIncoming } from '../../src/hook/migrate.js';
 import type { HookEngine } from '../../src/hook/outcome.js';
 import { prefilter } from '../../src/hook/prefilter.js';
 import type { LoadedConfig } from '../../src/config/load.js';
@@ -244,6 +244,36 @@ describe('incomingConflict (pure)', () => {
     expect(incomingConflict(incoming, cfg, host({ leasesOf: v6('52:54:00:aa:bb:01') }))).toBeNull();
     // a DUID without a MAC (DUID-EN, UUID) may be its own: not held against it
     expect(incomingConflict(incoming, cfg, host({ leasesOf: v6(null) }))).toBeNull();
+  });
+});
+
+describe('refuseIncoming (host injected)', () => {
+  const ctx = () => makeContext({ config: join(dir, 'config.toml'), stateDir: join(dir, 'state'), log: silentLogger(), env: {} });
+  const incoming: DomainRecord = { vm: 'vm1', nics: [{ mac: '52:54:00:aa:bb:01', bridge: 'virbr10' }], metadataLeases: [], running: false, updated: '' };
+  const hostWith = (links: Map<string, LinkState>, asked: boolean[]) => async (want: boolean): Promise<HostNow> => {
+    asked.push(want);
+    return { now: 1000, links, leasesOf: () => ({ leases: [], leases6: [] }) };
+  };
+
+  it('looks at the links only when a running record with one of its MACs has a tap to confirm, and believes the tap only with its MAC', async () => {
+    const asked: boolean[] = [];
+    expect(await refuseIncoming(incoming, ctx(), hostWith(new Map(), asked))).toBeNull();
+    writeRecord(other({ nics: [{ mac: '52:54:00:aa:bb:01', bridge: 'virbr10', tap: 'vnet3' }] }));
+    const reused = new Map([['vnet3', { name: 'vnet3', kind: 'tun', mac: 'fe:54:00:99:99:99', up: true, master: 'virbr10', addresses: [] }]]);
+    expect(await refuseIncoming(incoming, ctx(), hostWith(reused, asked))).toBeNull();
+    const its = new Map([['vnet3', { ...reused.get('vnet3')!, mac: 'fe:54:00:aa:bb:01' }]]);
+    expect(await refuseIncoming(incoming, ctx(), hostWith(its, asked))).toContain('MAC 52:54:00:aa:bb:01 is in use by VM "other" running here');
+    expect(asked).toEqual([false, true, true]);
+  });
+
+  it('the links cannot be listed: refused, one line naming why', async () => {
+    writeRecord(other({ nics: [{ mac: '52:54:00:aa:bb:01', bridge: 'virbr10', tap: 'vnet3' }] }));
+    const broken = async (): Promise<HostNow> => {
+      throw new Error('ip: command not found');
+    };
+    expect(await refuseIncoming(incoming, ctx(), broken)).toBe(
+      'incoming migration of VM "vm1" refused: cannot see this host\'s interfaces to check for a VM running with its MACs: ip: command not found',
+    );
   });
 });
 
