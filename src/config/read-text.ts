@@ -32,14 +32,18 @@ let scratch = Buffer.allocUnsafe(64 * 1024);
  * `listedAsRegular`: the directory listing (d_type) already said "regular file", which stands in
  * for fstat (~3 µs a file, 30 ms with 10,000 leases.d files). An entry swapped for a FIFO between
  * listing and open still cannot block: with O_NONBLOCK its read ends at once (EOF or EAGAIN).
+ *
+ * `noFollow`: a symbolic link in place of the file is refused (O_NOFOLLOW), for a file whose
+ * text is written back over it (dnsmasq's lease file).
  */
-export function readText(path: string, listedAsRegular = false): string | null {
+export function readText(path: string, listedAsRegular = false, { noFollow = false } = {}): string | null {
   let fd: number;
   try {
-    fd = openSync(path, fsc.O_RDONLY | fsc.O_NONBLOCK);
+    fd = openSync(path, fsc.O_RDONLY | fsc.O_NONBLOCK | (noFollow ? fsc.O_NOFOLLOW : 0));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
+    if (code === 'ELOOP' && noFollow) throw new UnreadableFileError('expected a regular file, found a symbolic link');
     // what open(2) says about a unix socket
     if (code === 'ENXIO') throw new UnreadableFileError(`expected a regular file, found ${kindOf(statSync(path, { throwIfNoEntry: false }))}`);
     throw unreadable(e);

@@ -10,7 +10,7 @@ import { NatnetError, UsageError } from '../errors.js';
 import type { DomainRecord, Network } from '../model/types.js';
 import type { Context } from './context.js';
 import { readDomainRecords, writeDomainRecord } from './domains.js';
-import { forgetLeases } from './forget-leases.js';
+import { departedFrom, forgetLeases, startDnsmasqIfStopped } from './forget-leases.js';
 import { applyNetwork, releaseHostChanges, teardownFromEvidence, teardownRecord } from './network.js';
 import { ensureIpv6Prefixes } from './ipv6-prefix.js';
 import { isUnresolvedIpv6 } from '../config/network-ipv6.js';
@@ -39,7 +39,11 @@ export interface UpOptions {
    * adopting edits nobody asked to apply). Default 'config'.
    */
   networksFrom?: NetworksFrom;
-  /** MACs whose dnsmasq leases leave the lease files of these networks first (a VM that migrated away: forget-leases.ts). */
+  /**
+   * MACs of a VM that migrated away: its dnsmasq leases leave the lease files of the networks
+   * applied in this run (each just before its apply, which starts dnsmasq again) and of the
+   * `ifApplied` ones that stay down (forget-leases.ts). No other network is touched.
+   */
   forgetLeasesOf?: string[];
 }
 
@@ -95,16 +99,13 @@ export async function upLocked(ctx: Context, loaded: LoadedConfig, opts: UpOptio
   let config = loaded;
   for (const w of config.warnings) ctx.log.warn(w);
   for (const d of [...(opts.domain ? [opts.domain] : []), ...(opts.domains ?? [])]) writeDomainRecord(ctx, d);
-  // also for a network that is down now: its lease file is read when it next starts
-  const forgotten = opts.forgetLeasesOf?.length
-    ? await forgetLeasesIn(ctx, config, [...(opts.networks ?? config.networks.map((n) => n.name)), ...(opts.ifApplied ?? [])], opts.forgetLeasesOf)
-    : new Map<string, string[]>();
-  let names = opts.networks;
-  if (opts.ifApplied) {
-    const applied = appliedNetworks(ctx);
-    names = [...new Set([...(opts.networks ?? []), ...opts.ifApplied.filter((n) => applied.includes(n))])];
-    if (names.length === 0) return [...forgotten].map(([network, actions]) => ({ network, actions }));
-  }
+  const applied = opts.ifApplied ? appliedNetworks(ctx) : [];
+  const names = opts.ifApplied ? [...new Set([...(opts.networks ?? []), ...opts.ifApplied.filter((n) => applied.includes(n))])] : opts.networks;
+  const idle = (opts.ifApplied ?? []).filter((n) => !names?.includes(n));
+  const forget = opts.forgetLeasesOf?.length ? opts.forgetLeasesOf : null;
+  // a network that stays down forgets too (its lease file is read when it next starts), with no dnsmasq to stop
+  const forgotten = forget ? await forgetLeasesWhileDown(ctx, config, idle, forget) : new Map<string, string[]>();
+  if (opts.ifApplied && names?.length === 0) return [...forgotten].map(([network, actions]) => ({ network, actions }));
   const records = readRecords(ctx);
   // a network with `ipv6 = "auto"` and no prefix yet gets one (kept in the state) before planning
   const wanted = selectNetworks(desiredNetworks(config.networks, opts.networksFrom === 'applied' ? records : [], opts.networksFrom), names);
@@ -113,20 +114,29 @@ export async function upLocked(ctx: Context, loaded: LoadedConfig, opts: UpOptio
   const host = new HostObserver(ctx);
   const changes: NetworkChange[] = [];
   for (const net of nets) {
-    const { actions, notes } = await applyNetwork(ctx, host, config, net);
-    changes.push({ network: net.name, actions: [...(forgotten.get(net.name) ?? []), ...actions], ...(notes.length ? { notes } : {}) });
+    // only in a network applied right here, which starts the dnsmasq it stopped again
+    const forgot = forget ? await forgetLeases(ctx, net, departedFrom(net, config, forget)) : { actions: [], stopped: false };
+    let done: Awaited<ReturnType<typeof applyNetwork>>;
+    try {
+      done = await applyNetwork(ctx, host, config, net);
+    } finally {
+      if (forgot.stopped) await startDnsmasqIfStopped(ctx, net);
+    }
+    const { actions, notes } = done;
+    changes.push({ network: net.name, actions: [...forgot.actions, ...actions], ...(notes.length ? { notes } : {}) });
   }
-  for (const [network, actions] of forgotten) if (!nets.some((n) => n.name === network)) changes.push({ network, actions });
+  for (const [network, actions] of forgotten) changes.push({ network, actions });
   if (opts.reason) ctx.log.debug({ reason: opts.reason, changes }, 'up done');
   return changes;
 }
 
-/** forgetLeases for each configured network named (once each; other names are skipped): network → what was done. */
-async function forgetLeasesIn(ctx: Context, config: LoadedConfig, names: string[], macs: string[]): Promise<Map<string, string[]>> {
+/** forgetLeases in configured networks that are not applied now (a running dnsmasq there is left alone): network → what was done. */
+async function forgetLeasesWhileDown(ctx: Context, config: LoadedConfig, names: string[], macs: string[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   for (const name of new Set(names)) {
-    if (!config.networks.some((n) => n.name === name)) continue;
-    const actions = await forgetLeases(ctx, { name }, macs);
+    const net = config.networks.find((n) => n.name === name);
+    if (!net) continue;
+    const { actions } = await forgetLeases(ctx, net, departedFrom(net, config, macs), false);
     if (actions.length) out.set(name, actions);
   }
   return out;

@@ -3,7 +3,7 @@ import { loadConfig } from '../config/load.js';
 import { type ListenerStatusView, readListenerStatus } from '../listen/status-file.js';
 import type { AppliedRecord } from '../model/applied.js';
 import type { Network, Reservation } from '../model/types.js';
-import { type ActiveLease, parseLeaseFile, parseSsListening } from '../observe/dnsmasq-leases.js';
+import { type ActiveLease, leaseFileText, parseLeaseFile, parseSsListening } from '../observe/dnsmasq-leases.js';
 import { readIpForward } from '../observe/procfs.js';
 import { driftByFamily, type FirewallDrift, isClean } from '../plan/firewall-drift.js';
 import { forwardsOf } from '../plan/forwards.js';
@@ -262,7 +262,7 @@ async function networkStatus(
     dnsmasq: { pid, alive: pid !== null, listening: pid ? parseSsListening(ss, pid) : [], hostsfileCurrent },
     reservations,
     pending: pending.map((p) => ({ vm: p.lease.vm, ip: p.lease.ip, why: p.why })),
-    leases: parseLeaseFile(readTextOrNull(paths.leases) ?? ''),
+    leases: parseLeaseFile(leaseFileText(paths.leases)),
     forwards: fwd.forwards,
     ...(docker.docker.length ? { docker: docker.docker } : {}),
     ipv6,

@@ -128,11 +128,11 @@ function invalidMetadata(f: Facts): string | null {
  * `migrate` on the destination (libvirt cancels the migration on exit 1): a VM of ours arrives
  * only if its reservation is free here, judged by the rules a prepare applies (migrate.ts).
  */
-function incoming(f: Facts, deps: HookDeps): HookOutcome {
+async function incoming(f: Facts, deps: HookDeps): Promise<HookOutcome> {
   const base = { vm: f.info.name, networks: f.networkNames };
   if (f.bridges.length === 0) return { exit: 0, ...base, action: 'ignored (not on our bridges)' };
   const invalid = invalidMetadata(f);
-  const error = invalid ? `incoming migration of VM ${JSON.stringify(f.info.name)} refused: ${invalid}` : refuseIncoming(f.record(false), deps.ctx);
+  const error = invalid ? `incoming migration of VM ${JSON.stringify(f.info.name)} refused: ${invalid}` : await refuseIncoming(f.record(false), deps.ctx);
   return error ? { exit: 1, ...base, action: 'refused', error } : { exit: 0, ...base, action: 'accepted incoming migration (reservation free here)' };
 }
 

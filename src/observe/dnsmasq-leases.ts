@@ -1,3 +1,4 @@
+import { readText } from '../config/read-text.js';
 import { parseIPv4 } from '../net/ipv4.js';
 import { formatIPv6, parseIPv6 } from '../net/ipv6.js';
 import { normaliseMac } from '../net/mac.js';
@@ -8,6 +9,8 @@ export interface DhcpLease {
   mac: string;
   ip: string;
   hostname: string | null;
+  /** Where it is in the file (1-based), so that an edit can drop exactly its line. */
+  line: number;
 }
 
 /** One active DHCPv6 lease as dnsmasq wrote it (after its `duid` line). */
@@ -23,6 +26,8 @@ export interface Dhcp6Lease {
   duid: string | null;
   /** The MAC inside a DUID-LLT or DUID-LL of an Ethernet client; null for other DUIDs (UUID, EN). */
   mac: string | null;
+  /** Where it is in the file (1-based). */
+  line: number;
 }
 
 /** A line of a lease file that was skipped, and why. */
@@ -62,8 +67,8 @@ export function readDnsmasqLeases(text: string): { leases: DhcpLease[]; leases6:
       return;
     }
     const [expiry, second, ip, hostname, id] = f;
-    const common = { expiry: expiry === '0' ? null : Number(expiry), hostname: hostname === '*' ? null : hostname };
-    if (!v6) leases.push({ expiry: common.expiry, mac: normaliseMac(second)!, ip, hostname: common.hostname });
+    const common = { expiry: expiry === '0' ? null : Number(expiry), hostname: hostname === '*' ? null : hostname, line: i + 1 };
+    if (!v6) leases.push({ expiry: common.expiry, mac: normaliseMac(second)!, ip, hostname: common.hostname, line: i + 1 });
     else {
       const duid = id === '*' ? null : id.toLowerCase();
       const temporary = second.startsWith('T');
@@ -116,6 +121,26 @@ export function macOfDuid(duid: string): string | null {
   if (b[1] === '01') return ethernet(2, 8);
   if (b[1] === '03') return ethernet(2, 4);
   return null;
+}
+
+/**
+ * A network's lease file as text (null: none yet), the one way it is read. It is dnsmasq's, in
+ * our lib directory, and still read as untrusted: never through a symlink (what forget-leases
+ * reads is written back over it), and a FIFO or device in its place neither blocks (O_NONBLOCK)
+ * nor is read: anything but a regular UTF-8 file throws UnreadableFileError saying what it is.
+ */
+export function readLeaseFile(path: string): string | null {
+  return readText(path, false, { noFollow: true });
+}
+
+/** readLeaseFile, '' when there is none or it cannot be read (`unreadable` is told why). */
+export function leaseFileText(path: string, unreadable: (why: unknown) => void = () => {}): string {
+  try {
+    return readLeaseFile(path) ?? '';
+  } catch (e) {
+    unreadable(e);
+    return '';
+  }
 }
 
 /** One lease as `status` shows it (expiry in UTC ISO form). */

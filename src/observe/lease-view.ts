@@ -1,14 +1,13 @@
 import type { Context } from '../engine/context.js';
 import { selectNetworks } from '../engine/index.js';
 import { loadConfig } from '../config/load.js';
-import { readText } from '../config/read-text.js';
 import { unexpected } from '../report.js';
 import type { DomainRecord, Reservation } from '../model/types.js';
 import { parseIPv4 } from '../net/ipv4.js';
 import { parseIPv6 } from '../net/ipv6.js';
 import { reservationsFor } from '../plan/reservations.js';
 import { dnsmasqPaths } from '../state/layout.js';
-import { type Dhcp6Lease, type DhcpLease, readDnsmasqLeases } from './dnsmasq-leases.js';
+import { type Dhcp6Lease, type DhcpLease, readDnsmasqLeases, readLeaseFile } from './dnsmasq-leases.js';
 
 /** One active lease joined with what we know of the VM behind it. */
 export interface LeaseViewRow {
@@ -34,12 +33,12 @@ export interface LeaseViewRow {
  */
 export function joinLeases(
   network: string,
-  leases: DhcpLease[],
+  leases: Omit<DhcpLease, 'line'>[],
   reservations: Reservation[],
   domains: DomainRecord[],
   bridge: string,
   now: number,
-  leases6: Dhcp6Lease[] = [],
+  leases6: Omit<Dhcp6Lease, 'line'>[] = [],
 ): LeaseViewRow[] {
   const recordOwner = (mac: string) =>
     domains.find((d) => d.nics.some((n) => n.mac === mac && n.bridge === bridge))?.vm ?? domains.find((d) => d.nics.some((n) => n.mac === mac))?.vm ?? null;
@@ -85,7 +84,7 @@ const MAX_BAD_LINES_SHOWN = 5;
 function leasesIn(ctx: Context, file: string): { leases: DhcpLease[]; leases6: Dhcp6Lease[] } {
   let text: string | null;
   try {
-    text = readText(file);
+    text = readLeaseFile(file);
   } catch (e) {
     ctx.log.warn(`${file}: ${unexpected(e)} (its leases are not shown)`);
     return { leases: [], leases6: [] };

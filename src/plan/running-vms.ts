@@ -1,4 +1,4 @@
-import type { DomainRecord } from '../model/types.js';
+import type { DomainNic, DomainRecord } from '../model/types.js';
 import type { LinkState } from '../observe/links.js';
 import { isTapOf } from './ownership.js';
 
@@ -27,6 +27,16 @@ export function runningTapsOn(domains: DomainRecord[], bridge: string, links: Ma
     }
   }
   return out;
+}
+
+/**
+ * A NIC's tap is on this host and is that NIC's: the link exists and has the MAC libvirt gives
+ * the guest's tap. libvirt reuses vnetN names, so a link of that name alone may be another VM's.
+ * Pure.
+ */
+export function tapIsHere(nic: Pick<DomainNic, 'tap' | 'mac'>, links: Map<string, LinkState>): boolean {
+  const link = nic.tap ? links.get(nic.tap) : undefined;
+  return link !== undefined && isTapOf(link, nic.mac);
 }
 
 /** "web (vnet0), db (vnet1, vnet2)" */

@@ -1,11 +1,12 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeContext } from '../../src/engine/context.js';
 import type { Logger } from '../../src/log.js';
 import type { DomainRecord, Reservation } from '../../src/model/types.js';
-import { macOfDuid, parseLeaseFile, readDnsmasqLeases } from '../../src/observe/dnsmasq-leases.js';
+import { leaseFileText, macOfDuid, parseLeaseFile, readDnsmasqLeases, readLeaseFile } from '../../src/observe/dnsmasq-leases.js';
 import { joinLeases, readLeaseView } from '../../src/observe/lease-view.js';
 import { dnsmasqPaths, domainFile } from '../../src/state/layout.js';
 import { runCompleteNetworks } from '../../src/commands/completion.js';
@@ -19,8 +20,8 @@ describe('dnsmasq lease file (untrusted)', () => {
     const text = `1764540000 ${A} 192.168.100.10 web1 01:${A}\n0 ${B.toUpperCase()} 192.168.100.200 * *\nduid 00:01:00:01\n\n`;
     expect(readDnsmasqLeases(text)).toEqual({
       leases: [
-        { expiry: 1764540000, mac: A, ip: '192.168.100.10', hostname: 'web1' },
-        { expiry: null, mac: B, ip: '192.168.100.200', hostname: null },
+        { expiry: 1764540000, mac: A, ip: '192.168.100.10', hostname: 'web1', line: 1 },
+        { expiry: null, mac: B, ip: '192.168.100.200', hostname: null, line: 2 },
       ],
       leases6: [],
       bad: [],
@@ -37,12 +38,12 @@ describe('dnsmasq lease file (untrusted)', () => {
       '',
     ].join('\n');
     expect(readDnsmasqLeases(text)).toEqual({
-      leases: [{ expiry: 1764540000, mac: A, ip: '192.168.100.10', hostname: 'vm1' }],
+      leases: [{ expiry: 1764540000, mac: A, ip: '192.168.100.10', hostname: 'vm1', line: 1 }],
       leases6: [
-        { expiry: 1796102577, iaid: 11188993, temporary: false, ip: 'fd00:1:2:3::10', hostname: 'vm1', duid: `00:01:00:01:32:a0:f8:e5:${A}`, mac: A },
-        { expiry: null, iaid: 7, temporary: true, ip: 'fd00:1:2:3::1000', hostname: null, duid: `00:03:00:01:${B}`, mac: B },
-        { expiry: 1796102577, iaid: 4294967295, temporary: false, ip: 'fd00:1:2:3::1001', hostname: 'x', duid: '00:04:01:02:03:04:05:06:07:08:09:0a:0b:0c:0d:0e:0f:10', mac: null },
-        { expiry: 1796102577, iaid: 1, temporary: false, ip: 'fd00:1:2:3::1002', hostname: null, duid: null, mac: null },
+        { expiry: 1796102577, iaid: 11188993, temporary: false, ip: 'fd00:1:2:3::10', hostname: 'vm1', duid: `00:01:00:01:32:a0:f8:e5:${A}`, mac: A, line: 3 },
+        { expiry: null, iaid: 7, temporary: true, ip: 'fd00:1:2:3::1000', hostname: null, duid: `00:03:00:01:${B}`, mac: B, line: 4 },
+        { expiry: 1796102577, iaid: 4294967295, temporary: false, ip: 'fd00:1:2:3::1001', hostname: 'x', duid: '00:04:01:02:03:04:05:06:07:08:09:0a:0b:0c:0d:0e:0f:10', mac: null, line: 5 },
+        { expiry: 1796102577, iaid: 1, temporary: false, ip: 'fd00:1:2:3::1002', hostname: null, duid: null, mac: null, line: 6 },
       ],
       bad: [],
     });
@@ -227,5 +228,29 @@ describe('reading the view from a state dir', () => {
     await runCompleteNetworks({ config: join(dir, 'etc/bad.toml') });
     process.stdout.write = write;
     expect(out).toBe('a\nnatnet\n');
+  });
+});
+
+describe('readLeaseFile (the one way a lease file is read)', () => {
+  let d: string;
+  beforeEach(() => {
+    d = mkdtempSync(join(tmpdir(), 'nn-leasefile-'));
+  });
+  afterEach(() => rmSync(d, { recursive: true, force: true }));
+
+  it('its text; null when there is none', () => {
+    writeFileSync(join(d, 'n.leases'), `0 ${A} 192.168.100.10 * *\n`);
+    expect(readLeaseFile(join(d, 'n.leases'))).toBe(`0 ${A} 192.168.100.10 * *\n`);
+    expect(readLeaseFile(join(d, 'none.leases'))).toBeNull();
+  });
+  it('a symlink in its place is refused, not followed; a FIFO neither blocks nor is read; leaseFileText says why and gives ""', () => {
+    writeFileSync(join(d, 'elsewhere'), `0 ${A} 192.168.100.10 * *\n`);
+    symlinkSync(join(d, 'elsewhere'), join(d, 'link.leases'));
+    expect(() => readLeaseFile(join(d, 'link.leases'))).toThrow('expected a regular file, found a symbolic link');
+    execFileSync('mkfifo', [join(d, 'fifo.leases')]);
+    expect(() => readLeaseFile(join(d, 'fifo.leases'))).toThrow('expected a regular file, found a FIFO (named pipe)');
+    const why: unknown[] = [];
+    expect(leaseFileText(join(d, 'fifo.leases'), (e) => why.push(e))).toBe('');
+    expect(why).toHaveLength(1);
   });
 });

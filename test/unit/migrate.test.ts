@@ -1,19 +1,21 @@
+import { execFileSync } from 'node:child_process';
 import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Context } from '../../src/engine/context.js';
 import { makeContext } from '../../src/engine/context.js';
-import { forgetLeases, leaseFileWithout } from '../../src/engine/forget-leases.js';
+import { departedFrom, forgetLeases, leaseFileWithout } from '../../src/engine/forget-leases.js';
 import { silentLogger } from '../../src/log.js';
 import { type DownOptions, type NetworkChange, type UpOptions, up } from '../../src/engine/index.js';
 import { applyDomainEvent, qemuDomainEvent } from '../../src/hook/domain-record.js';
 import { runHook } from '../../src/hook/main.js';
-import { type HostNow, incomingConflict } from '../../src/hook/migrate.js';
+import { type HostNow, incomingConflict, refuseIncoming } from '../../src/hook/migrate.js';
 import type { HookEngine } from '../../src/hook/outcome.js';
 import { prefilter } from '../../src/hook/prefilter.js';
 import type { LoadedConfig } from '../../src/config/load.js';
 import type { DomainRecord, Lease, Network } from '../../src/model/types.js';
+import type { LinkState } from '../../src/observe/links.js';
 import { domainRecord } from '../../src/state/schema.js';
 import { fileStem } from '../../src/state/layout.js';
 
@@ -202,12 +204,22 @@ describe('incomingConflict (pure)', () => {
   const lease = (vm: string, ip: string, macs: string[] = []): Lease => ({ vm, ip, ip6: null, macs, hostname: null, source: { file: 'config.toml', field: 'lease[0]' } });
   const incoming: DomainRecord = { vm: 'vm1', nics: [{ mac: '52:54:00:aa:bb:01', bridge: 'virbr10' }], metadataLeases: [], running: true, updated: '' };
   const config = (domains: DomainRecord[], leases: Lease[] = []) => ({ networks: [net], leases, domains }) as unknown as LoadedConfig;
-  const host = (over: Partial<HostNow> = {}): HostNow => ({ now: 1000, tapExists: () => false, leasesOf: () => [], ...over });
+  const host = (over: Partial<HostNow> = {}): HostNow => ({ now: 1000, links: new Map(), leasesOf: () => ({ leases: [], leases6: [] }), ...over });
+  const tap = (name: string, mac: string): Map<string, LinkState> => new Map([[name, { name, kind: 'tun', mac, up: true, master: 'virbr10', addresses: [] }]]);
 
   it('a record that says running but whose taps are gone (a reboot) does not hold the MAC', () => {
     const stale = other({ nics: [{ mac: '52:54:00:aa:bb:01', bridge: 'virbr10', tap: 'vnet3' }] });
     expect(incomingConflict(incoming, config([stale]), host())).toBeNull();
-    expect(incomingConflict(incoming, config([stale]), host({ tapExists: (t) => t === 'vnet3' }))).toContain('in use by VM "other"');
+    expect(incomingConflict(incoming, config([stale]), host({ links: tap('vnet3', 'fe:54:00:aa:bb:01') }))).toContain('in use by VM "other"');
+  });
+
+  it('libvirt gave the stale record’s tap name to another VM: that tap (another MAC) does not make the record alive', () => {
+    const stale = other({ nics: [{ mac: '52:54:00:aa:bb:01', bridge: 'virbr10', tap: 'vnet3' }] });
+    expect(incomingConflict(incoming, config([stale]), host({ links: tap('vnet3', 'fe:54:00:12:34:56') }))).toBeNull();
+  });
+
+  it('a record between prepare and start (no tap yet) is running', () => {
+    expect(incomingConflict(incoming, config([other()]), host())).toContain('in use by VM "other"');
   });
 
   it('its own old record (it ran here before) is not a conflict', () => {
@@ -215,10 +227,53 @@ describe('incomingConflict (pure)', () => {
   });
 
   it('a lease of its own address to its own MAC (it comes back) is not in the way', () => {
-    const leasesOf = () => [{ expiry: 5000, mac: '52:54:00:aa:bb:01', ip: '192.168.100.10', hostname: null }];
+    const leasesOf = () => ({ leases: [{ expiry: 5000, mac: '52:54:00:aa:bb:01', ip: '192.168.100.10', hostname: null, line: 1 }], leases6: [] });
     expect(incomingConflict(incoming, config([], [lease('vm1', '192.168.100.10')]), host({ leasesOf }))).toBeNull();
-    const infinite = () => [{ expiry: null, mac: '52:54:00:aa:bb:02', ip: '192.168.100.10', hostname: null }];
+    const infinite = () => ({ leases: [{ expiry: null, mac: '52:54:00:aa:bb:02', ip: '192.168.100.10', hostname: null, line: 1 }], leases6: [] });
     expect(incomingConflict(incoming, config([], [lease('vm1', '192.168.100.10')]), host({ leasesOf: infinite }))).toContain('without expiry');
+  });
+
+  it('dnsmasq here still leases the ip6 it would be served to another MAC (DHCPv6, MAC from the DUID): a conflict', () => {
+    const net6 = { ...net, ipv6: { subnet: 'fd00:1:2:3::', prefix: 64, dhcpv6: 'stateful' } } as unknown as Network;
+    const cfg = ({ networks: [net6], leases: [{ ...lease('vm1', '192.168.100.10'), ip6: '::10' }], domains: [] }) as unknown as LoadedConfig;
+    const v6 = (mac: string | null) => () => ({
+      leases: [],
+      leases6: [{ expiry: null, iaid: 1, temporary: false, ip: 'fd00:1:2:3::10', hostname: null, duid: null, mac, line: 2 }],
+    });
+    expect(incomingConflict(incoming, cfg, host({ leasesOf: v6('52:54:00:aa:bb:02') }))).toContain('still leases fd00:1:2:3::10 to 52:54:00:aa:bb:02 (without expiry)');
+    expect(incomingConflict(incoming, cfg, host({ leasesOf: v6('52:54:00:aa:bb:01') }))).toBeNull();
+    // a DUID without a MAC (DUID-EN, UUID) may be its own: not held against it
+    expect(incomingConflict(incoming, cfg, host({ leasesOf: v6(null) }))).toBeNull();
+  });
+});
+
+describe('refuseIncoming (host injected)', () => {
+  const ctx = () => makeContext({ config: join(dir, 'config.toml'), stateDir: join(dir, 'state'), log: silentLogger(), env: {} });
+  const incoming: DomainRecord = { vm: 'vm1', nics: [{ mac: '52:54:00:aa:bb:01', bridge: 'virbr10' }], metadataLeases: [], running: false, updated: '' };
+  const hostWith = (links: Map<string, LinkState>, asked: boolean[]) => async (want: boolean): Promise<HostNow> => {
+    asked.push(want);
+    return { now: 1000, links, leasesOf: () => ({ leases: [], leases6: [] }) };
+  };
+
+  it('looks at the links only when a running record with one of its MACs has a tap to confirm, and believes the tap only with its MAC', async () => {
+    const asked: boolean[] = [];
+    expect(await refuseIncoming(incoming, ctx(), hostWith(new Map(), asked))).toBeNull();
+    writeRecord(other({ nics: [{ mac: '52:54:00:aa:bb:01', bridge: 'virbr10', tap: 'vnet3' }] }));
+    const reused = new Map([['vnet3', { name: 'vnet3', kind: 'tun', mac: 'fe:54:00:99:99:99', up: true, master: 'virbr10', addresses: [] }]]);
+    expect(await refuseIncoming(incoming, ctx(), hostWith(reused, asked))).toBeNull();
+    const its = new Map([['vnet3', { ...reused.get('vnet3')!, mac: 'fe:54:00:aa:bb:01' }]]);
+    expect(await refuseIncoming(incoming, ctx(), hostWith(its, asked))).toContain('MAC 52:54:00:aa:bb:01 is in use by VM "other" running here');
+    expect(asked).toEqual([false, true, true]);
+  });
+
+  it('the links cannot be listed: refused, one line naming why', async () => {
+    writeRecord(other({ nics: [{ mac: '52:54:00:aa:bb:01', bridge: 'virbr10', tap: 'vnet3' }] }));
+    const broken = async (): Promise<HostNow> => {
+      throw new Error('ip: command not found');
+    };
+    expect(await refuseIncoming(incoming, ctx(), broken)).toBe(
+      'incoming migration of VM "vm1" refused: cannot see this host\'s interfaces to check for a VM running with its MACs: ip: command not found',
+    );
   });
 });
 
@@ -280,37 +335,87 @@ describe('release after a migration (source)', () => {
 });
 
 describe('leaseFileWithout (pure)', () => {
+  const gone = (macs: string[], ip6: string[] = []) => ({ macs: new Set(macs), ip6: new Set(ip6) });
   it('drops exactly the lines of those MACs and keeps every other line as written', () => {
-    const text = 'duid 00:01:00:01\n1700000000 52:54:00:AA:BB:01 192.168.100.10 vm1 01:52:54:00:aa:bb:01\n1700000000 52:54:00:aa:bb:02 192.168.100.11 vm2 *\ngarbage line\n';
-    const out = leaseFileWithout(text, new Set(['52:54:00:aa:bb:01']));
+    const text = '1700000000 52:54:00:AA:BB:01 192.168.100.10 vm1 01:52:54:00:aa:bb:01\n1700000000 52:54:00:aa:bb:02 192.168.100.11 vm2 *\ngarbage line\nduid 00:01:00:01\n';
+    const out = leaseFileWithout(text, gone(['52:54:00:aa:bb:01']));
     expect(out.dropped).toEqual([{ mac: '52:54:00:aa:bb:01', ip: '192.168.100.10' }]);
-    expect(out.text).toBe('duid 00:01:00:01\n1700000000 52:54:00:aa:bb:02 192.168.100.11 vm2 *\ngarbage line\n');
+    expect(out.text).toBe('1700000000 52:54:00:aa:bb:02 192.168.100.11 vm2 *\ngarbage line\nduid 00:01:00:01\n');
+  });
+
+  it('DHCPv6 leases too: by the MAC in the client DUID, or by the VM’s reserved ip6; the server duid line and others stay', () => {
+    const text = [
+      '1700000000 52:54:00:aa:bb:01 192.168.100.10 vm1 *',
+      'duid 00:01:00:01:32:a0:f8:e3:52:54:00:7e:27:af',
+      '1700000000 11188993 fd00:1:2:3::10 vm1 00:01:00:01:32:a0:f8:e5:52:54:00:aa:bb:01',
+      '1700000000 7 fd00:1:2:3::11 vm1 00:02:00:00:ab:11:01:02',
+      '1700000000 8 fd00:1:2:3::12 vm2 00:03:00:01:52:54:00:aa:bb:02',
+      // a v4-looking line after the duid line is not a lease: kept, never guessed at
+      '1700000000 52:54:00:aa:bb:01 192.168.100.13 vm1 *',
+      '',
+    ].join('\n');
+    const out = leaseFileWithout(text, gone(['52:54:00:aa:bb:01'], ['fd00:1:2:3::11']));
+    expect(out.dropped).toEqual([
+      { mac: '52:54:00:aa:bb:01', ip: '192.168.100.10' },
+      { mac: '52:54:00:aa:bb:01', ip: 'fd00:1:2:3::10' },
+      { mac: null, ip: 'fd00:1:2:3::11' },
+    ]);
+    expect(out.text).toBe(
+      'duid 00:01:00:01:32:a0:f8:e3:52:54:00:7e:27:af\n1700000000 8 fd00:1:2:3::12 vm2 00:03:00:01:52:54:00:aa:bb:02\n1700000000 52:54:00:aa:bb:01 192.168.100.13 vm1 *\n',
+    );
+  });
+
+  it('nothing of theirs: the text itself, untouched', () => {
+    const text = '1700000000 52:54:00:aa:bb:02 192.168.100.11 vm2 *\r\n';
+    expect(leaseFileWithout(text, gone(['52:54:00:aa:bb:01']))).toEqual({ text, dropped: [] });
+  });
+});
+
+describe('departedFrom (pure)', () => {
+  it('the MACs, and the served ip6 of the reservations those MACs hold (an interface identifier behind the prefix)', () => {
+    const net = { name: 'natnet', bridge: 'virbr10', subnet: '192.168.100.0', prefix: 24, ipv6: { subnet: 'fd00:1:2:3::', prefix: 64, dhcpv6: 'stateful' } } as unknown as Network;
+    const l = (vm: string, ip: string, ip6: string, macs: string[]): Lease => ({ vm, ip, ip6, macs, hostname: null, source: { file: 'config.toml', field: '' } });
+    const migrated: DomainRecord = { vm: 'vm1', nics: [{ mac: '52:54:00:aa:bb:01', bridge: 'virbr10' }], metadataLeases: [], running: false, updated: '' };
+    const d = departedFrom(net, { leases: [l('vm1', '192.168.100.10', '::10', []), l('vm2', '192.168.100.11', 'fd00:1:2:3::11', ['52:54:00:aa:bb:02'])], domains: [migrated] }, ['52:54:00:aa:bb:01']);
+    expect(d).toEqual({ macs: new Set(['52:54:00:aa:bb:01']), ip6: new Set(['fd00:1:2:3::10']) });
   });
 });
 
 describe('forgetLeases (no dnsmasq running)', () => {
   const ctx = () => makeContext({ config: join(dir, 'config.toml'), stateDir: join(dir, 'state'), log: silentLogger(), env: {} });
   const leaseFile = () => join(dir, 'state/lib/natnet.leases');
+  const forget = async (macs: string[]) => {
+    const out = await forgetLeases(ctx(), { name: 'natnet' }, { macs: new Set(macs), ip6: new Set() });
+    expect(out.stopped).toBe(false);
+    return out.actions;
+  };
 
   it('rewrites the lease file without those MACs, keeping its mode; nothing to do leaves it untouched', async () => {
     mkdirSync(join(dir, 'state/lib'), { recursive: true });
     writeFileSync(leaseFile(), '1900000000 52:54:00:aa:bb:01 192.168.100.10 vm1 *\n1900000000 52:54:00:aa:bb:02 192.168.100.11 vm2 *\n', { mode: 0o640 });
-    expect(await forgetLeases(ctx(), { name: 'natnet' }, ['52:54:00:aa:bb:01'])).toEqual(['forget dnsmasq lease 192.168.100.10 of 52:54:00:aa:bb:01 (its VM left this host)']);
+    expect(await forget(['52:54:00:aa:bb:01'])).toEqual(['forget dnsmasq lease 192.168.100.10 of 52:54:00:aa:bb:01 (its VM left this host)']);
     expect(readFileSync(leaseFile(), 'utf8')).toBe('1900000000 52:54:00:aa:bb:02 192.168.100.11 vm2 *\n');
     expect(statSync(leaseFile()).mode & 0o777).toBe(0o640);
     const before = statSync(leaseFile()).ino;
-    expect(await forgetLeases(ctx(), { name: 'natnet' }, ['52:54:00:aa:bb:01'])).toEqual([]);
+    expect(await forget(['52:54:00:aa:bb:01'])).toEqual([]);
     expect(statSync(leaseFile()).ino).toBe(before);
   });
 
   it('no lease file, or a symlink in its place: nothing read, nothing written', async () => {
-    expect(await forgetLeases(ctx(), { name: 'natnet' }, ['52:54:00:aa:bb:01'])).toEqual([]);
+    expect(await forget(['52:54:00:aa:bb:01'])).toEqual([]);
     mkdirSync(join(dir, 'state/lib'), { recursive: true });
     writeFileSync(join(dir, 'elsewhere'), '1900000000 52:54:00:aa:bb:01 192.168.100.10 vm1 *\n');
     symlinkSync(join(dir, 'elsewhere'), leaseFile());
-    expect(await forgetLeases(ctx(), { name: 'natnet' }, ['52:54:00:aa:bb:01'])).toEqual([]);
+    expect(await forget(['52:54:00:aa:bb:01'])).toEqual([]);
     expect(lstatSync(leaseFile()).isSymbolicLink()).toBe(true);
     expect(readFileSync(join(dir, 'elsewhere'), 'utf8')).toContain('52:54:00:aa:bb:01');
+  });
+
+  it('a FIFO in place of the lease file: no hang, nothing written', async () => {
+    mkdirSync(join(dir, 'state/lib'), { recursive: true });
+    execFileSync('mkfifo', [leaseFile()]);
+    expect(await forget(['52:54:00:aa:bb:01'])).toEqual([]);
+    expect(lstatSync(leaseFile()).isFIFO()).toBe(true);
   });
 });
 
@@ -322,5 +427,17 @@ describe('up with forgetLeasesOf', () => {
     const changes = await up(ctx, { ifApplied: ['natnet', 'not-configured'], forgetLeasesOf: ['52:54:00:aa:bb:01'] });
     expect(changes).toEqual([{ network: 'natnet', actions: ['forget dnsmasq lease 192.168.100.10 of 52:54:00:aa:bb:01 (its VM left this host)'] }]);
     expect(readFileSync(join(dir, 'state/lib/natnet.leases'), 'utf8')).toBe('');
+  });
+
+  it('only the networks named: another configured network with that MAC in its lease file is not touched', async () => {
+    writeFileSync(join(dir, 'config.toml'), `${CONFIG}\n[[network]]\nname = "other"\nbridge = "virbr11"\naddress = "192.168.101.1/24"\nmac = "52:54:00:12:34:56"\n`);
+    const ctx = makeContext({ config: join(dir, 'config.toml'), stateDir: join(dir, 'state'), log: silentLogger(), env: {} });
+    mkdirSync(join(dir, 'state/lib'), { recursive: true });
+    const theirs = '1900000000 52:54:00:aa:bb:01 192.168.101.10 vm1 *\n';
+    writeFileSync(join(dir, 'state/lib/other.leases'), theirs);
+    writeFileSync(join(dir, 'state/lib/natnet.leases'), '1900000000 52:54:00:aa:bb:01 192.168.100.10 vm1 *\n');
+    const changes = await up(ctx, { ifApplied: ['natnet'], forgetLeasesOf: ['52:54:00:aa:bb:01'] });
+    expect(changes.map((c) => c.network)).toEqual(['natnet']);
+    expect(readFileSync(join(dir, 'state/lib/other.leases'), 'utf8')).toBe(theirs);
   });
 });
