@@ -63,6 +63,10 @@ await build({
   outfile: 'dist/fast/cli.cjs',
   plugins: [siblings({ pino: './pino.cjs', execa: './execa-cached.cjs', 'dbus-next': './dbus-next.cjs', './program.js': './program.cjs', '../commands/hook.js': './hook-command.cjs' })],
 });
+// bin/natnet-hook loads it through cached-require.cjs too: compiling its ~230 KB costs ~10 ms on
+// every command, from the cache ~3 ms. Taken after loading only (running a command here would
+// touch the host); functions first called later compile as they would without a cache.
+await createRequire(import.meta.url)('./make-code-cache.cjs')('dist/fast/cli.cjs', () => {});
 
 await build({
   ...common,
