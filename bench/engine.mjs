@@ -209,7 +209,10 @@ export async function bench() {
   await topology.sweepOrphans(exec, 'nnb-(?:idle|cold|bash|lease|procs)');
   await topology.sweepOrphans(exec, 'nnc-cold');
   const rows = [];
+  // BENCH_ONLY=idleUp,leaseAdd10k runs only those rows (e.g. `BENCH_ONLY=idleUp node bench/run.mjs`).
+  const only = process.env.BENCH_ONLY?.split(',');
   for (const fn of [idleUp, coldUp, leaseAdd10k, processesPerIdleUp]) {
+    if (only && !only.includes(fn.name)) continue;
     try {
       rows.push(...[await fn()].flat());
     } catch (e) {

@@ -6,7 +6,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '..');
-const MODULES = ['engine.mjs', 'hook.mjs', 'listener.mjs', 'live-change.mjs'];
+// BENCH_MODULES=engine.mjs runs only those modules.
+const MODULES = process.env.BENCH_MODULES?.split(',') ?? ['engine.mjs', 'hook.mjs', 'listener.mjs', 'live-change.mjs'];
 
 if (!existsSync(join(REPO, 'dist', 'cli.js'))) {
   process.stderr.write('bench: dist/ missing, run `npm run build` first\n');

@@ -1,6 +1,7 @@
 // Copied to dist/fast/cached-require.cjs by scripts/bundle.mjs. Loads a sibling CommonJS bundle with
 // the V8 code cache the build wrote beside it (<file>.v8cache): compiling execa's 250 KB costs
-// ~10 ms on every run that spawns a process, the cached code ~1 ms. A cache V8 rejects (another
+// ~10 ms on every run that spawns a process, the cached code ~1 ms; bin/natnet-hook loads cli.cjs
+// this way too. A cache V8 rejects (another
 // Node version) or cannot read only means a normal compile; any other failure falls back to require.
 const { readFileSync } = require('node:fs');
 const { wrap } = require('node:module');

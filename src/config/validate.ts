@@ -125,8 +125,8 @@ export function validateLeases(networks: Network[], leases: Lease[]): LeaseProbl
       if (twin) add(l, 'mac', mac, `expected a MAC not already reserved by ${where(twin)} (vm ${JSON.stringify(twin.vm)})`, [twin]);
       else byMac.set(mac, l);
     }
-    const same = byVm.get(l.vm) ?? [];
-    const clash = same.find((o) => o.macs.length === 0 || l.macs.length === 0);
+    const same = byVm.get(l.vm);
+    const clash = same?.find((o) => o.macs.length === 0 || l.macs.length === 0);
     if (clash) {
       add(
         l,
@@ -136,7 +136,8 @@ export function validateLeases(networks: Network[], leases: Lease[]): LeaseProbl
         [clash],
       );
     }
-    byVm.set(l.vm, [...same, l]);
+    if (same) same.push(l);
+    else byVm.set(l.vm, [l]);
     // dnsmasq can give a name to one VM only: a second VM with it would silently get none
     const hostname = leaseHostname(l);
     const twin = hostname ? byHostname.get(hostname) : undefined;

@@ -136,7 +136,11 @@ export interface NetworkActions {
 /** What planning needs to know about the host beyond the network's own components. */
 async function observeUp(ctx: Context, host: HostObserver, d: DesiredNetwork, previous: AppliedRecord | null, others: AppliedRecord[]): Promise<UpObservation> {
   const choice = { backend: d.backend, variant: d.iptablesVariant, why: '' };
-  const base = await host.network(d.net, choice, d.paths, previous, d.forwards ?? []);
+  const reading = host.network(d.net, choice, d.paths, previous, d.forwards ?? []);
+  // Docker's DOCKER-USER, read alongside: from the dump our own iptables rules come from when that
+  // is the backend (no extra process), else its own iptables-save in parallel (never rejects)
+  const dockerReading = host.docker(familiesOf(d.net));
+  const base = await reading;
   const old = oldFirewallsOf(d, previous);
   const oldFirewalls = await host.firewalls(d.net, old, !!d.net.ipv6 || !!previous?.network.ipv6);
   let iptablesNft: UpObservation['iptablesNft'] = null;
@@ -145,8 +149,7 @@ async function observeUp(ctx: Context, host: HostObserver, d: DesiredNetwork, pr
     const [dump, existing] = await Promise.all([host.iptables('nft'), observeIpChains(ctx.runner)]);
     iptablesNft = { changes, dump, existing };
   }
-  // Docker's DOCKER-USER (read from the dump our own iptables rules came from, when that is the backend)
-  const docker = await host.docker(familiesOf(d.net));
+  const docker = await dockerReading;
   const oldDockerUser = await host.dockerUserFound(staleDockerUser(previous?.dockerUser ?? [], wantedDockerUser(d.net, docker), docker.unread));
   // ip6tables-nft tables up created may empty when an old iptables-nft firewall goes or IPv6 is turned off
   let iptablesNft6: UpObservation['iptablesNft6'] = null;

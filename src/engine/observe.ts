@@ -66,11 +66,12 @@ export class HostObserver {
     const views: DockerFirewall['views'] = {};
     const unread: Family[] = [];
     if (variant) {
-      for (const f of families) {
-        const v = await this.dockerUserView(f, variant);
-        if (v) views[f] = v;
+      // each family's dump in parallel (IPv4 and IPv6: two processes at once)
+      const found = await Promise.all(families.map((f) => this.dockerUserView(f, variant)));
+      families.forEach((f, i) => {
+        if (found[i]) views[f] = found[i];
         else unread.push(f);
-      }
+      });
     }
     return {
       variant,

@@ -1,6 +1,14 @@
 /** Choosing a network's `ipv6 = "auto"` prefix (RFC 4193): pure. */
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { type Cidr6, formatIPv6, inSubnet6, parseCidr6 } from '../net/ipv6.js';
+
+type Crypto = typeof import('node:crypto');
+let crypto: Crypto | undefined;
+/** node:crypto costs ~5 ms to load: only when a prefix is generated, never on every `up` that imports this file. */
+function loadCrypto(): Crypto {
+  crypto ??= (process.getBuiltinModule?.('node:crypto') as Crypto | undefined) ?? (createRequire(import.meta.url)('node:crypto') as Crypto);
+  return crypto;
+}
 
 /** The subnet ID of a generated prefix: fdXX:XXXX:XXXX:1::/64. */
 const SUBNET_ID = 1n;
@@ -12,7 +20,7 @@ const MAX_ATTEMPTS = 64;
  * ID), so the same host derives the same prefix again (plan shows what up will take).
  */
 export function ulaCandidate(seed: string, attempt: number): bigint {
-  const h = createHash('sha256').update(`${seed}\0${attempt}`).digest();
+  const h = loadCrypto().createHash('sha256').update(`${seed}\0${attempt}`).digest();
   const globalId = h.readUIntBE(0, 5);
   return (0xfdn << 120n) | (BigInt(globalId) << 80n) | (SUBNET_ID << 64n);
 }

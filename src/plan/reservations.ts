@@ -18,14 +18,20 @@ export function reservationsFor(
   leases: Lease[],
   domains: DomainRecord[],
 ): { reservations: Reservation[]; pending: PendingLease[] } {
-  const reservations: Reservation[] = [];
+  const served: { r: Reservation; ip: number }[] = [];
   const pending: PendingLease[] = [];
   const names = new Set<string>();
   const cidr = { network: parseIPv4(net.subnet)!, prefix: net.prefix };
-  const mine = leases.filter((l) => inSubnet(parseIPv4(l.ip)!, cidr));
+  // each address parsed once (10,000 leases.d files: this runs on every lease change)
+  const mine: { lease: Lease; ip: number }[] = [];
+  for (const lease of leases) {
+    const ip = parseIPv4(lease.ip)!;
+    if (inSubnet(ip, cidr)) mine.push({ lease, ip });
+  }
   const domainByVm = new Map(domains.map((d) => [d.vm, d]));
-  const pinned = new Set(mine.flatMap((l) => l.macs));
-  for (const lease of mine) {
+  const pinned = new Set<string>();
+  for (const { lease } of mine) for (const mac of lease.macs) pinned.add(mac);
+  for (const { lease, ip } of mine) {
     let macs = lease.macs;
     if (macs.length === 0) {
       const rec = domainByVm.get(lease.vm);
@@ -39,10 +45,10 @@ export function reservationsFor(
     // a VM's second NIC: one name, one address (validation refuses the name on two VMs)
     if (hostname && names.has(hostname)) hostname = '';
     if (hostname) names.add(hostname);
-    reservations.push({ vm: lease.vm, macs: [...new Set(macs)].sort(), ip: lease.ip, ip6: servedIp6(net, lease.ip6), hostname });
+    served.push({ r: { vm: lease.vm, macs: macs.length === 1 ? [macs[0]] : [...new Set(macs)].sort(), ip: lease.ip, ip6: servedIp6(net, lease.ip6), hostname }, ip });
   }
-  const key = new Map(reservations.map((r) => [r, parseIPv4(r.ip)!]));
-  reservations.sort((a, b) => key.get(a)! - key.get(b)!);
+  served.sort((a, b) => a.ip - b.ip);
+  const reservations = served.map((s) => s.r);
   return { reservations, pending };
 }
 

@@ -213,28 +213,37 @@ export class Lab {
     };
   }
 
-  /** snapshot() plus ip_forward, the IPv6 side and the router's dnsmasq processes: "the host as it began". */
-  async hostState() {
+  /**
+   * snapshot() plus ip_forward, the IPv6 side and the router's dnsmasq processes: "the host as it
+   * began". `exceptLinks`: the IPv6 side of these links is left out (a test's guest veths, which
+   * stay after down).
+   */
+  async hostState(exceptLinks: string[] = []) {
     return {
       ...(await this.snapshot()),
       ipForward: (await this.mustRun(['cat', '/proc/sys/net/ipv4/ip_forward'])).trim(),
-      ipv6: await this.ipv6State(),
+      ipv6: await this.ipv6State(exceptLinks),
       dnsmasq: await this.dnsmasqPids(),
     };
   }
 
   /** The router's IPv6 addresses and routes, and every IPv6 sysctl of every interface (all/default included). */
-  async ipv6State(): Promise<{ addresses: string; routes: string; sysctls: Record<string, string> }> {
+  async ipv6State(exceptLinks: string[] = []): Promise<{ addresses: string; routes: string; sysctls: Record<string, string> }> {
     await this.settleDad();
     const sysctls: Record<string, string> = {};
     const conf = await this.mustRun(['sysctl', '-a', '-r', '^net\\.ipv6\\.conf\\.']);
     for (const line of conf.split('\n')) {
       const m = /^(\S+) = (.*)$/.exec(line);
-      if (m) sysctls[m[1]] = m[2];
+      if (m && !exceptLinks.some((l) => m[1].startsWith(`net.ipv6.conf.${l}.`))) sysctls[m[1]] = m[2];
     }
+    const keep = (text: string) =>
+      text
+        .split('\n')
+        .filter((line) => !exceptLinks.some((l) => new RegExp(`(^\\d+: ${l} )|( dev ${l} )`).test(line)))
+        .join('\n');
     return {
-      addresses: (await this.mustRun(['ip', '-6', '-o', 'addr', 'show'])).replace(/valid_lft.*$/gm, '').trim(),
-      routes: (await this.mustRun(['ip', '-6', 'route', 'show', 'table', 'all'])).replace(/expires \S+/g, '').trim(),
+      addresses: keep((await this.mustRun(['ip', '-6', '-o', 'addr', 'show'])).replace(/valid_lft.*$/gm, '').trim()),
+      routes: keep((await this.mustRun(['ip', '-6', 'route', 'show', 'table', 'all'])).replace(/expires \S+/g, '').trim()),
       sysctls,
     };
   }
