@@ -240,7 +240,8 @@ export class Lab {
       text
         .split('\n')
         .filter((line) => !exceptLinks.some((l) => new RegExp(`(^\\d+: ${l} )|( dev ${l} )`).test(line)))
-        .join('\n');
+        .join('\n')
+        .trim();
     return {
       addresses: keep((await this.mustRun(['ip', '-6', '-o', 'addr', 'show'])).replace(/valid_lft.*$/gm, '').trim()),
       routes: keep((await this.mustRun(['ip', '-6', 'route', 'show', 'table', 'all'])).replace(/expires \S+/g, '').trim()),
