@@ -53,7 +53,7 @@ async function run(ctx: Context, step: Step): Promise<StepOutcome> {
       if (!ctx.dryRun) writeFileSync('/proc/sys/net/ipv4/ip_forward', '1\n');
       return {};
     case 'sysctl':
-      if (!ctx.dryRun) writeSysctl(step.key, step.value);
+      if (!ctx.dryRun) writeSysctl(step.key, step.value, step.ifExists);
       return {};
     case 'firewall':
       if (step.onlyIfEmpty && !(await stillEmpty(ctx, step.onlyIfEmpty, step.argv[3] === 'ip6' ? 'ipv6' : 'ipv4'))) {
@@ -90,12 +90,13 @@ async function run(ctx: Context, step: Step): Promise<StepOutcome> {
   }
 }
 
-/** /proc/sys/<key> = value; one line naming the setting when the kernel refuses. */
-export function writeSysctl(key: string, value: string): void {
+/** /proc/sys/<key> = value; one line naming the setting when the kernel refuses. ifExists: a missing setting is no error. */
+export function writeSysctl(key: string, value: string, ifExists = false): void {
   try {
     writeFileSync(`/proc/sys/${key}`, `${value}\n`);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    if (ifExists && code === 'ENOENT') return;
     throw new NatnetError(`sysctl ${sysctlName(key)}=${value}: ${code === 'ENOENT' ? 'no such setting (is IPv6 disabled in the kernel, or the interface gone?)' : code}`);
   }
 }

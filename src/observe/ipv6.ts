@@ -41,6 +41,18 @@ export function readBridgeSysctls6(bridge: string): Record<BridgeSysctl6, string
   return out;
 }
 
+/** The given IPv6 sysctls of an interface that exist now (a key is absent when unreadable: no such interface, IPv6 off on it). */
+export function readPresentSysctls6(iface: string, keys: string[]): Partial<Record<BridgeSysctl6, string>> {
+  const out: Partial<Record<BridgeSysctl6, string>> = {};
+  if (!isValidIfName(iface)) return out;
+  for (const k of keys) {
+    if (!(BRIDGE_SYSCTL6_KEYS as string[]).includes(k)) continue;
+    const v = readSysctl(ipv6ConfKey(iface, k));
+    if (v !== null) out[k as BridgeSysctl6] = v;
+  }
+  return out;
+}
+
 /** `ip -j -6 route show proto ra` → the interfaces it names (sorted, unique). Pure. */
 export function parseRaRouteDevs(text: string): string[] {
   try {

@@ -203,8 +203,10 @@ function planBridgeIpv6(d: DesiredNetwork, o: NetworkObservation, creating: bool
       if (adopted && now !== null && sysctls6[key] === undefined) sysctls6[key] = now;
     }
   } else if (adopted && br) {
+    // only settings that exist now (none when IPv6 is off on the bridge or in the kernel) and differ
     for (const [key, was] of Object.entries(had) as [BridgeSysctl6, string][]) {
-      if (current?.[key] !== was) steps.push({ kind: 'sysctl', why: `put back IPv6 setting of bridge ${net.bridge}`, key: ipv6ConfKey(net.bridge, key), value: was, was: current?.[key] ?? null });
+      const now = current?.[key] ?? null;
+      if (now !== null && now !== was) steps.push({ kind: 'sysctl', why: `put back IPv6 setting of bridge ${net.bridge}`, key: ipv6ConfKey(net.bridge, key), value: was, was: now, ifExists: true });
     }
   }
   const hasAddress6 = address6 !== null && !!br?.addresses.includes(address6);

@@ -109,17 +109,46 @@ describe('the bridge IPv6 side in the plan (pure)', () => {
     // the IPv4 address was there before (the admin's): only ours is recorded
     expect(br).toMatchObject({ created: false, addresses: ['fd12:3456:789a:1::1/64'], sysctls6: { accept_dad: '1', autoconf: '1', disable_ipv6: '1' } });
 
-    const t = planTeardown(plan.target, paths, {
-      links: new Map([[v6net.bridge, bridge(v6net, ['192.168.100.1/24', 'fd12:3456:789a:1::1/64'])]]),
-      firewalls: [],
-      dnsmasqPids: [],
-    });
+    const teardown = (bridgeSysctls6?: Map<string, Record<string, string>>) =>
+      planTeardown(plan.target, paths, {
+        links: new Map([[v6net.bridge, bridge(v6net, ['192.168.100.1/24', 'fd12:3456:789a:1::1/64'])]]),
+        firewalls: [],
+        dnsmasqPids: [],
+        ...(bridgeSysctls6 ? { bridgeSysctls6 } : {}),
+      });
+    const t = teardown(new Map([[v6net.bridge, { accept_dad: '0', autoconf: '0', disable_ipv6: '0' }]]));
     expect(lines(t.steps).filter((s) => !s.includes('remove /'))).toEqual([
       'remove links of n: ip -batch [addr del fd12:3456:789a:1::1/64 dev virbr10]',
       'put back IPv6 setting of bridge virbr10: net.ipv6.conf.virbr10.accept_dad=1',
       'put back IPv6 setting of bridge virbr10: net.ipv6.conf.virbr10.autoconf=1',
       'put back IPv6 setting of bridge virbr10: net.ipv6.conf.virbr10.disable_ipv6=1',
     ]);
+    expect(t.steps.filter((s) => s.kind === 'sysctl').every((s) => s.kind === 'sysctl' && s.ifExists && s.was === '0')).toBe(true);
+  });
+
+  it('down puts back only the saved settings that exist now and differ (none when the bridge has no IPv6 conf)', () => {
+    const rec: AppliedRecord = {
+      network: v6net,
+      links: { bridges: [{ name: v6net.bridge, created: false, addresses: ['fd12:3456:789a:1::1/64'], sysctls6: { accept_dad: '1', autoconf: '1', disable_ipv6: '1' } }], dummies: [] },
+      firewalls: [],
+      dnsmasq: true,
+      dummyUnsupported: 'x',
+      appliedAt: '',
+    };
+    const sysctlsOf = (now?: Record<string, string>) =>
+      lines(
+        planTeardown(rec, paths, {
+          links: new Map([[v6net.bridge, bridge(v6net, [])]]),
+          firewalls: [],
+          dnsmasqPids: [],
+          ...(now ? { bridgeSysctls6: new Map([[v6net.bridge, now]]) } : {}),
+        }).steps.filter((s) => s.kind === 'sysctl'),
+      );
+    // IPv6 disabled on it (no conf dir) or not looked at: nothing to write, nothing to fail on
+    expect(sysctlsOf()).toEqual([]);
+    expect(sysctlsOf({})).toEqual([]);
+    // the admin put autoconf back already; accept_dad is unreadable
+    expect(sysctlsOf({ autoconf: '1', disable_ipv6: '0' })).toEqual(['put back IPv6 setting of bridge virbr10: net.ipv6.conf.virbr10.disable_ipv6=1']);
   });
 
   it('ipv6 turned off on an adopted bridge: our address goes and the settings are put back', () => {
@@ -140,6 +169,22 @@ describe('the bridge IPv6 side in the plan (pure)', () => {
     ]);
     expect(plan.target.links.bridges[0].sysctls6).toBeUndefined();
     expect(plan.target.links.bridges[0].addresses).toEqual(['192.168.100.1/24']);
+  });
+
+  it('ipv6 turned off on an adopted bridge whose IPv6 conf is gone: nothing to put back (no write that would fail)', () => {
+    const v4net = { ...v6net, ipv6: null };
+    const rec: AppliedRecord = {
+      network: v6net,
+      links: { bridges: [{ name: v6net.bridge, created: false, addresses: ['192.168.100.1/24'], sysctls6: { accept_ra: '1' } }], dummies: [] },
+      firewalls: [{ backend: 'nftables', iptablesVariant: null, bridge: v6net.bridge }],
+      dnsmasq: true,
+      dummyUnsupported: 'x',
+      appliedAt: '',
+    };
+    for (const ipv6 of [v6obs({ bridge: null }), v6obs({ kernel: false })]) {
+      const plan = planUp(desired(v4net), observed(v4net, { links: [bridge(v4net, ['192.168.100.1/24'])], ipv6, record: rec }));
+      expect(plan.steps.filter((s) => s.kind === 'sysctl')).toEqual([]);
+    }
   });
 
   it('IPv6 forwarding off: enabled (a host change), after accept_ra=2 on RA interfaces with ipv6_fix_accept_ra', () => {
