@@ -136,11 +136,13 @@ export function planLinks(d: DesiredNetwork, o: NetworkObservation): LinkPlan {
     moveLines.push(add);
   } else lines.push(...(stale.some((a) => wouldBeSecondary(a, address)) ? [...dels, add] : [add, ...dels]));
   lines.push(...tapLines(false));
-  if (!moved.length) lines.push(...upLine);
+  // With an IPv6 side the bridge opens after its IPv6 sysctls (no DAD, RA or autoconf on its link-local)
+  const openLater = !moved.length && !!net.ipv6 ? upLine : [];
+  if (!moved.length && !net.ipv6) lines.push(...upLine);
 
   const prepare: Step[] = [];
   if (lines.length) prepare.push({ kind: 'ip-batch', why: br ? `repair bridge ${net.bridge}` : `create bridge ${net.bridge}`, lines });
-  const v6 = planBridgeIpv6(d, o, !br);
+  const v6 = planBridgeIpv6(d, o, !br, openLater);
   prepare.push(...v6.steps);
   let createsDummy = false;
   if (net.dummy && !prev?.dummyUnsupported) {
@@ -180,10 +182,16 @@ const isV6 = (cidr: string) => cidr.includes(':');
 /**
  * The bridge's IPv6 side: its sysctls (no RA, no SLAAC, no DAD on the router's own bridge; then
  * IPv6 on), then our /64 address (nodad: no DAD delay before dnsmasq can send RAs), an old one
- * of ours going after. With the IPv6 side off: our old address goes, and the sysctls of a bridge
- * we did not create are put back. Pure.
+ * of ours going after, then `open` (the line that sets the bridge up, its ports already joined).
+ * With the IPv6 side off: our old address goes, and the sysctls of a bridge we did not create are
+ * put back. Pure.
  */
-function planBridgeIpv6(d: DesiredNetwork, o: NetworkObservation, creating: boolean): { steps: Step[]; addsAddress: boolean; sysctls6: Partial<Record<BridgeSysctl6, string>> } {
+function planBridgeIpv6(
+  d: DesiredNetwork,
+  o: NetworkObservation,
+  creating: boolean,
+  open: string[],
+): { steps: Step[]; addsAddress: boolean; sysctls6: Partial<Record<BridgeSysctl6, string>> } {
   const { net } = d;
   const br = o.links.get(net.bridge);
   const prevHere = o.record?.links.bridges.find((b) => b.name === net.bridge);
@@ -210,8 +218,10 @@ function planBridgeIpv6(d: DesiredNetwork, o: NetworkObservation, creating: bool
     }
   }
   const hasAddress6 = address6 !== null && !!br?.addresses.includes(address6);
-  const lines = [...(address6 && !hasAddress6 ? [`addr add ${address6} dev ${net.bridge} nodad`] : []), ...stale6.map((a) => `addr del ${a} dev ${net.bridge}`)];
-  if (lines.length) steps.push({ kind: 'ip-batch', why: `IPv6 address of bridge ${net.bridge}`, lines });
+  const addressLines = [...(address6 && !hasAddress6 ? [`addr add ${address6} dev ${net.bridge} nodad`] : []), ...stale6.map((a) => `addr del ${a} dev ${net.bridge}`)];
+  const lines = [...addressLines, ...open];
+  const why = addressLines.length ? `IPv6 address of bridge ${net.bridge}${open.length ? ', then open it' : ''}` : `open bridge ${net.bridge}`;
+  if (lines.length) steps.push({ kind: 'ip-batch', why, lines });
   return { steps, addsAddress: address6 !== null && !hasAddress6, sysctls6: net.ipv6 ? sysctls6 : {} };
 }
 

@@ -90,6 +90,28 @@ describe('auto prefix (pure)', () => {
 });
 
 describe('the bridge IPv6 side in the plan (pure)', () => {
+  it('a new bridge opens after its IPv6 sysctls, with the running VMs\' taps already its ports', () => {
+    const o = observed(v6net, { links: [{ name: 'vnet3', kind: 'tun', mac: 'fe:54:00:aa:bb:01', up: true, master: null, addresses: [] }], ipv6: v6obs() });
+    const plan = planUp({ ...desired(v6net), taps: [{ name: 'vnet3', mac: '52:54:00:aa:bb:01' }] }, o);
+    const l = lines(plan.steps);
+    const open = l.findIndex((x) => x.includes('link set virbr10 up'));
+    const lastSysctl = l.findLastIndex((x) => x.startsWith('IPv6 setting of bridge'));
+    const join = l.findIndex((x) => x.includes('link set vnet3 master virbr10'));
+    expect(lastSysctl).toBeGreaterThan(0);
+    expect(open).toBeGreaterThan(lastSysctl);
+    expect(join).toBeGreaterThanOrEqual(0);
+    expect(join).toBeLessThan(open);
+    expect(l[open]).toBe('IPv6 address of bridge virbr10, then open it: ip -batch [addr add fd12:3456:789a:1::1/64 dev virbr10 nodad; link set virbr10 up]');
+    // an existing bridge that is down but has our address: just opened after the sysctls
+    const down = { ...bridge(v6net, ['fd12:3456:789a:1::1/64']), up: false };
+    const l2 = lines(planUp(desired(v6net), observed(v6net, { links: [down], ipv6: v6obs({ bridge: { accept_dad: '0', accept_ra: '1', autoconf: '0', disable_ipv6: '0' } }) })).steps);
+    expect(l2.slice(0, 3)).toEqual([
+      expect.stringMatching(/^repair bridge virbr10: ip -batch \[addr add 192\.168\.100\.1\/24 dev virbr10\]$/),
+      'IPv6 setting of bridge virbr10: net.ipv6.conf.virbr10.accept_ra=0',
+      'open bridge virbr10: ip -batch [link set virbr10 up]',
+    ]);
+  });
+
   it('an adopted bridge: only the sysctls that differ are set, their old values recorded; down puts them back', () => {
     const current = { accept_dad: '1', accept_ra: '0', autoconf: '1', disable_ipv6: '1' };
     const plan = planUp(desired(v6net), observed(v6net, { links: [bridge(v6net, ['192.168.100.1/24'])], ipv6: v6obs({ bridge: current }) }));
