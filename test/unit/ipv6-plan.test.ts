@@ -95,7 +95,7 @@ describe('the bridge IPv6 side in the plan (pure)', () => {
     const plan = planUp({ ...desired(v6net), taps: [{ name: 'vnet3', mac: '52:54:00:aa:bb:01' }] }, o);
     const l = lines(plan.steps);
     const open = l.findIndex((x) => x.includes('link set virbr10 up'));
-    const lastSysctl = l.findLastIndex((x) => x.startsWith('IPv6 setting of bridge'));
+    const lastSysctl = l.map((x) => x.startsWith('IPv6 setting of bridge')).lastIndexOf(true);
     const join = l.findIndex((x) => x.includes('link set vnet3 master virbr10'));
     expect(lastSysctl).toBeGreaterThan(0);
     expect(open).toBeGreaterThan(lastSysctl);
