@@ -227,6 +227,8 @@ export async function applyNetwork(ctx: Context, host: HostObserver, config: Loa
       previous,
       libvirtBridges: () => libvirtNetworkOfBridge(ctx.libDir),
       ...(observed.ipv6 ? { ipv6: observed.ipv6 } : {}),
+      addsAddress: plan.addsAddress,
+      addsAddress6: plan.addsAddress6,
     }),
   );
   if (refused) throw refused;

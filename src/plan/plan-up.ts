@@ -37,6 +37,9 @@ export interface UpPlan {
   target: AppliedRecord;
   /** The plan applies or repairs the desired backend's rules (iptables-nft may then create tables). */
   appliesFirewall: boolean;
+  /** The plan adds our IPv4 / IPv6 address to the bridge (what preflight checks other interfaces against). */
+  addsAddress: boolean;
+  addsAddress6: boolean;
 }
 
 /**
@@ -174,5 +177,7 @@ export function planUp(d: DesiredNetwork, o: UpObservation): UpPlan {
     intended: prev?.network.ipv6 && !net.ipv6 ? { ...union, network: { ...union.network, ipv6: prev.network.ipv6 } } : union,
     target,
     appliesFirewall: firewall.length > 0,
+    addsAddress: links.addsAddress,
+    addsAddress6: links.addsAddress6,
   };
 }

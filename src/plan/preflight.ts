@@ -34,6 +34,9 @@ export interface PreflightInput {
   libvirtBridges: () => Map<string, string>;
   /** IPv6 facts, for a network with an IPv6 side. */
   ipv6?: Ipv6Observation;
+  /** The plan adds our IPv4 / IPv6 address to the bridge (LinkPlan): only then can another interface's address be in the way. */
+  addsAddress: boolean;
+  addsAddress6: boolean;
 }
 
 /** What preflight found: conflicts with the host (exit 3) and what the host lacks (exit 1). */
@@ -57,7 +60,7 @@ export function describeInterface(name: string, libvirtBridges: Map<string, stri
  * says `adopt = true`. One line each, naming the thing and the fix. Pure.
  */
 export function preflightProblems(i: PreflightInput): PreflightProblems {
-  const { net, steps, links } = i;
+  const { net, links } = i;
   let libvirt: Map<string, string> | undefined;
   const describe = (name: string) => {
     libvirt ??= i.libvirtBridges();
@@ -76,7 +79,7 @@ export function preflightProblems(i: PreflightInput): PreflightProblems {
     );
   }
   if (net.ipv6) ipv6Problems(i, describe, conflicts, failures);
-  if (!steps.some((s) => s.kind === 'ip-batch' && s.lines.some((l) => l.startsWith('addr add ') && !l.includes(':')))) return { conflicts, failures };
+  if (!i.addsAddress) return { conflicts, failures };
   const ours = parseCidr(`${net.subnet}/${net.prefix}`)!;
   for (const link of links.values()) {
     if (link.name === net.bridge) continue;
@@ -115,7 +118,7 @@ function ipv6Problems(i: PreflightInput, describe: (name: string) => string, con
       );
     }
   }
-  if (!steps.some((s) => s.kind === 'ip-batch' && s.lines.some((l) => l.startsWith('addr add ') && l.includes(':')))) return;
+  if (!i.addsAddress6) return;
   const ours = { network: parseIPv6(v6.subnet)!, prefix: v6.prefix };
   for (const link of links.values()) {
     if (link.name === net.bridge) continue;
