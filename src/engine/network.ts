@@ -41,6 +41,7 @@ import {
   writeHostChanges,
   writeRecord,
 } from './records.js';
+import { bridgeAddress6 } from '../net/ipv6.js';
 
 function sameRecord(a: AppliedRecord, b: AppliedRecord): boolean {
   return JSON.stringify({ ...a, appliedAt: '' }) === JSON.stringify({ ...b, appliedAt: '' });
@@ -78,7 +79,7 @@ function adoptFromEvidence(net: Network, choice: BackendChoice, links: Map<strin
   const bridgeOurs = !!br && !notOurLink(br, 'bridge', net.mac);
   const dummy = net.dummy ? links.get(net.dummy) : undefined;
   const address = `${net.gateway}/${net.prefix}`;
-  const ours = [address, ...(net.ipv6 ? [`${net.ipv6.gateway}/${net.ipv6.prefix}`] : [])];
+  const ours = [address, ...(net.ipv6 ? [bridgeAddress6(net.ipv6)] : [])];
   return {
     ...rec,
     links: {

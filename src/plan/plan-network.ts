@@ -14,6 +14,7 @@ import { isTapOf } from './ownership.js';
 import { ip6tablesRemoval, removeLink } from './plan-teardown.js';
 import { BRIDGE_SYSCTL6_KEYS, BRIDGE_SYSCTLS6, type BridgeSysctl6, type Ipv6Observation, ipv6ConfKey } from '../observe/ipv6.js';
 import type { Step } from './steps.js';
+import { bridgeAddress6 } from '../net/ipv6.js';
 
 export interface NetworkObservation {
   links: Map<string, LinkState>;
@@ -197,7 +198,7 @@ function planBridgeIpv6(
   const prevHere = o.record?.links.bridges.find((b) => b.name === net.bridge);
   const adopted = !creating && !prevHere?.created;
   const had = prevHere?.sysctls6 ?? {};
-  const address6 = net.ipv6 ? `${net.ipv6.gateway}/${net.ipv6.prefix}` : null;
+  const address6 = net.ipv6 ? bridgeAddress6(net.ipv6) : null;
   const stale6 = (prevHere?.addresses ?? []).filter((a) => isV6(a) && a !== address6 && br?.addresses.includes(a));
   const steps: Step[] = [];
   const sysctls6: Partial<Record<BridgeSysctl6, string>> = adopted ? { ...had } : {};

@@ -10,6 +10,7 @@ import { type DockerUserFound, planDockerUserRemoval } from './docker-user.js';
 import { notOurLink } from './ownership.js';
 import type { Step } from './steps.js';
 import { type BridgeSysctl6, ipv6ConfKey } from '../observe/ipv6.js';
+import { bridgeAddress6 } from '../net/ipv6.js';
 
 /** One firewall backend as found on the host, for our rules of one bridge. */
 export type FirewallFound =
@@ -164,7 +165,7 @@ export function recordFromEvidence(net: Network, backend: Backend, iptablesVaria
   return {
     network: net,
     links: {
-      bridges: [{ name: net.bridge, created: true, addresses: [`${net.gateway}/${net.prefix}`, ...(net.ipv6 ? [`${net.ipv6.gateway}/${net.ipv6.prefix}`] : [])] }],
+      bridges: [{ name: net.bridge, created: true, addresses: [`${net.gateway}/${net.prefix}`, ...(net.ipv6 ? [bridgeAddress6(net.ipv6)] : [])] }],
       dummies: net.dummy ? [{ name: net.dummy, created: true }] : [],
     },
     firewalls: [{ backend, iptablesVariant, bridge: net.bridge }],

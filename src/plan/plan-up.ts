@@ -7,6 +7,7 @@ import { type DesiredNetwork, type NetworkObservation, planDnsmasq, planFirewall
 import { dumpWithoutOurRules, type FirewallFound, planFileRemoval, planFirewallRemoval, planIptablesNftLeftovers } from './plan-teardown.js';
 import type { Step } from './steps.js';
 import { FORWARDING6_KEY, type Ipv6Observation, ipv6ConfKey } from '../observe/ipv6.js';
+import { bridgeAddress6 } from '../net/ipv6.js';
 
 export interface UpObservation extends NetworkObservation {
   /** Each firewall of the record that is not the desired one (other backend, variant or bridge), as found. */
@@ -133,7 +134,7 @@ export function planUp(d: DesiredNetwork, o: UpObservation): UpPlan {
   const { net } = d;
   const wanted = o.docker ? wantedDockerUser(net, o.docker) : [];
   const address = `${net.gateway}/${net.prefix}`;
-  const address6 = net.ipv6 ? `${net.ipv6.gateway}/${net.ipv6.prefix}` : null;
+  const address6 = net.ipv6 ? bridgeAddress6(net.ipv6) : null;
   const prev = o.record;
   const prevHere = prev?.links.bridges.find((b) => b.name === net.bridge);
   const prevDummy = prev?.links.dummies.find((x) => x.name === net.dummy);

@@ -6,7 +6,7 @@ import type { LinkState } from '../observe/links.js';
 import { installHint } from '../observe/tools.js';
 import type { Step } from './steps.js';
 import type { Ipv6Observation } from '../observe/ipv6.js';
-import { inSubnet6, parseCidr6, parseIPv6 } from '../net/ipv6.js';
+import { overlaps6, parseCidr6, prefixOf6, prefixText6 } from '../net/ipv6.js';
 import { raInterfacesToFix } from './plan-up.js';
 
 /** The programs a plan's steps run (argv[0] of each), so a missing one is named before anything is touched. */
@@ -119,14 +119,14 @@ function ipv6Problems(i: PreflightInput, describe: (name: string) => string, con
     }
   }
   if (!i.addsAddress6) return;
-  const ours = { network: parseIPv6(v6.subnet)!, prefix: v6.prefix };
+  const ours = prefixOf6(v6);
   for (const link of links.values()) {
     if (link.name === net.bridge) continue;
     for (const a of link.addresses.filter((x) => x.includes(':'))) {
       const c = parseCidr6(a);
-      if (c && (inSubnet6(c.address, ours) || inSubnet6(ours.network, c))) {
+      if (c && overlaps6(c, ours)) {
         conflicts.push(
-          `network ${net.name}: ${describe(link.name)} already has ${a}, which overlaps ${v6.subnet}/${v6.prefix}; remove that address or give the network another prefix (ipv6 = ...)`,
+          `network ${net.name}: ${describe(link.name)} already has ${a}, which overlaps ${prefixText6(v6)}; remove that address or give the network another prefix (ipv6 = ...)`,
         );
       }
     }
