@@ -4,7 +4,8 @@ import type { Context } from '../engine/context.js';
 import { NatnetError } from '../errors.js';
 import { emptyChains, emptyTables, parseIptablesSave } from '../observe/iptables.js';
 import { findOurDnsmasq, isOurDnsmasq, processArgv } from '../observe/procfs.js';
-import { describeStep, type Step, sysctlName } from '../plan/steps.js';
+import { describeStep, type Step } from '../plan/steps.js';
+import { writeSysctl } from '../sys/sysctl.js';
 import { writeFileAtomic } from './atomic-write.js';
 
 export interface StepOutcome {
@@ -87,17 +88,6 @@ async function run(ctx: Context, step: Step): Promise<StepOutcome> {
       // it died since we looked: a fresh start reads the new hostsfile anyway
       if (!isOurDnsmasq(step.pid, step.conf) || !signal(step.pid, 'SIGHUP')) await startDnsmasq(ctx, step.conf, step.pidFile);
       return {};
-  }
-}
-
-/** /proc/sys/<key> = value; one line naming the setting when the kernel refuses. ifExists: a missing setting is no error. */
-export function writeSysctl(key: string, value: string, ifExists = false): void {
-  try {
-    writeFileSync(`/proc/sys/${key}`, `${value}\n`);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? String(e);
-    if (ifExists && code === 'ENOENT') return;
-    throw new NatnetError(`sysctl ${sysctlName(key)}=${value}: ${code === 'ENOENT' ? 'no such setting (is IPv6 disabled in the kernel, or the interface gone?)' : code}`);
   }
 }
 

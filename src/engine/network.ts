@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { executeStep, writeSysctl } from '../apply/execute.js';
+import { executeStep } from '../apply/execute.js';
 import { isUnresolvedIpv6 } from '../config/network-ipv6.js';
-import { FORWARDING6_KEY, ipv6ConfKey, readSysctl } from '../observe/ipv6.js';
+import { FORWARDING6_KEY, ipv6ConfIface, ipv6ConfKey, readSysctl, sysctlName, writeSysctl } from '../sys/sysctl.js';
 import type { LoadedConfig } from '../config/load.js';
 import { NatnetError } from '../errors.js';
 import { type AppliedRecord, type HostChanges, unionRecords } from '../model/applied.js';
@@ -23,7 +23,7 @@ import { planFileRemoval, planIptablesNftLeftovers, planTeardown, recordFromEvid
 import { boundForwardPorts, describeBound, forwardsOf } from '../plan/forwards.js';
 import { readListeningSockets } from '../observe/listening.js';
 import { reservationsFor } from '../plan/reservations.js';
-import { describeStep, type Step, sysctlName } from '../plan/steps.js';
+import { describeStep, type Step } from '../plan/steps.js';
 import { renderHostsfile } from '../render/dnsmasq.js';
 import { appliedFile, quarantineFile } from '../state/layout.js';
 import { IP6_JUMP_CHAINS, JUMP_CHAINS } from '../render/iptables.js';
@@ -98,7 +98,7 @@ async function hostIntents(ctx: Context, plan: UpPlan, choice: BackendChoice, ne
     iptablesChainsCreated: [],
     enabledForwarding6: plan.steps.some((s) => s.kind === 'sysctl' && s.host === 'forwarding6'),
     acceptRaFixed: plan.steps.flatMap((s) =>
-      s.kind === 'sysctl' && s.host === 'accept_ra' && s.was !== null ? [{ iface: s.key.split('/')[3], was: s.was }] : [],
+      s.kind === 'sysctl' && s.host === 'accept_ra' && s.was !== null ? [{ iface: ipv6ConfIface(s.key) ?? '', was: s.was }].filter((f) => f.iface) : [],
     ),
   };
   if (choice.variant === 'nft' && plan.appliesFirewall) {

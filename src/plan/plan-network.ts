@@ -12,7 +12,8 @@ import { renderNftScript } from '../render/nft.js';
 import { type FirewallDrift, familyClean, isClean, ruleChanges } from './firewall-drift.js';
 import { isTapOf } from './ownership.js';
 import { ip6tablesRemoval, removeLink } from './plan-teardown.js';
-import { BRIDGE_SYSCTL6_KEYS, BRIDGE_SYSCTLS6, type BridgeSysctl6, type Ipv6Observation, ipv6ConfKey } from '../observe/ipv6.js';
+import { BRIDGE_SYSCTL6_KEYS, BRIDGE_SYSCTLS6, type BridgeSysctl6, type Ipv6Observation } from '../observe/ipv6.js';
+import { ipv6ConfKey } from '../sys/sysctl.js';
 import type { Step } from './steps.js';
 import { bridgeAddress6 } from '../net/ipv6.js';
 

@@ -9,7 +9,8 @@ import { renderNftRemoval } from '../render/nft.js';
 import { type DockerUserFound, planDockerUserRemoval } from './docker-user.js';
 import { notOurLink } from './ownership.js';
 import type { Step } from './steps.js';
-import { type BridgeSysctl6, ipv6ConfKey } from '../observe/ipv6.js';
+import type { BridgeSysctl6 } from '../observe/ipv6.js';
+import { ipv6ConfKey } from '../sys/sysctl.js';
 import { bridgeAddress6 } from '../net/ipv6.js';
 
 /** One firewall backend as found on the host, for our rules of one bridge. */

@@ -6,7 +6,8 @@ import type { DnsmasqPaths } from '../render/dnsmasq.js';
 import { type DesiredNetwork, type NetworkObservation, planDnsmasq, planFirewall, planLinks } from './plan-network.js';
 import { dumpWithoutOurRules, type FirewallFound, planFileRemoval, planFirewallRemoval, planIptablesNftLeftovers } from './plan-teardown.js';
 import type { Step } from './steps.js';
-import { FORWARDING6_KEY, type Ipv6Observation, ipv6ConfKey } from '../observe/ipv6.js';
+import type { Ipv6Observation } from '../observe/ipv6.js';
+import { FORWARDING6_KEY, ipv6ConfKey } from '../sys/sysctl.js';
 import { bridgeAddress6 } from '../net/ipv6.js';
 
 export interface UpObservation extends NetworkObservation {

@@ -8,6 +8,7 @@ import type { Step } from './steps.js';
 import type { Ipv6Observation } from '../observe/ipv6.js';
 import { overlaps6, parseCidr6, prefixOf6, prefixText6 } from '../net/ipv6.js';
 import { raInterfacesToFix } from './plan-up.js';
+import { ipv6ConfKey, sysctlName } from '../sys/sysctl.js';
 
 /** The programs a plan's steps run (argv[0] of each), so a missing one is named before anything is touched. */
 export function toolsNeeded(steps: Step[]): string[] {
@@ -114,7 +115,7 @@ function ipv6Problems(i: PreflightInput, describe: (name: string) => string, con
     for (const r of raInterfacesToFix(net.bridge, i.ipv6)) {
       conflicts.push(
         `network ${net.name}: ${r.name} has routes learned from router advertisements and accept_ra=${r.acceptRa}; enabling IPv6 forwarding would drop them. ` +
-          `Run sysctl net.ipv6.conf.${r.name.replace(/\./g, '/')}.accept_ra=2 (and make it persistent), or set ipv6_fix_accept_ra = true in the network`,
+          `Run sysctl ${sysctlName(ipv6ConfKey(r.name, 'accept_ra'))}=2 (and make it persistent), or set ipv6_fix_accept_ra = true in the network`,
       );
     }
   }

@@ -1,3 +1,4 @@
+import { sysctlName } from '../sys/sysctl.js';
 /** One unit of work of a plan. Pure data: the planner makes them, src/apply runs them. */
 export type Step =
   | { kind: 'ip-batch'; why: string; lines: string[] }
@@ -23,8 +24,6 @@ export type Step =
    */
   | { kind: 'sysctl'; why: string; key: string; value: string; was: string | null; host?: 'forwarding6' | 'accept_ra'; ifExists?: boolean };
 
-/** A /proc/sys path as sysctl(8) names it: "/" between parts, a "." inside an interface name as "/". */
-export const sysctlName = (key: string) => key.split('/').map((part) => part.replace(/\./g, '/')).join('.');
 
 export function describeStep(s: Step): string {
   switch (s.kind) {
