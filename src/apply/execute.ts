@@ -4,7 +4,8 @@ import type { Context } from '../engine/context.js';
 import { NatnetError } from '../errors.js';
 import { emptyChains, emptyTables, parseIptablesSave } from '../observe/iptables.js';
 import { findOurDnsmasq, isOurDnsmasq, processArgv } from '../observe/procfs.js';
-import { describeStep, type Step, sysctlName } from '../plan/steps.js';
+import { describeStep, type Step } from '../plan/steps.js';
+import { writeSysctl } from '../sys/sysctl.js';
 import { writeFileAtomic } from './atomic-write.js';
 
 export interface StepOutcome {
@@ -53,7 +54,7 @@ async function run(ctx: Context, step: Step): Promise<StepOutcome> {
       if (!ctx.dryRun) writeFileSync('/proc/sys/net/ipv4/ip_forward', '1\n');
       return {};
     case 'sysctl':
-      if (!ctx.dryRun) writeSysctl(step.key, step.value);
+      if (!ctx.dryRun) writeSysctl(step.key, step.value, step.ifExists);
       return {};
     case 'firewall':
       if (step.onlyIfEmpty && !(await stillEmpty(ctx, step.onlyIfEmpty, step.argv[3] === 'ip6' ? 'ipv6' : 'ipv4'))) {
@@ -87,16 +88,6 @@ async function run(ctx: Context, step: Step): Promise<StepOutcome> {
       // it died since we looked: a fresh start reads the new hostsfile anyway
       if (!isOurDnsmasq(step.pid, step.conf) || !signal(step.pid, 'SIGHUP')) await startDnsmasq(ctx, step.conf, step.pidFile);
       return {};
-  }
-}
-
-/** /proc/sys/<key> = value; one line naming the setting when the kernel refuses. */
-export function writeSysctl(key: string, value: string): void {
-  try {
-    writeFileSync(`/proc/sys/${key}`, `${value}\n`);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? String(e);
-    throw new NatnetError(`sysctl ${sysctlName(key)}=${value}: ${code === 'ENOENT' ? 'no such setting (is IPv6 disabled in the kernel, or the interface gone?)' : code}`);
   }
 }
 

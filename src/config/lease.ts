@@ -1,6 +1,6 @@
 import type { Lease } from '../model/types.js';
 import { parseIPv4 } from '../net/ipv4.js';
-import { formatIPv6, parseIPv6, prefixMask6 } from '../net/ipv6.js';
+import { formatIPv6, parseIPv6 } from '../net/ipv6.js';
 import { macProblem, normaliseMac } from '../net/mac.js';
 import { isValidHostname } from '../net/names.js';
 import { LEASE_KEYS } from './defaults.js';
@@ -84,12 +84,4 @@ export function ip6Field(given: unknown, field: string, p: Problems): string | n
     return null;
   }
   return formatIPv6(n);
-}
-
-/**
- * The interface identifier of an address in a prefix of this length. An ip6 that is its own
- * interface identifier ("::10") stands for that identifier behind the network's prefix.
- */
-export function interfaceId6(ip: bigint, prefix: number): bigint {
-  return ip & (((1n << 128n) - 1n) ^ prefixMask6(prefix));
 }

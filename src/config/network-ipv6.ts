@@ -1,19 +1,16 @@
 import { DHCPV6_MODES, type Ipv6Mode, IPV6_MODES, type Ipv6Network } from '../model/types.js';
-import { type Cidr6, formatIPv6, inSubnet6, isUniqueLocal, parseCidr6, parseIPv6, prefixMask6 } from '../net/ipv6.js';
+import { type Cidr6, formatIPv6, INTERFACE_ID_PREFIX, inSubnet6, interfaceId6, isGlobalUnicast6, isUniqueLocal, parseCidr6, parseIPv6, prefixMask6 } from '../net/ipv6.js';
 import { IPV6_KEYS } from './defaults.js';
 import type { Problems } from './problems.js';
 
 type Raw = Record<string, unknown>;
 
 /** SLAAC (and dnsmasq's ra-stateless) needs exactly a /64. */
-export const IPV6_PREFIX = 64;
+export const IPV6_PREFIX = INTERFACE_ID_PREFIX;
 /** The gateway of an `auto` prefix: <prefix>::1. */
 const AUTO_GATEWAY = 1n;
 /** Default DHCPv6 pool with `dhcpv6 = "stateful"`: <prefix>::1000-<prefix>::1fff. */
 const DEFAULT_POOL: [bigint, bigint] = [0x1000n, 0x1fffn];
-const HOST_MASK = (1n << BigInt(128 - IPV6_PREFIX)) - 1n;
-
-const isGlobalUnicast = (ip: bigint) => ip >> 125n === 1n; // 2000::/3
 
 /**
  * The [[network]] keys of the IPv6 side → Ipv6Network, null when `ipv6` is absent (IPv4 only) or
@@ -43,7 +40,7 @@ export function normaliseIpv6(raw: Raw, field: string, p: Problems): Ipv6Network
     // relative to ::/64 until resolved
   } else if (cidr.prefix !== IPV6_PREFIX) {
     p.add(`${field}.ipv6`, value, 'expected a /64 prefix (SLAAC needs exactly 64 bits of interface identifier)');
-  } else if (!isUniqueLocal(cidr.address) && !isGlobalUnicast(cidr.address)) {
+  } else if (!isUniqueLocal(cidr.address) && !isGlobalUnicast6(cidr.address)) {
     p.add(`${field}.ipv6`, value, 'expected a unique local (fc00::/7) or global unicast (2000::/3) address');
   } else if (cidr.address === cidr.network) {
     p.add(`${field}.ipv6`, value, 'expected a host address, not the prefix itself (the subnet-router anycast address)');
@@ -98,7 +95,7 @@ function poolOf6(value: unknown, cidr: Cidr6, auto: boolean, field: string, p: P
       return null;
     }
     const place = (ip: bigint): bigint | null => {
-      if (ip <= HOST_MASK) return cidr.network | ip;
+      if (interfaceId6(ip) === ip) return cidr.network | ip;
       return !auto && inSubnet6(ip, cidr) ? ip : null;
     };
     const [start, end] = [place(parts[0]), place(parts[1])];
@@ -125,7 +122,7 @@ function poolOf6(value: unknown, cidr: Cidr6, auto: boolean, field: string, p: P
 export function resolveIpv6(v6: Ipv6Network, prefix: bigint): Ipv6Network {
   if (!v6.auto) return v6;
   const net = prefix & prefixMask6(IPV6_PREFIX);
-  const put = (text: string) => formatIPv6(net | (parseIPv6(text)! & HOST_MASK));
+  const put = (text: string) => formatIPv6(net | interfaceId6(parseIPv6(text)!));
   return {
     ...v6,
     gateway: put(v6.gateway),

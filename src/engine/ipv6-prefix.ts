@@ -9,7 +9,7 @@ import { isUnresolvedIpv6, resolveIpv6 } from '../config/network-ipv6.js';
 import { NatnetError } from '../errors.js';
 import type { AppliedRecord } from '../model/applied.js';
 import type { Network } from '../model/types.js';
-import { parseCidr6, parseIPv6 } from '../net/ipv6.js';
+import { parseCidr6, parseIPv6, prefixText6 } from '../net/ipv6.js';
 import { chooseUlaPrefix, formatPrefix, type Route6, routedPrefixes } from '../plan/ipv6-prefix.js';
 import { ipv6PrefixDir, ipv6PrefixFile, type Layout } from '../state/layout.js';
 import { ipv6PrefixRecord } from '../state/schema.js';
@@ -79,7 +79,7 @@ export async function ensureIpv6Prefixes(ctx: Context, networks: Network[], reco
       routes ??= await readRoutes6(ctx);
       const taken = [
         ...routedPrefixes(routes, net.bridge),
-        ...out.filter((n) => n !== net && n.ipv6 && !isUnresolvedIpv6(n.ipv6)).map((n) => parseCidr6(`${n.ipv6!.subnet}/${n.ipv6!.prefix}`)!),
+        ...out.filter((n) => n !== net && n.ipv6 && !isUnresolvedIpv6(n.ipv6)).map((n) => parseCidr6(prefixText6(n.ipv6!))!),
       ];
       prefix = chooseUlaPrefix(`${hostSeed()}\0${ctx.libDir}\0${net.name}`, taken);
       if (prefix === null) throw new NatnetError(`network ${net.name}: no generated IPv6 prefix avoids the host's IPv6 routes; set ipv6 to an explicit prefix`);

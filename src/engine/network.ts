@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { executeStep, writeSysctl } from '../apply/execute.js';
+import { executeStep } from '../apply/execute.js';
 import { isUnresolvedIpv6 } from '../config/network-ipv6.js';
-import { FORWARDING6_KEY, ipv6ConfKey, readSysctl } from '../observe/ipv6.js';
+import { FORWARDING6_KEY, ipv6ConfIface, ipv6ConfKey, readSysctl, sysctlName, writeSysctl } from '../sys/sysctl.js';
 import type { LoadedConfig } from '../config/load.js';
 import { NatnetError } from '../errors.js';
 import { type AppliedRecord, type HostChanges, unionRecords } from '../model/applied.js';
@@ -24,7 +24,7 @@ import { planFileRemoval, planIptablesNftLeftovers, planTeardown, recordFromEvid
 import { boundForwardPorts, describeBound, forwardsOf } from '../plan/forwards.js';
 import { readListeningSockets } from '../observe/listening.js';
 import { reservationsFor } from '../plan/reservations.js';
-import { describeStep, type Step, sysctlName } from '../plan/steps.js';
+import { describeStep, type Step } from '../plan/steps.js';
 import { renderHostsfile } from '../render/dnsmasq.js';
 import { appliedFile, quarantineFile } from '../state/layout.js';
 import { IP6_JUMP_CHAINS, JUMP_CHAINS } from '../render/iptables.js';
@@ -42,6 +42,7 @@ import {
   writeHostChanges,
   writeRecord,
 } from './records.js';
+import { bridgeAddress6 } from '../net/ipv6.js';
 
 function sameRecord(a: AppliedRecord, b: AppliedRecord): boolean {
   return JSON.stringify({ ...a, appliedAt: '' }) === JSON.stringify({ ...b, appliedAt: '' });
@@ -79,7 +80,7 @@ function adoptFromEvidence(net: Network, choice: BackendChoice, links: Map<strin
   const bridgeOurs = !!br && !notOurLink(br, 'bridge', net.mac);
   const dummy = net.dummy ? links.get(net.dummy) : undefined;
   const address = `${net.gateway}/${net.prefix}`;
-  const ours = [address, ...(net.ipv6 ? [`${net.ipv6.gateway}/${net.ipv6.prefix}`] : [])];
+  const ours = [address, ...(net.ipv6 ? [bridgeAddress6(net.ipv6)] : [])];
   return {
     ...rec,
     links: {
@@ -98,7 +99,7 @@ async function hostIntents(ctx: Context, plan: UpPlan, choice: BackendChoice, ne
     iptablesChainsCreated: [],
     enabledForwarding6: plan.steps.some((s) => s.kind === 'sysctl' && s.host === 'forwarding6'),
     acceptRaFixed: plan.steps.flatMap((s) =>
-      s.kind === 'sysctl' && s.host === 'accept_ra' && s.was !== null ? [{ iface: s.key.split('/')[3], was: s.was }] : [],
+      s.kind === 'sysctl' && s.host === 'accept_ra' && s.was !== null ? [{ iface: ipv6ConfIface(s.key) ?? '', was: s.was }].filter((f) => f.iface) : [],
     ),
   };
   if (choice.variant === 'nft' && plan.appliesFirewall) {
@@ -231,6 +232,8 @@ export async function applyNetwork(ctx: Context, host: HostObserver, config: Loa
       previous,
       libvirtBridges: () => libvirtNetworkOfBridge(ctx.libDir),
       ...(observed.ipv6 ? { ipv6: observed.ipv6 } : {}),
+      addsAddress: plan.addsAddress,
+      addsAddress6: plan.addsAddress6,
     }),
   );
   if (refused) throw refused;

@@ -5,7 +5,7 @@ import { bridgeNfCall, type DockerFirewall, type DockerUserView, dockerUserOf, o
 import type { ResolvedForward } from '../model/forward.js';
 import type { Network } from '../model/types.js';
 import { availableIptablesVariants, detectIptablesVariant, type IptablesDump, type IptablesVariant, observeIptables } from '../observe/iptables.js';
-import { observeIpv6 } from '../observe/ipv6.js';
+import { observeIpv6, readPresentSysctls6 } from '../observe/ipv6.js';
 import { type LinkState, observeLinks } from '../observe/links.js';
 import { observeNftTable } from '../observe/nft.js';
 import { findOurDnsmasq, readIpForward, scanOurDnsmasq } from '../observe/procfs.js';
@@ -188,7 +188,8 @@ export class HostObserver {
       this.firewalls(rec.network, wanted, everyBackend || !!rec.network.ipv6),
       this.dockerUserFound(dockerWanted),
     ]);
+    const bridgeSysctls6 = new Map(rec.links.bridges.filter((b) => b.sysctls6).map((b) => [b.name, readPresentSysctls6(b.name, Object.keys(b.sysctls6!))]));
     // a teardown stops every dnsmasq of ours (an orphan of an earlier run included), not just the pid file's
-    return { links, firewalls, dnsmasqPids: scanOurDnsmasq(paths.conf), dockerUser };
+    return { links, firewalls, dnsmasqPids: scanOurDnsmasq(paths.conf), dockerUser, bridgeSysctls6 };
   }
 }

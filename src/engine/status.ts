@@ -17,7 +17,8 @@ import { runningTapsOn } from '../plan/running-vms.js';
 import { AUTO_RULE, type BackendChoice, chooseBackend } from './backend.js';
 import { CommandError } from '../errors.js';
 import { isUnresolvedIpv6 } from '../config/network-ipv6.js';
-import { BRIDGE_SYSCTLS6, FORWARDING6_KEY, readBridgeSysctls6, readSysctl } from '../observe/ipv6.js';
+import { BRIDGE_SYSCTLS6, readBridgeSysctls6 } from '../observe/ipv6.js';
+import { FORWARDING6_KEY, readSysctl } from '../sys/sysctl.js';
 import type { LinkState } from '../observe/links.js';
 import { ipv6PrefixProblem } from './ipv6-prefix.js';
 import type { Context } from './context.js';
@@ -29,6 +30,7 @@ import type { BadRecord } from '../state/store.js';
 import { FAMILIES } from '../model/family.js';
 import type { DockerFirewall } from '../observe/docker.js';
 import { type DockerStatus, dockerStatus, type NetworkDockerStatus, networkDockerStatus } from './docker-status.js';
+import { bridgeAddress6 } from '../net/ipv6.js';
 
 /**
  * healthy: applied and as configured; degraded: applied, with problems; down: not applied
@@ -103,7 +105,7 @@ function ipv6Status(net: Network, br: LinkState | undefined, problems: string[])
   const v6 = net.ipv6;
   if (!v6) return null;
   const unresolved = isUnresolvedIpv6(v6);
-  const want = `${v6.gateway}/${v6.prefix}`;
+  const want = bridgeAddress6(v6);
   const sysctls = br ? readBridgeSysctls6(net.bridge) : null;
   const forwarding = readSysctl(FORWARDING6_KEY) === '1';
   const address = !unresolved && !!br?.addresses.includes(want);

@@ -76,3 +76,36 @@ export function inSubnet6(ip: bigint, c: { network: bigint; prefix: number }): b
 
 /** fc00::/7: unique local addresses (RFC 4193). */
 export const isUniqueLocal = (ip: bigint) => ip >> 121n === 0x7en;
+
+/** 2000::/3: global unicast addresses. */
+export const isGlobalUnicast6 = (ip: bigint) => ip >> 125n === 1n;
+/** fe80::/10: link-local unicast. */
+export const isLinkLocal6 = (ip: bigint) => ip >> 118n === 0x3fan;
+/** ff00::/8: multicast. */
+export const isMulticast6 = (ip: bigint) => ip >> 120n === 0xffn;
+
+/** Two prefixes share an address (one contains the other). An address with its prefix length counts as its prefix. */
+export function overlaps6(a: { network: bigint; prefix: number }, b: { network: bigint; prefix: number }): boolean {
+  return inSubnet6(a.network, b) || inSubnet6(b.network, a);
+}
+
+/** The bits of ip after a prefix of this length. */
+export function hostBits6(ip: bigint, prefix: number): bigint {
+  return ip & (ALL ^ prefixMask6(prefix));
+}
+
+/** The length of an interface identifier's prefix (RFC 4291 2.5.1; SLAAC needs exactly it). */
+export const INTERFACE_ID_PREFIX = 64;
+
+/**
+ * The interface identifier of an address (its low 64 bits). An address that is its own interface
+ * identifier ("::10") stands for that identifier behind a network's prefix.
+ */
+export const interfaceId6 = (ip: bigint) => hostBits6(ip, INTERFACE_ID_PREFIX);
+
+/** "fd00:1:2:3::1/64": the bridge's address of an IPv6 side, as `ip` prints it. */
+export const bridgeAddress6 = (v6: { gateway: string; prefix: number }) => `${v6.gateway}/${v6.prefix}`;
+/** "fd00:1:2:3::/64": the prefix of an IPv6 side. */
+export const prefixText6 = (v6: { subnet: string; prefix: number }) => `${v6.subnet}/${v6.prefix}`;
+/** The prefix of an IPv6 side as numbers, for inSubnet6/overlaps6 (its subnet is validated text). */
+export const prefixOf6 = (v6: { subnet: string; prefix: number }) => ({ network: parseIPv6(v6.subnet)!, prefix: v6.prefix });

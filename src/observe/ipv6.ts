@@ -1,23 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { isValidIfName } from '../net/names.js';
 import type { Runner } from '../sys/runner.js';
+import { FORWARDING6_KEY, ipv6ConfKey, readSysctl } from '../sys/sysctl.js';
 
 /** The bridge sysctls an IPv6 network sets, in the order they are set (disable_ipv6 last: the rest is in place before IPv6 comes on). */
 export const BRIDGE_SYSCTLS6 = { accept_dad: '0', accept_ra: '0', autoconf: '0', disable_ipv6: '0' } as const;
 export type BridgeSysctl6 = keyof typeof BRIDGE_SYSCTLS6;
 export const BRIDGE_SYSCTL6_KEYS = Object.keys(BRIDGE_SYSCTLS6) as BridgeSysctl6[];
 
-export const FORWARDING6_KEY = 'net/ipv6/conf/all/forwarding';
-export const ipv6ConfKey = (iface: string, key: string) => `net/ipv6/conf/${iface}/${key}`;
-
-/** /proc/sys/<key> trimmed, or null when absent or unreadable. */
-export function readSysctl(key: string): string | null {
-  try {
-    return readFileSync(`/proc/sys/${key}`, 'utf8').trim();
-  } catch {
-    return null;
-  }
-}
 
 /** What planning the IPv6 side needs from the host. */
 export interface Ipv6Observation {
@@ -37,6 +26,18 @@ export function readBridgeSysctls6(bridge: string): Record<BridgeSysctl6, string
     const v = readSysctl(ipv6ConfKey(bridge, k));
     if (v === null) return null;
     out[k] = v;
+  }
+  return out;
+}
+
+/** The given IPv6 sysctls of an interface that exist now (a key is absent when unreadable: no such interface, IPv6 off on it). */
+export function readPresentSysctls6(iface: string, keys: string[]): Partial<Record<BridgeSysctl6, string>> {
+  const out: Partial<Record<BridgeSysctl6, string>> = {};
+  if (!isValidIfName(iface)) return out;
+  for (const k of keys) {
+    if (!(BRIDGE_SYSCTL6_KEYS as string[]).includes(k)) continue;
+    const v = readSysctl(ipv6ConfKey(iface, k));
+    if (v !== null) out[k as BridgeSysctl6] = v;
   }
   return out;
 }

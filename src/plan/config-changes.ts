@@ -1,4 +1,6 @@
-import type { Network } from '../model/types.js';
+import { isUnresolvedIpv6, resolveIpv6 } from '../config/network-ipv6.js';
+import type { Ipv6Network, Network } from '../model/types.js';
+import { parseIPv6 } from '../net/ipv6.js';
 
 /**
  * The config key each Network field comes from; null for those read from the config whenever
@@ -26,13 +28,40 @@ const CONFIG_KEY: Record<keyof Network, string | null> = {
   ipv6: 'ipv6',
 };
 
-/** Scalars by value; the ipv6 object by its content. */
-const sameValue = (a: unknown, b: unknown) => a === b || (typeof a === 'object' && typeof b === 'object' && JSON.stringify(a) === JSON.stringify(b));
+/** Every field of Ipv6Network (a new one must be added here to be compared). */
+const IPV6_FIELDS: Record<keyof Ipv6Network, true> = {
+  auto: true,
+  gateway: true,
+  prefix: true,
+  subnet: true,
+  mode: true,
+  dhcpv6: true,
+  dhcpStart: true,
+  dhcpEnd: true,
+  fixAcceptRa: true,
+};
+
+/**
+ * Two IPv6 sides field by field. An `auto` one whose prefix is not resolved (its prefix file
+ * removed, or not read) stands for the applied auto one with that one's prefix: not a change.
+ */
+export function sameIpv6(a: Ipv6Network | null, b: Ipv6Network | null): boolean {
+  if (a === null || b === null) return a === b;
+  if (a.auto && b.auto && isUnresolvedIpv6(a) !== isUnresolvedIpv6(b)) {
+    const [resolved, unresolved] = isUnresolvedIpv6(a) ? [b, a] : [a, b];
+    const prefix = parseIPv6(resolved.subnet);
+    return prefix !== null && sameIpv6(resolved, resolveIpv6(unresolved, prefix));
+  }
+  return (Object.keys(IPV6_FIELDS) as (keyof Ipv6Network)[]).every((k) => a[k] === b[k]);
+}
+
+/** Scalars by value; the ipv6 side field by field. */
+const sameField = (field: keyof Network, a: Network, b: Network) => (field === 'ipv6' ? sameIpv6(a.ipv6, b.ipv6) : a[field] === b[field]);
 
 /** Each Network field whose value differs between the network as applied and as configured now. Pure. */
 export function fieldChanges(applied: Network, configured: Network): { field: keyof Network; from: unknown; to: unknown }[] {
   return (Object.keys(CONFIG_KEY) as (keyof Network)[])
-    .filter((field) => !sameValue(applied[field], configured[field]))
+    .filter((field) => !sameField(field, applied, configured))
     .map((field) => ({ field, from: applied[field], to: configured[field] }));
 }
 

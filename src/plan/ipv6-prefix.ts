@@ -1,6 +1,6 @@
 /** Choosing a network's `ipv6 = "auto"` prefix (RFC 4193): pure. */
 import { createRequire } from 'node:module';
-import { type Cidr6, formatIPv6, inSubnet6, parseCidr6 } from '../net/ipv6.js';
+import { type Cidr6, formatIPv6, isLinkLocal6, isMulticast6, overlaps6, parseCidr6 } from '../net/ipv6.js';
 
 type Crypto = typeof import('node:crypto');
 let crypto: Crypto | undefined;
@@ -24,8 +24,6 @@ export function ulaCandidate(seed: string, attempt: number): bigint {
   const globalId = h.readUIntBE(0, 5);
   return (0xfdn << 120n) | (BigInt(globalId) << 80n) | (SUBNET_ID << 64n);
 }
-
-export const overlaps6 = (a: Cidr6, b: Cidr6) => inSubnet6(a.network, b) || inSubnet6(b.network, a);
 
 /** The first candidate /64 overlapping none of `taken` (host routes, other networks' prefixes), or null. */
 export function chooseUlaPrefix(seed: string, taken: Cidr6[]): bigint | null {
@@ -56,7 +54,7 @@ export function routedPrefixes(routes: Route6[], ownBridge: string): Cidr6[] {
     if (r.dst === 'default' || r.dev === ownBridge || (r.type && r.type !== 'unicast' && r.type !== 'local')) continue;
     const c = parseCidr6(r.dst.includes('/') ? r.dst : `${r.dst}/128`);
     if (!c) continue;
-    if (c.network >> 118n === 0x3fan || c.network >> 120n === 0xffn || c.prefix === 0) continue; // fe80::/10, ff00::/8
+    if (isLinkLocal6(c.network) || isMulticast6(c.network) || c.prefix === 0) continue;
     out.push(c);
   }
   return out;

@@ -12,8 +12,10 @@ import { renderNftScript } from '../render/nft.js';
 import { type FirewallDrift, familyClean, isClean, ruleChanges } from './firewall-drift.js';
 import { isTapOf } from './ownership.js';
 import { ip6tablesRemoval, removeLink } from './plan-teardown.js';
-import { BRIDGE_SYSCTL6_KEYS, BRIDGE_SYSCTLS6, type BridgeSysctl6, type Ipv6Observation, ipv6ConfKey } from '../observe/ipv6.js';
+import { BRIDGE_SYSCTL6_KEYS, BRIDGE_SYSCTLS6, type BridgeSysctl6, type Ipv6Observation } from '../observe/ipv6.js';
+import { ipv6ConfKey } from '../sys/sysctl.js';
 import type { Step } from './steps.js';
+import { bridgeAddress6 } from '../net/ipv6.js';
 
 export interface NetworkObservation {
   links: Map<string, LinkState>;
@@ -136,11 +138,13 @@ export function planLinks(d: DesiredNetwork, o: NetworkObservation): LinkPlan {
     moveLines.push(add);
   } else lines.push(...(stale.some((a) => wouldBeSecondary(a, address)) ? [...dels, add] : [add, ...dels]));
   lines.push(...tapLines(false));
-  if (!moved.length) lines.push(...upLine);
+  // With an IPv6 side the bridge opens after its IPv6 sysctls (no DAD, RA or autoconf on its link-local)
+  const openLater = !moved.length && !!net.ipv6 ? upLine : [];
+  if (!moved.length && !net.ipv6) lines.push(...upLine);
 
   const prepare: Step[] = [];
   if (lines.length) prepare.push({ kind: 'ip-batch', why: br ? `repair bridge ${net.bridge}` : `create bridge ${net.bridge}`, lines });
-  const v6 = planBridgeIpv6(d, o, !br);
+  const v6 = planBridgeIpv6(d, o, !br, openLater);
   prepare.push(...v6.steps);
   let createsDummy = false;
   if (net.dummy && !prev?.dummyUnsupported) {
@@ -180,16 +184,22 @@ const isV6 = (cidr: string) => cidr.includes(':');
 /**
  * The bridge's IPv6 side: its sysctls (no RA, no SLAAC, no DAD on the router's own bridge; then
  * IPv6 on), then our /64 address (nodad: no DAD delay before dnsmasq can send RAs), an old one
- * of ours going after. With the IPv6 side off: our old address goes, and the sysctls of a bridge
- * we did not create are put back. Pure.
+ * of ours going after, then `open` (the line that sets the bridge up, its ports already joined).
+ * With the IPv6 side off: our old address goes, and the sysctls of a bridge we did not create are
+ * put back. Pure.
  */
-function planBridgeIpv6(d: DesiredNetwork, o: NetworkObservation, creating: boolean): { steps: Step[]; addsAddress: boolean; sysctls6: Partial<Record<BridgeSysctl6, string>> } {
+function planBridgeIpv6(
+  d: DesiredNetwork,
+  o: NetworkObservation,
+  creating: boolean,
+  open: string[],
+): { steps: Step[]; addsAddress: boolean; sysctls6: Partial<Record<BridgeSysctl6, string>> } {
   const { net } = d;
   const br = o.links.get(net.bridge);
   const prevHere = o.record?.links.bridges.find((b) => b.name === net.bridge);
   const adopted = !creating && !prevHere?.created;
   const had = prevHere?.sysctls6 ?? {};
-  const address6 = net.ipv6 ? `${net.ipv6.gateway}/${net.ipv6.prefix}` : null;
+  const address6 = net.ipv6 ? bridgeAddress6(net.ipv6) : null;
   const stale6 = (prevHere?.addresses ?? []).filter((a) => isV6(a) && a !== address6 && br?.addresses.includes(a));
   const steps: Step[] = [];
   const sysctls6: Partial<Record<BridgeSysctl6, string>> = adopted ? { ...had } : {};
@@ -203,13 +213,17 @@ function planBridgeIpv6(d: DesiredNetwork, o: NetworkObservation, creating: bool
       if (adopted && now !== null && sysctls6[key] === undefined) sysctls6[key] = now;
     }
   } else if (adopted && br) {
+    // only settings that exist now (none when IPv6 is off on the bridge or in the kernel) and differ
     for (const [key, was] of Object.entries(had) as [BridgeSysctl6, string][]) {
-      if (current?.[key] !== was) steps.push({ kind: 'sysctl', why: `put back IPv6 setting of bridge ${net.bridge}`, key: ipv6ConfKey(net.bridge, key), value: was, was: current?.[key] ?? null });
+      const now = current?.[key] ?? null;
+      if (now !== null && now !== was) steps.push({ kind: 'sysctl', why: `put back IPv6 setting of bridge ${net.bridge}`, key: ipv6ConfKey(net.bridge, key), value: was, was: now, ifExists: true });
     }
   }
   const hasAddress6 = address6 !== null && !!br?.addresses.includes(address6);
-  const lines = [...(address6 && !hasAddress6 ? [`addr add ${address6} dev ${net.bridge} nodad`] : []), ...stale6.map((a) => `addr del ${a} dev ${net.bridge}`)];
-  if (lines.length) steps.push({ kind: 'ip-batch', why: `IPv6 address of bridge ${net.bridge}`, lines });
+  const addressLines = [...(address6 && !hasAddress6 ? [`addr add ${address6} dev ${net.bridge} nodad`] : []), ...stale6.map((a) => `addr del ${a} dev ${net.bridge}`)];
+  const lines = [...addressLines, ...open];
+  const why = addressLines.length ? `IPv6 address of bridge ${net.bridge}${open.length ? ', then open it' : ''}` : `open bridge ${net.bridge}`;
+  if (lines.length) steps.push({ kind: 'ip-batch', why, lines });
   return { steps, addsAddress: address6 !== null && !hasAddress6, sysctls6: net.ipv6 ? sysctls6 : {} };
 }
 

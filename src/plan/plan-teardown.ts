@@ -9,7 +9,9 @@ import { renderNftRemoval } from '../render/nft.js';
 import { type DockerUserFound, planDockerUserRemoval } from './docker-user.js';
 import { notOurLink } from './ownership.js';
 import type { Step } from './steps.js';
-import { ipv6ConfKey } from '../observe/ipv6.js';
+import type { BridgeSysctl6 } from '../observe/ipv6.js';
+import { ipv6ConfKey } from '../sys/sysctl.js';
+import { bridgeAddress6 } from '../net/ipv6.js';
 
 /** One firewall backend as found on the host, for our rules of one bridge. */
 export type FirewallFound =
@@ -25,6 +27,8 @@ export interface TeardownObservation {
   dnsmasqPids: number[];
   /** Our accepts in Docker's DOCKER-USER (the record's entries, or every family and variant when it was bad). */
   dockerUser?: DockerUserFound[];
+  /** The saved IPv6 sysctls of the record's adopted bridges that exist now, by bridge (absent: none readable). */
+  bridgeSysctls6?: Map<string, Partial<Record<BridgeSysctl6, string>>>;
 }
 
 export interface Teardown {
@@ -39,7 +43,7 @@ export interface Teardown {
  */
 export function planTeardown(rec: AppliedRecord, paths: DnsmasqPaths, o: TeardownObservation): Teardown {
   const net = rec.network;
-  const links = planLinkRemoval(rec, o.links);
+  const links = planLinkRemoval(rec, o.links, o.bridgeSysctls6 ?? new Map());
   return {
     steps: [
       ...o.dnsmasqPids.map((pid): Step => ({ kind: 'dnsmasq-stop', why: `stop dnsmasq of ${net.name}`, pid, conf: paths.conf })),
@@ -106,7 +110,7 @@ export function ip6tablesRemoval(net: Network, variant: 'nft' | 'legacy', dump6:
   ];
 }
 
-function planLinkRemoval(rec: AppliedRecord, links: Map<string, LinkState>): Teardown {
+function planLinkRemoval(rec: AppliedRecord, links: Map<string, LinkState>, sysctls6: Map<string, Partial<Record<BridgeSysctl6, string>>>): Teardown {
   const lines: string[] = [];
   const left: string[] = [];
   for (const d of rec.links.dummies) {
@@ -119,10 +123,13 @@ function planLinkRemoval(rec: AppliedRecord, links: Map<string, LinkState>): Tea
     const r = removeLink(b.name, 'bridge', b.created, b.addresses, rec.network.mac, links);
     lines.push(...r.lines);
     left.push(...r.left);
-    // a bridge that stays (not ours to delete) gets its IPv6 settings back
+    // a bridge that stays (not ours to delete) gets back the IPv6 settings that exist and differ
     if (links.get(b.name)?.kind === 'bridge' && !r.lines.includes(`link del ${b.name}`)) {
-      for (const [key, was] of Object.entries(b.sysctls6 ?? {})) {
-        restore.push({ kind: 'sysctl', why: `put back IPv6 setting of bridge ${b.name}`, key: ipv6ConfKey(b.name, key), value: was, was: null });
+      const now = sysctls6.get(b.name) ?? {};
+      for (const [key, was] of Object.entries(b.sysctls6 ?? {}) as [BridgeSysctl6, string][]) {
+        const current = now[key];
+        if (current === undefined || current === was) continue;
+        restore.push({ kind: 'sysctl', why: `put back IPv6 setting of bridge ${b.name}`, key: ipv6ConfKey(b.name, key), value: was, was: current, ifExists: true });
       }
     }
   }
@@ -159,7 +166,7 @@ export function recordFromEvidence(net: Network, backend: Backend, iptablesVaria
   return {
     network: net,
     links: {
-      bridges: [{ name: net.bridge, created: true, addresses: [`${net.gateway}/${net.prefix}`, ...(net.ipv6 ? [`${net.ipv6.gateway}/${net.ipv6.prefix}`] : [])] }],
+      bridges: [{ name: net.bridge, created: true, addresses: [`${net.gateway}/${net.prefix}`, ...(net.ipv6 ? [bridgeAddress6(net.ipv6)] : [])] }],
       dummies: net.dummy ? [{ name: net.dummy, created: true }] : [],
     },
     firewalls: [{ backend, iptablesVariant, bridge: net.bridge }],

@@ -6,7 +6,9 @@ import type { DnsmasqPaths } from '../render/dnsmasq.js';
 import { type DesiredNetwork, type NetworkObservation, planDnsmasq, planFirewall, planLinks } from './plan-network.js';
 import { dumpWithoutOurRules, type FirewallFound, planFileRemoval, planFirewallRemoval, planIptablesNftLeftovers } from './plan-teardown.js';
 import type { Step } from './steps.js';
-import { FORWARDING6_KEY, type Ipv6Observation, ipv6ConfKey } from '../observe/ipv6.js';
+import type { Ipv6Observation } from '../observe/ipv6.js';
+import { FORWARDING6_KEY, ipv6ConfKey } from '../sys/sysctl.js';
+import { bridgeAddress6 } from '../net/ipv6.js';
 
 export interface UpObservation extends NetworkObservation {
   /** Each firewall of the record that is not the desired one (other backend, variant or bridge), as found. */
@@ -37,6 +39,9 @@ export interface UpPlan {
   target: AppliedRecord;
   /** The plan applies or repairs the desired backend's rules (iptables-nft may then create tables). */
   appliesFirewall: boolean;
+  /** The plan adds our IPv4 / IPv6 address to the bridge (what preflight checks other interfaces against). */
+  addsAddress: boolean;
+  addsAddress6: boolean;
 }
 
 /**
@@ -130,7 +135,7 @@ export function planUp(d: DesiredNetwork, o: UpObservation): UpPlan {
   const { net } = d;
   const wanted = o.docker ? keptDockerUser(o.record?.dockerUser ?? [], wantedDockerUser(net, o.docker), o.docker.unread) : [];
   const address = `${net.gateway}/${net.prefix}`;
-  const address6 = net.ipv6 ? `${net.ipv6.gateway}/${net.ipv6.prefix}` : null;
+  const address6 = net.ipv6 ? bridgeAddress6(net.ipv6) : null;
   const prev = o.record;
   const prevHere = prev?.links.bridges.find((b) => b.name === net.bridge);
   const prevDummy = prev?.links.dummies.find((x) => x.name === net.dummy);
@@ -174,5 +179,7 @@ export function planUp(d: DesiredNetwork, o: UpObservation): UpPlan {
     intended: prev?.network.ipv6 && !net.ipv6 ? { ...union, network: { ...union.network, ipv6: prev.network.ipv6 } } : union,
     target,
     appliesFirewall: firewall.length > 0,
+    addsAddress: links.addsAddress,
+    addsAddress6: links.addsAddress6,
   };
 }

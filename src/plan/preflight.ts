@@ -6,8 +6,9 @@ import type { LinkState } from '../observe/links.js';
 import { installHint } from '../observe/tools.js';
 import type { Step } from './steps.js';
 import type { Ipv6Observation } from '../observe/ipv6.js';
-import { inSubnet6, parseCidr6, parseIPv6 } from '../net/ipv6.js';
+import { overlaps6, parseCidr6, prefixOf6, prefixText6 } from '../net/ipv6.js';
 import { raInterfacesToFix } from './plan-up.js';
+import { ipv6ConfKey, sysctlName } from '../sys/sysctl.js';
 
 /** The programs a plan's steps run (argv[0] of each), so a missing one is named before anything is touched. */
 export function toolsNeeded(steps: Step[]): string[] {
@@ -34,6 +35,9 @@ export interface PreflightInput {
   libvirtBridges: () => Map<string, string>;
   /** IPv6 facts, for a network with an IPv6 side. */
   ipv6?: Ipv6Observation;
+  /** The plan adds our IPv4 / IPv6 address to the bridge (LinkPlan): only then can another interface's address be in the way. */
+  addsAddress: boolean;
+  addsAddress6: boolean;
 }
 
 /** What preflight found: conflicts with the host (exit 3) and what the host lacks (exit 1). */
@@ -57,7 +61,7 @@ export function describeInterface(name: string, libvirtBridges: Map<string, stri
  * says `adopt = true`. One line each, naming the thing and the fix. Pure.
  */
 export function preflightProblems(i: PreflightInput): PreflightProblems {
-  const { net, steps, links } = i;
+  const { net, links } = i;
   let libvirt: Map<string, string> | undefined;
   const describe = (name: string) => {
     libvirt ??= i.libvirtBridges();
@@ -76,7 +80,7 @@ export function preflightProblems(i: PreflightInput): PreflightProblems {
     );
   }
   if (net.ipv6) ipv6Problems(i, describe, conflicts, failures);
-  if (!steps.some((s) => s.kind === 'ip-batch' && s.lines.some((l) => l.startsWith('addr add ') && !l.includes(':')))) return { conflicts, failures };
+  if (!i.addsAddress) return { conflicts, failures };
   const ours = parseCidr(`${net.subnet}/${net.prefix}`)!;
   for (const link of links.values()) {
     if (link.name === net.bridge) continue;
@@ -111,19 +115,19 @@ function ipv6Problems(i: PreflightInput, describe: (name: string) => string, con
     for (const r of raInterfacesToFix(net.bridge, i.ipv6)) {
       conflicts.push(
         `network ${net.name}: ${r.name} has routes learned from router advertisements and accept_ra=${r.acceptRa}; enabling IPv6 forwarding would drop them. ` +
-          `Run sysctl net.ipv6.conf.${r.name.replace(/\./g, '/')}.accept_ra=2 (and make it persistent), or set ipv6_fix_accept_ra = true in the network`,
+          `Run sysctl ${sysctlName(ipv6ConfKey(r.name, 'accept_ra'))}=2 (and make it persistent), or set ipv6_fix_accept_ra = true in the network`,
       );
     }
   }
-  if (!steps.some((s) => s.kind === 'ip-batch' && s.lines.some((l) => l.startsWith('addr add ') && l.includes(':')))) return;
-  const ours = { network: parseIPv6(v6.subnet)!, prefix: v6.prefix };
+  if (!i.addsAddress6) return;
+  const ours = prefixOf6(v6);
   for (const link of links.values()) {
     if (link.name === net.bridge) continue;
     for (const a of link.addresses.filter((x) => x.includes(':'))) {
       const c = parseCidr6(a);
-      if (c && (inSubnet6(c.address, ours) || inSubnet6(ours.network, c))) {
+      if (c && overlaps6(c, ours)) {
         conflicts.push(
-          `network ${net.name}: ${describe(link.name)} already has ${a}, which overlaps ${v6.subnet}/${v6.prefix}; remove that address or give the network another prefix (ipv6 = ...)`,
+          `network ${net.name}: ${describe(link.name)} already has ${a}, which overlaps ${prefixText6(v6)}; remove that address or give the network another prefix (ipv6 = ...)`,
         );
       }
     }

@@ -1,7 +1,6 @@
 import type { DomainRecord, Lease, Network, Reservation } from '../model/types.js';
 import { inSubnet, parseIPv4 } from '../net/ipv4.js';
-import { interfaceId6 } from '../config/lease.js';
-import { formatIPv6, parseIPv6 } from '../net/ipv6.js';
+import { formatIPv6, interfaceId6, parseIPv6 } from '../net/ipv6.js';
 import { leaseHostname } from '../net/names.js';
 
 export interface PendingLease {
@@ -63,5 +62,5 @@ export function servedIp6(net: Network, ip6: string | null): string | null {
   const ip = parseIPv6(ip6);
   const subnet = parseIPv6(v6.subnet);
   if (ip === null || subnet === null) return null;
-  return interfaceId6(ip, v6.prefix) === ip ? formatIPv6(subnet | ip) : ip6;
+  return interfaceId6(ip) === ip ? formatIPv6(subnet | ip) : ip6;
 }

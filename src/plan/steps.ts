@@ -1,3 +1,4 @@
+import { sysctlName } from '../sys/sysctl.js';
 /** One unit of work of a plan. Pure data: the planner makes them, src/apply runs them. */
 export type Step =
   | { kind: 'ip-batch'; why: string; lines: string[] }
@@ -19,11 +20,10 @@ export type Step =
    * A write to /proc/sys/<key> (e.g. "net/ipv6/conf/virbr10/accept_ra"); key parts are validated
    * names. was: the value seen when planning (null: not readable then, e.g. a bridge this plan
    * creates). host: a host-wide change recorded in host-changes.json and put back by the last down.
+   * ifExists: a put-back; a setting gone meanwhile (interface deleted, IPv6 off) is nothing to do.
    */
-  | { kind: 'sysctl'; why: string; key: string; value: string; was: string | null; host?: 'forwarding6' | 'accept_ra' };
+  | { kind: 'sysctl'; why: string; key: string; value: string; was: string | null; host?: 'forwarding6' | 'accept_ra'; ifExists?: boolean };
 
-/** A /proc/sys path as sysctl(8) names it: "/" between parts, a "." inside an interface name as "/". */
-export const sysctlName = (key: string) => key.split('/').map((part) => part.replace(/\./g, '/')).join('.');
 
 export function describeStep(s: Step): string {
   switch (s.kind) {

@@ -1,5 +1,6 @@
 import { type Family, xtablesOf } from '../model/family.js';
 import type { Network } from '../model/types.js';
+import { prefixText6 } from '../net/ipv6.js';
 
 /** Docker's chain for other software's rules (docs.docker.com: "Docker and iptables"). */
 export const DOCKER_USER = 'DOCKER-USER';
@@ -18,7 +19,7 @@ export type DockerUserNet = Pick<Network, 'bridge' | 'subnet' | 'prefix' | 'outb
 
 /** The network's prefix in one family, as iptables-save prints it. */
 function prefixOf(net: DockerUserNet, family: Family): string {
-  if (family === 'ipv6' && net.ipv6) return `${net.ipv6.subnet}/${net.ipv6.prefix}`;
+  if (family === 'ipv6' && net.ipv6) return prefixText6(net.ipv6);
   return `${net.subnet}/${net.prefix}`;
 }
 

@@ -3,6 +3,7 @@ import type { Network } from '../model/types.js';
 import { type DnatRule, dnatExceptions, dnatRules } from './forwards.js';
 import { ICMPV6_INPUT } from './icmpv6.js';
 import { iptablesChains } from './names.js';
+import { prefixText6 } from '../net/ipv6.js';
 
 /** Built-in chain → our chain, one jump each, inserted at the top. */
 export function iptablesJumps(net: Pick<Network, 'bridge'>): { table: 'nat' | 'filter'; from: string; to: string }[] {
@@ -154,7 +155,7 @@ export function ip6tablesRules(net: Network): { nat: string[]; filter: string[] 
   const v6 = net.ipv6;
   if (!v6) return { nat: [], filter: [] };
   const c = iptablesChains(net);
-  const s = `${v6.subnet}/${v6.prefix}`;
+  const s = prefixText6(v6);
   const br = net.bridge;
   const out = net.outbound ? ` -o ${net.outbound}` : '';
   return {
@@ -187,6 +188,6 @@ export function renderIp6tablesRestore(
   jumps: { missing: JumpList; duplicate: JumpList } = { missing: ip6tablesJumps(net), duplicate: [] },
 ): string {
   const v6 = net.ipv6;
-  const title = `# natnet-hook: network ${net.name} (${net.bridge}, ${v6 ? `${v6.subnet}/${v6.prefix} ${v6.mode}` : 'no IPv6'})`;
+  const title = `# natnet-hook: network ${net.name} (${net.bridge}, ${v6 ? `${prefixText6(v6)} ${v6.mode}` : 'no IPv6'})`;
   return restoreText(title, ip6tablesOurChains(net), ip6tablesRules(net), jumps);
 }

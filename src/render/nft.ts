@@ -3,6 +3,7 @@ import type { Network } from '../model/types.js';
 import { type DnatRule, dnatExceptions, dnatRules } from './forwards.js';
 import { ICMPV6_INPUT } from './icmpv6.js';
 import { nftTable } from './names.js';
+import { prefixText6 } from '../net/ipv6.js';
 
 function dnatLine(r: DnatRule): string {
   const s = r.segment;
@@ -88,7 +89,7 @@ export function renderNftTableBody(net: Network, forwards: ResolvedForward[] = [
 export function nft6Chains(net: Network): NftChain[] {
   const v6 = net.ipv6;
   if (!v6) return [];
-  const s = `${v6.subnet}/${v6.prefix}`;
+  const s = prefixText6(v6);
   const br = `"${net.bridge}"`;
   const out = net.outbound ? ` oifname "${net.outbound}"` : '';
   const nat: NftChain[] =

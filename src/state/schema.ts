@@ -12,7 +12,7 @@ import type { AppliedBridge, AppliedDockerUser, AppliedDummy, AppliedFirewall, A
 import { FAMILIES } from '../model/family.js';
 import { BACKENDS, DHCPV6_MODES, type DomainNic, type DomainRecord, FIREWALLS, IPV6_MODES, type Ipv6Network, type Network } from '../model/types.js';
 import { parseIPv4 } from '../net/ipv4.js';
-import { formatIPv6, inSubnet6, parseIPv6 } from '../net/ipv6.js';
+import { formatIPv6, INTERFACE_ID_PREFIX, inSubnet6, interfaceId6, isUniqueLocal, parseIPv6, prefixText6 } from '../net/ipv6.js';
 import { macProblem, normaliseMac } from '../net/mac.js';
 import { isValidDomain, isValidIfName, isValidLeaseTime } from '../net/names.js';
 import { IP6_JUMP_CHAINS, JUMP_CHAINS } from '../render/iptables.js';
@@ -206,13 +206,13 @@ export function ipv6(v: unknown, at: string): string {
 export function ipv6Network(v: unknown, at: string): Ipv6Network {
   const o = object(v, at);
   const f = (k: string) => `${at}.${k}`;
-  const prefix = integer(o.prefix, f('prefix'), 64, 64);
+  const prefix = integer(o.prefix, f('prefix'), INTERFACE_ID_PREFIX, INTERFACE_ID_PREFIX);
   const subnet = ipv6(o.subnet, f('subnet'));
   const cidr = { network: parseIPv6(subnet)!, prefix };
-  if ((cidr.network & ((1n << 64n) - 1n)) !== 0n) fail(f('subnet'), 'a /64 prefix (no host bits)');
+  if (interfaceId6(cidr.network) !== 0n) fail(f('subnet'), 'a /64 prefix (no host bits)');
   const inside = (x: unknown, k: string) => {
     const text = ipv6(x, f(k));
-    if (!inSubnet6(parseIPv6(text)!, cidr)) fail(f(k), `an address inside ${subnet}/${prefix}`);
+    if (!inSubnet6(parseIPv6(text)!, cidr)) fail(f(k), `an address inside ${prefixText6({ subnet, prefix })}`);
     return text;
   };
   const dhcpv6 = oneOf(o.dhcpv6, f('dhcpv6'), DHCPV6_MODES);
@@ -385,7 +385,7 @@ export function ipv6PrefixRecord(networkName: string): (v: unknown) => { network
     if (network !== networkName) fail('.network', JSON.stringify(networkName));
     const prefix = string(o.prefix, '.prefix');
     const c = parseIPv6(prefix.replace(/\/64$/, ''));
-    if (!prefix.endsWith('/64') || c === null || formatIPv6(c) !== prefix.slice(0, -3) || (c & ((1n << 64n) - 1n)) !== 0n || c >> 121n !== 0x7en) {
+    if (!prefix.endsWith('/64') || c === null || formatIPv6(c) !== prefix.slice(0, -3) || interfaceId6(c) !== 0n || !isUniqueLocal(c)) {
       fail('.prefix', 'a unique local /64 like fd12:3456:789a:1::/64');
     }
     return { network, prefix, created: string(o.created, '.created') };

@@ -9,10 +9,14 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseIPv6, inSubnet6 } from '../../src/net/ipv6.js';
+import { parseIPv6 } from '../../src/net/ipv6.js';
+import { dhcp6Once, writeDhclient6Files } from '../../src/selftest/dhclient6.js';
 import { sleep } from '../../src/selftest/exec.js';
+import { resolveName } from '../../src/selftest/probes.js';
+import { addresses6, defaultRoute6, waitAddressIn } from '../../src/selftest/probes6.js';
 import { ipv6PrefixFile } from '../../src/state/layout.js';
-import { defaultRoute6, dhclient6, enableSlaac, linkLocalOf, resolveAaaa, stopDhclient6, waitForAddress6 } from '../helpers/ipv6-guest.js';
+import { exec } from '../helpers/exec.js';
+import { enableSlaac } from '../helpers/ipv6-guest.js';
 import { assertBuilt, LAB_BINS, networkToml } from '../helpers/lab-config.js';
 import { Lab } from '../helpers/netns.js';
 import { needs } from '../helpers/requirements.js';
@@ -20,13 +24,11 @@ import { needs } from '../helpers/requirements.js';
 const req = needs({ root: true, bins: [...LAB_BINS, 'dhclient', 'sysctl'] });
 
 const config = (extra: string[]) => networkToml({ firewall: 'nftables', extra });
-const inPrefix = (ip: string, subnet: string) => inSubnet6(parseIPv6(ip)!, { network: parseIPv6(subnet)!, prefix: 64 });
 
 describe.skipIf(!req.ok)(`IPv6: RA, SLAAC, DHCPv6, DNS, down${req.reason}`, () => {
   let lab: Lab;
   let before: Awaited<ReturnType<Lab['hostState']>>;
   let prefix = '';
-  const dhclients: (number | null)[] = [];
   const sysctl = async (key: string) => (await lab.mustRun(['sysctl', '-n', key])).trim();
   // status exits non-zero when degraded: its JSON is what is checked
   const status = async () => JSON.parse((await lab.cli(['status', '--json'])).stdout);
@@ -38,7 +40,6 @@ describe.skipIf(!req.ok)(`IPv6: RA, SLAAC, DHCPv6, DNS, down${req.reason}`, () =
     before = await lab.hostState();
   });
   afterAll(async () => {
-    for (const pid of dhclients) stopDhclient6(pid);
     await lab?.cleanup();
   });
 
@@ -63,27 +64,27 @@ describe.skipIf(!req.ok)(`IPv6: RA, SLAAC, DHCPv6, DNS, down${req.reason}`, () =
   it('a guest using the kernel SLAAC gets an address in the prefix and a default route via the bridge link-local address', async () => {
     const g = await lab.addGuest();
     await enableSlaac(lab, g);
-    const a = await waitForAddress6(lab, g, (x) => inPrefix(x.local, prefix));
+    const a = await waitAddressIn(exec, g.ns, 'eth0', `${prefix}/64`);
     expect(a, 'no SLAAC address').not.toBeNull();
-    expect(a!.prefixlen).toBe(64);
-    const ll = await linkLocalOf(lab, 'virbr10');
+    expect(await lab.mustRun(['ip', '-6', '-o', 'addr', 'show', 'dev', 'eth0', 'scope', 'global'], g.ns)).toContain(`${a}/64`);
+    const [ll] = (await addresses6(exec, lab.router, 'virbr10', 'link')).filter((x) => x.startsWith('fe80:'));
     expect(ll, await lab.mustRun(['ip', '-6', 'addr', 'show', 'dev', 'virbr10'])).toMatch(/^fe80:/);
-    let route = await defaultRoute6(lab, g);
+    let route = await defaultRoute6(exec, g.ns);
     for (let i = 0; i < 50 && !route; i++) {
       await sleep(100);
-      route = await defaultRoute6(lab, g);
+      route = await defaultRoute6(exec, g.ns);
     }
-    expect(route).toEqual({ gateway: ll, dev: 'eth0' });
+    expect(route).toEqual({ via: ll, dev: 'eth0' });
   });
 
   it('the guest resolves its own name to its SLAAC address through the gateway (ra-names)', async () => {
     const g = lab.guests[0];
     expect(await lab.dhcp(g, { hostname: 'vm6' })).not.toBeNull();
-    const slaac = (await waitForAddress6(lab, g, (x) => inPrefix(x.local, prefix)))!.local;
+    const slaac = (await waitAddressIn(exec, g.ns, 'eth0', `${prefix}/64`))!;
     let answers: string[] = [];
     // dnsmasq pings the SLAAC address it derives from the DHCPv4 lease's MAC before it names it
     for (let i = 0; i < 60 && !answers.includes(slaac); i++) {
-      answers = await resolveAaaa(lab, g, 'vm6.natnet', `${prefix}1`);
+      answers = await resolveName(exec, g.ns, 'vm6.natnet', `${prefix}1`, 'AAAA');
       if (!answers.includes(slaac)) await sleep(500);
     }
     expect(answers).toContain(slaac);
@@ -106,12 +107,10 @@ describe.skipIf(!req.ok)(`IPv6: RA, SLAAC, DHCPv6, DNS, down${req.reason}`, () =
     expect(up.code, up.all).toBe(0);
     expect(up.stdout).toMatch(/restart dnsmasq/);
     const g = await lab.addGuest();
-    const r = await dhclient6(lab, g);
-    dhclients.push(r.pid);
-    expect(r.ip, r.log).not.toBeNull();
+    const r = await dhcp6Once(exec, { ns: g.ns, name: g.name, dir: g.dir }, writeDhclient6Files(g.dir));
+    expect(r.ip, r.output).not.toBeNull();
     const n = parseIPv6(r.ip!)! - parseIPv6(prefix)!;
     expect(n >= 0x1000n && n <= 0x1fffn, r.ip!).toBe(true);
-    stopDhclient6(r.pid);
   });
 
   it('drift: a missing address or a changed bridge sysctl is reported by status and repaired by up', async () => {

@@ -29,6 +29,8 @@ const input = (o: Partial<PreflightInput>): PreflightInput => ({
   records: [],
   previous: null,
   libvirtBridges: () => new Map(),
+  addsAddress: true,
+  addsAddress6: false,
   ...o,
 });
 
@@ -61,7 +63,7 @@ describe('preflight (pure)', () => {
 
   it('only when the plan adds the address (an up with nothing to change never refuses)', () => {
     const links = new Map([link('virbr0', ['192.168.100.1/24'])]);
-    expect(preflightProblems(input({ steps: [], links }))).toEqual({ conflicts: [], failures: [] });
+    expect(preflightProblems(input({ steps: [], links, addsAddress: false }))).toEqual({ conflicts: [], failures: [] });
   });
 
   it('an existing bridge without a record is refused unless adopt = true; a record (ours or adopted by an older version) keeps it', () => {
