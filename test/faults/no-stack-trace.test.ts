@@ -9,12 +9,13 @@
  */
 import { chmodSync, chownSync, mkdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { inNs } from '../../src/selftest/exec.js';
 import { spawnBackground } from '../../src/sys/spawn.js';
-import { assertBuilt, LAB_BINS, leaseToml } from '../helpers/lab-config.js';
-import { BIN, Lab } from '../helpers/netns.js';
+import { LAB_BINS, leaseToml } from '../helpers/lab-config.js';
+import { BIN, } from '../helpers/netns.js';
 import { needs } from '../helpers/requirements.js';
+import { useLab } from '../helpers/use-lab.js';
 import { type CaseDir, caseDir, expectOneLineFailure, mkfifo, mksocket, NOBODY, runCli, type RunOptions } from './cli-cases.js';
 
 interface FailingCase {
@@ -202,23 +203,16 @@ const CASES: FailingCase[] = [
 const req = needs({ root: true, bins: [...LAB_BINS, 'mkfifo', 'setpriv'] });
 
 describe.skipIf(!req.ok)(`no stack trace reaches a user: every failure is one line per problem${req.reason}`, () => {
-  let lab: Lab;
-  beforeAll(async () => {
-    assertBuilt();
-    lab = await Lab.create();
-  });
-  afterAll(async () => {
-    await lab?.cleanup();
-  });
+  const lab = useLab();
 
   it('the table has cases', () => expect(CASES.length).toBeGreaterThan(30));
 
   it('a reader that closes stdout early (lease list | head) ends the run quietly', async () => {
-    const c = caseDir(lab);
+    const c = caseDir(lab());
     mkdirSync(c.leasesDir);
     for (let i = 0; i < 3000; i++) writeFileSync(join(c.leasesDir, `vm${i}.toml`), `vm = "vm${i}"\nip = "10.64.${1 + Math.floor(i / 250)}.${1 + (i % 250)}"\n`);
     writeFileSync(c.configPath, '[[network]]\naddress = "10.64.0.1/16"\ndhcp_range = "10.64.200.10-10.64.200.250"\n');
-    const argv = inNs(lab.router, [process.execPath, BIN, '--config', c.configPath, '--state-dir', c.stateDir, 'lease', 'list']);
+    const argv = inNs(lab().router, [process.execPath, BIN, '--config', c.configPath, '--state-dir', c.stateDir, 'lease', 'list']);
     const { child, exited } = await spawnBackground(argv, { pipes: true, input: '' });
     let stderr = '';
     child.stderr?.on('data', (b: Buffer) => {
@@ -232,10 +226,10 @@ describe.skipIf(!req.ok)(`no stack trace reaches a user: every failure is one li
 
   for (const k of CASES) {
     it(k.name, async () => {
-      const c = caseDir(lab);
+      const c = caseDir(lab());
       await k.setup?.(c);
       const args = typeof k.args === 'function' ? k.args(c) : k.args;
-      const r = await runCli(lab, c, args, k.run);
+      const r = await runCli(lab(), c, args, k.run);
       const lines = expectOneLineFailure(r, { lines: k.lines, code: k.code });
       for (const m of k.mentions?.(c) ?? []) expect(lines.join('\n'), r.all).toContain(m);
     });

@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, hostIptablesVariant, LAB_BINS, leaseToml, networkToml } from '../helpers/lab-config.js';
-import { Lab, UPSTREAM } from '../helpers/netns.js';
+import { describe, expect, it } from 'vitest';
+import { hostIptablesVariant, LAB_BINS, leaseToml, networkToml } from '../helpers/lab-config.js';
+import { type Lab, UPSTREAM } from '../helpers/netns.js';
 import { needs } from '../helpers/requirements.js';
+import { useLab } from '../helpers/use-lab.js';
 
 const req = needs({ root: true, bins: LAB_BINS });
 const save = `iptables-${hostIptablesVariant()}-save`;
@@ -18,57 +19,50 @@ async function bridgeInfo(lab: Lab, name = 'virbr10') {
 }
 
 describe.skipIf(!req.ok)(`network options and config changes applied by up${req.reason}`, () => {
-  let lab: Lab;
-  beforeAll(async () => {
-    assertBuilt();
-    lab = await Lab.create();
-  });
-  afterAll(async () => {
-    await lab?.cleanup();
-  });
+  const lab = useLab();
 
   it('outbound = "wan0": MASQUERADE only out of wan0, and NAT works', async () => {
-    lab.writeConfig(networkToml({ firewall: 'iptables', extra: ['outbound = "wan0"'] }) + leaseToml({ vm: 'vm1', ip: '192.168.100.10', mac: '52:54:00:aa:bb:01' }));
-    const up = await lab.cli(['up']);
+    lab().writeConfig(networkToml({ firewall: 'iptables', extra: ['outbound = "wan0"'] }) + leaseToml({ vm: 'vm1', ip: '192.168.100.10', mac: '52:54:00:aa:bb:01' }));
+    const up = await lab().cli(['up']);
     expect(up.code, up.all).toBe(0);
-    const masq = (await lab.iptablesSave(save)).split('\n').filter((l) => l.includes('MASQUERADE'));
+    const masq = (await lab().iptablesSave(save)).split('\n').filter((l) => l.includes('MASQUERADE'));
     expect(masq.length).toBeGreaterThan(0);
     for (const l of masq) expect(l).toContain('-o wan0');
-    const g = await lab.addGuest({ mac: '52:54:00:aa:bb:01' });
-    expect(await lab.dhcp(g)).toBe('192.168.100.10');
-    const rt = await lab.roundTrip({ serverNs: lab.upstream, clientNs: g.ns, ip: UPSTREAM.peerIp, port: 8080, proto: 'tcp' });
+    const g = await lab().addGuest({ mac: '52:54:00:aa:bb:01' });
+    expect(await lab().dhcp(g)).toBe('192.168.100.10');
+    const rt = await lab().roundTrip({ serverNs: lab().upstream, clientNs: g.ns, ip: UPSTREAM.peerIp, port: 8080, proto: 'tcp' });
     expect(rt.peerSaw, rt.clientError).toBe(UPSTREAM.routerIp);
   });
 
   it('a new address/subnet replaces the old one everywhere (bridge, rules, dnsmasq)', async () => {
-    const pidsBefore = await lab.dnsmasqPids();
-    lab.writeConfig(networkToml({ firewall: 'iptables', address: '192.168.50.1/24', dhcpRange: '192.168.50.100-192.168.50.200' }));
-    const up = await lab.cli(['up']);
+    const pidsBefore = await lab().dnsmasqPids();
+    lab().writeConfig(networkToml({ firewall: 'iptables', address: '192.168.50.1/24', dhcpRange: '192.168.50.100-192.168.50.200' }));
+    const up = await lab().cli(['up']);
     expect(up.code, up.all).toBe(0);
-    expect((await bridgeInfo(lab)).addresses).toEqual(['192.168.50.1/24']);
-    const rules = await lab.iptablesSave(save);
+    expect((await bridgeInfo(lab())).addresses).toEqual(['192.168.50.1/24']);
+    const rules = await lab().iptablesSave(save);
     expect(rules).toContain('192.168.50.0/24');
     expect(rules).not.toContain('192.168.100.');
-    const pids = await lab.dnsmasqPids();
+    const pids = await lab().dnsmasqPids();
     expect(pids).toHaveLength(1);
     expect(pids).not.toEqual(pidsBefore);
-    expect((await lab.cli(['status'])).code).toBe(0);
+    expect((await lab().cli(['status'])).code).toBe(0);
   });
 
   it("the handbook's STP on / forward delay 2 is available", async () => {
-    lab.writeConfig(networkToml({ firewall: 'iptables', extra: ['stp = true', 'forward_delay = 2'] }));
-    const up = await lab.cli(['up']);
+    lab().writeConfig(networkToml({ firewall: 'iptables', extra: ['stp = true', 'forward_delay = 2'] }));
+    const up = await lab().cli(['up']);
     expect(up.code, up.all).toBe(0);
-    const info = await bridgeInfo(lab);
+    const info = await bridgeInfo(lab());
     expect(info.stp).toBe(1);
     expect(info.forwardDelay).toBe(200);
-    expect((await lab.cli(['status'])).code).toBe(0);
+    expect((await lab().cli(['status'])).code).toBe(0);
   });
 
   it('turning STP off is applied to the running bridge', async () => {
-    lab.writeConfig(networkToml({ firewall: 'iptables' }));
-    const up = await lab.cli(['up']);
+    lab().writeConfig(networkToml({ firewall: 'iptables' }));
+    const up = await lab().cli(['up']);
     expect(up.code, up.all).toBe(0);
-    expect((await bridgeInfo(lab)).stp).toBe(0);
+    expect((await bridgeInfo(lab())).stp).toBe(0);
   });
 });
