@@ -61,7 +61,7 @@ describe.skipIf(!req.ok)(`listener with real NetworkManager and firewalld on a p
       expect(ms, `reload ${i + 1}: rules did not come back`).not.toBeNull();
       await expectNat(`after reload ${i + 1}`);
     }
-    expect(ll.status()?.lastRepair?.reason).toMatch(/firewalld Reloaded/);
+    expect(await waitFor(() => /firewalld Reloaded/.test(ll.status()?.lastRepair?.reason ?? ''), 5_000, 50), JSON.stringify(ll.status()?.lastRepair)).toBe(true);
     expect(ll.status()?.firewalldZone[BRIDGE]).toBe(DEFAULT_FIREWALLD_ZONE);
   });
 
