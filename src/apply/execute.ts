@@ -1,11 +1,11 @@
 import { type Family, xtablesTool } from '../model/family.js';
-import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, unlinkSync } from 'node:fs';
 import type { Context } from '../engine/context.js';
 import { NatnetError } from '../errors.js';
 import { emptyChains, emptyTables, parseIptablesSave } from '../observe/iptables.js';
 import { findOurDnsmasq, isOurDnsmasq, processArgv } from '../observe/procfs.js';
 import { describeStep, type Step } from '../plan/steps.js';
-import { writeSysctl } from '../sys/sysctl.js';
+import { FORWARDING4_KEY, writeSysctl } from '../sys/sysctl.js';
 import { writeFileAtomic } from './atomic-write.js';
 
 export interface StepOutcome {
@@ -51,7 +51,7 @@ async function run(ctx: Context, step: Step): Promise<StepOutcome> {
       return { dummyCreated: true };
     }
     case 'forwarding':
-      if (!ctx.dryRun) writeFileSync('/proc/sys/net/ipv4/ip_forward', '1\n');
+      if (!ctx.dryRun) writeSysctl(FORWARDING4_KEY, '1');
       return {};
     case 'sysctl':
       if (!ctx.dryRun) writeSysctl(step.key, step.value, step.ifExists);

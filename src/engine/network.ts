@@ -1,7 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { executeStep } from '../apply/execute.js';
 import { isUnresolvedIpv6 } from '../config/network-ipv6.js';
-import { FORWARDING6_KEY, ipv6ConfIface, ipv6ConfKey, readSysctl, sysctlName, writeSysctl } from '../sys/sysctl.js';
+import { FORWARDING4_KEY, FORWARDING6_KEY, ipv6ConfIface, ipv6ConfKey, readSysctl, sysctlName, writeSysctl } from '../sys/sysctl.js';
 import type { LoadedConfig } from '../config/load.js';
 import { NatnetError } from '../errors.js';
 import { type AppliedRecord, type HostChanges, unionRecords } from '../model/applied.js';
@@ -391,7 +391,7 @@ export async function releaseHostChanges(ctx: Context, host: HostObserver, noneL
     const keepForwarding = (had.enabledForwarding || !!had.enabledForwarding6) && dockerFirewallFound(await host.docker(FAMILIES, true));
     if (keepForwarding) actions.push("left forwarding on although it was off before up: Docker's firewall is on this host and relies on it");
     if (had.enabledForwarding && readIpForward() && !ctx.dryRun && !keepForwarding) {
-      writeFileSync('/proc/sys/net/ipv4/ip_forward', '0\n');
+      writeSysctl(FORWARDING4_KEY, '0');
       actions.push('restore net.ipv4.ip_forward=0 (it was 0 before up)');
     }
     actions.push(...restoreIpv6HostChanges(ctx, had, keepForwarding));

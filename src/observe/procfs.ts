@@ -1,11 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { FORWARDING4_KEY, readSysctl } from '../sys/sysctl.js';
 
 export function readIpForward(): boolean {
-  try {
-    return readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim() === '1';
-  } catch {
-    return false;
-  }
+  return readSysctl(FORWARDING4_KEY) === '1';
 }
 
 /** Linux's largest pid_max (PID_MAX_LIMIT). */

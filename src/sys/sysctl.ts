@@ -7,6 +7,7 @@ import { isValidIfName } from '../net/names.js';
 export const IPV6_CONF_KEYS = ['accept_dad', 'accept_ra', 'autoconf', 'disable_ipv6', 'forwarding'] as const;
 export type Ipv6ConfKey = (typeof IPV6_CONF_KEYS)[number];
 
+export const FORWARDING4_KEY = 'net/ipv4/ip_forward';
 export const FORWARDING6_KEY = 'net/ipv6/conf/all/forwarding';
 
 /** "net/ipv6/conf/<iface>/<key>"; the interface name must be a valid one and the key a known one (never a path of our choosing). */
